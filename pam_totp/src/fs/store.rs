@@ -1,0 +1,476 @@
+//! Opening, locking and atomically replacing a user's secret file.
+//!
+//! Every directory below the administrator's base directory (the home for `~` templates) is
+//! opened with `O_NOFOLLOW` relative to its parent's descriptor; the file itself is opened
+//! with `O_NOFOLLOW | O_NONBLOCK` and its type, owner and mode are checked on the descriptor.
+//! Updates hold an exclusive `flock` on the file, re-check that the path still names the
+//! locked inode, write a temporary file, fsync it, rename it over the old one and fsync the
+//! directory. In directories the user controls all of this runs with the user's filesystem
+//! identity, so root never creates or replaces anything there as root.
+
+use crate::fs::identity::ActingAs;
+use crate::secret_file::{FileFormatError, SecretFile, MAX_FILE_BYTES};
+use crate::template::SecretPath;
+use nix::errno::Errno;
+use nix::fcntl::{openat, renameat, AtFlags, Flock, FlockArg, OFlag};
+use nix::sys::stat::{fchmod, fstat, fstatat, FileStat, Mode, SFlag};
+use nix::unistd::{fchown, fsync, unlinkat, Gid, Uid, UnlinkatFlags};
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+/// How long a login waits for another login's update before giving up.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_REOPEN: usize = 64;
+
+/// The account whose file this is.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// User name, for messages.
+    pub name: String,
+    /// Numeric uid.
+    pub uid: Uid,
+    /// Primary gid.
+    pub gid: Gid,
+}
+
+/// Why the secret file cannot be used. Messages name the file and the fix.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// No file: the user is not enrolled.
+    #[error("no secret file at {0}; the user is not enrolled (run totp-enroll)")]
+    NotFound(PathBuf),
+    /// A symlink where a directory or the file should be.
+    #[error("{0} is a symbolic link; links are not followed below the home or secret directory (replace it with the real file or directory)")]
+    Symlink(PathBuf),
+    /// A system call failed.
+    #[error("cannot {op} {path}: {errno}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The error.
+        errno: Errno,
+    },
+    /// A FIFO, device or directory where the file should be.
+    #[error("{0} is not a regular file; remove it and run totp-enroll")]
+    NotRegular(PathBuf),
+    /// Owned by someone else.
+    #[error("{path} is owned by uid {found}, not by {user}; fix: chown {user} {path} (or remove it and run totp-enroll)")]
+    WrongOwner {
+        /// The file.
+        path: PathBuf,
+        /// Its owner.
+        found: u32,
+        /// The user it should belong to.
+        user: String,
+    },
+    /// Group or others have permissions.
+    #[error("{path} is accessible by other users (mode {mode:04o}); fix: chmod 600 {path}")]
+    OpenMode {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The contents are not a valid secret file.
+    #[error("{path}: {source}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: FileFormatError,
+    },
+    /// Another login held the lock too long.
+    #[error("{0} stayed locked by another login for {LOCK_TIMEOUT:?}; try again")]
+    LockTimeout(PathBuf),
+    /// The file kept being replaced while we tried to lock it.
+    #[error("{0} kept changing while being locked; try again")]
+    Unstable(PathBuf),
+    /// A file exists where a new enrollment should be written.
+    #[error("{0} already exists; use --force to replace it")]
+    Exists(PathBuf),
+    /// setfsuid failed.
+    #[error("cannot act as the user on {path}: {source}")]
+    Identity {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl StoreError {
+    /// True when the file does not exist (the user is not enrolled).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::NotFound(_))
+    }
+}
+
+/// The directory that holds a user's secret file, opened safely.
+#[derive(Debug)]
+pub struct SecretDir {
+    dir: OwnedFd,
+    name: OsString,
+    path: PathBuf,
+    owner: Owner,
+    /// The directory is not a root-only directory: work in it as the user.
+    user_managed: bool,
+}
+
+/// A secret file read (not locked), e.g. while the user types a code.
+#[derive(Debug)]
+pub struct Loaded {
+    dir: SecretDir,
+    file: File,
+    stat: FileStat,
+    content: SecretFile,
+}
+
+/// A secret file under an exclusive lock, current as of the lock.
+#[derive(Debug)]
+pub struct Locked {
+    dir: SecretDir,
+    /// Held only for the lock it carries; released on drop.
+    _lock: Flock<File>,
+    stat: FileStat,
+    content: SecretFile,
+}
+
+impl SecretDir {
+    /// Opens the directory chain of `path` for `owner` without following symlinks below the base.
+    pub fn open(path: &SecretPath, owner: Owner) -> Result<Self, StoreError> {
+        let display = path.display_path();
+        let _act = if path.in_home {
+            acting_as(&owner, &display)?
+        } else {
+            ActingAs::caller()
+        };
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let base = nix::fcntl::open(&path.base, flags, Mode::empty()).map_err(|e| io_err("open directory", path.base.clone(), e))?;
+        let mut dir = base;
+        let mut walked = path.base.clone();
+        for comp in &path.below[..path.below.len() - 1] {
+            walked.push(comp);
+            dir = openat(&dir, comp.as_os_str(), flags | OFlag::O_NOFOLLOW, Mode::empty()).map_err(|e| io_err("open directory", walked.clone(), e))?;
+        }
+        let st = fstat(&dir).map_err(|e| io_err("inspect directory", walked.clone(), e))?;
+        let root_only = st.st_uid == 0 && st.st_mode & 0o022 == 0;
+        Ok(SecretDir {
+            dir,
+            name: path.file_name().clone(),
+            path: display,
+            owner,
+            user_managed: path.in_home || !root_only,
+        })
+    }
+
+    /// The full path of the secret file.
+    pub fn path(&self) -> &PathBuf {
+        &self.path
+    }
+
+    fn act(&self) -> Result<ActingAs, StoreError> {
+        if self.user_managed {
+            acting_as(&self.owner, &self.path)
+        } else {
+            Ok(ActingAs::caller())
+        }
+    }
+
+    /// Opens and checks the file; the caller holds the right identity.
+    fn open_checked(&self) -> Result<(File, FileStat), StoreError> {
+        let fd = openat(
+            &self.dir,
+            self.name.as_os_str(),
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+            Mode::empty(),
+        )
+        .map_err(|e| io_err("open", self.path.clone(), e))?;
+        let st = fstat(&fd).map_err(|e| io_err("inspect", self.path.clone(), e))?;
+        self.check_stat(&st)?;
+        Ok((File::from(fd), st))
+    }
+
+    fn check_stat(&self, st: &FileStat) -> Result<(), StoreError> {
+        if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+            return Err(StoreError::NotRegular(self.path.clone()));
+        }
+        let owner_ok = st.st_uid == self.owner.uid.as_raw() || (!self.user_managed && st.st_uid == 0);
+        if !owner_ok {
+            return Err(StoreError::WrongOwner {
+                path: self.path.clone(),
+                found: st.st_uid,
+                user: self.owner.name.clone(),
+            });
+        }
+        if st.st_mode & 0o077 != 0 {
+            return Err(StoreError::OpenMode {
+                path: self.path.clone(),
+                mode: st.st_mode & 0o7777,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_parse(&self, file: &mut File, st: &FileStat) -> Result<SecretFile, StoreError> {
+        let format = |source| StoreError::Format {
+            path: self.path.clone(),
+            source,
+        };
+        if usize::try_from(st.st_size).map_or(true, |s| s > MAX_FILE_BYTES) {
+            return Err(format(FileFormatError::TooLarge));
+        }
+        file.seek(SeekFrom::Start(0)).map_err(|e| io_err("read", self.path.clone(), errno_of(&e)))?;
+        // Reserve the whole bound up front so the buffer is never reallocated (and copied).
+        let mut buf = Zeroizing::new(Vec::with_capacity(MAX_FILE_BYTES + 1));
+        file.take(MAX_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| io_err("read", self.path.clone(), errno_of(&e)))?;
+        SecretFile::parse(&buf).map_err(format)
+    }
+
+    /// Opens, checks and parses the file without locking it.
+    pub fn load(self) -> Result<Loaded, StoreError> {
+        let _act = self.act()?;
+        let (mut file, stat) = self.open_checked()?;
+        let content = self.read_parse(&mut file, &stat)?;
+        drop(_act);
+        Ok(Loaded {
+            dir: self,
+            file,
+            stat,
+            content,
+        })
+    }
+
+    /// Writes `content` as a new file, refusing to replace an existing one.
+    pub fn create(&self, content: &SecretFile) -> Result<(), StoreError> {
+        let _act = self.act()?;
+        match fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(_) => return Err(StoreError::Exists(self.path.clone())),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(io_err("inspect", self.path.clone(), e)),
+        }
+        self.replace_with(content, None, true)
+    }
+
+    /// Writes a temporary file and renames it over the secret file.
+    fn replace_with(&self, content: &SecretFile, old: Option<&FileStat>, exclusive: bool) -> Result<(), StoreError> {
+        let text = content.to_toml().map_err(|source| StoreError::Format {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut tmp_name = self.name.clone();
+        tmp_name.push(".tmp");
+        let mut tmp_path = self.path.clone();
+        tmp_path.set_file_name(&tmp_name);
+        // Under the lock any temporary file is a leftover of a crashed update.
+        match unlinkat(&self.dir, tmp_name.as_os_str(), UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(io_err("remove stale", tmp_path, e)),
+        }
+        let fd = openat(
+            &self.dir,
+            tmp_name.as_os_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )
+        .map_err(|e| io_err("create", tmp_path.clone(), e))?;
+        let written = self.fill_and_rename(fd, &text, old, exclusive, &tmp_name, &tmp_path);
+        if written.is_err() {
+            let _ = unlinkat(&self.dir, tmp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+        }
+        written
+    }
+
+    fn fill_and_rename(
+        &self,
+        fd: OwnedFd,
+        text: &str,
+        old: Option<&FileStat>,
+        exclusive: bool,
+        tmp_name: &OsString,
+        tmp_path: &PathBuf,
+    ) -> Result<(), StoreError> {
+        let mode = old.map_or(0o600, |st| st.st_mode & 0o700);
+        fchmod(&fd, Mode::from_bits_truncate(mode)).map_err(|e| io_err("chmod", tmp_path.clone(), e))?;
+        if let Some(st) = old {
+            // In a root-only directory the file may belong to the user; keep its owner.
+            let new = fstat(&fd).map_err(|e| io_err("inspect", tmp_path.clone(), e))?;
+            if new.st_uid != st.st_uid {
+                fchown(&fd, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))
+                    .map_err(|e| io_err("chown", tmp_path.clone(), e))?;
+            }
+        } else if !self.user_managed && self.owner.uid != nix::unistd::geteuid() {
+            fchown(&fd, Some(self.owner.uid), Some(self.owner.gid)).map_err(|e| io_err("chown", tmp_path.clone(), e))?;
+        }
+        let mut file = File::from(fd);
+        file.write_all(text.as_bytes()).map_err(|e| io_err("write", tmp_path.clone(), errno_of(&e)))?;
+        fsync(&file).map_err(|e| io_err("fsync", tmp_path.clone(), e))?;
+        if exclusive {
+            nix::fcntl::renameat2(
+                &self.dir,
+                tmp_name.as_os_str(),
+                &self.dir,
+                self.name.as_os_str(),
+                nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+            )
+            .map_err(|e| match e {
+                Errno::EEXIST => StoreError::Exists(self.path.clone()),
+                e => io_err("rename into place", self.path.clone(), e),
+            })?;
+        } else {
+            renameat(&self.dir, tmp_name.as_os_str(), &self.dir, self.name.as_os_str())
+                .map_err(|e| io_err("rename into place", self.path.clone(), e))?;
+        }
+        fsync(&self.dir).map_err(|e| io_err("fsync directory of", self.path.clone(), e))
+    }
+}
+
+impl Loaded {
+    /// The parsed file.
+    pub fn content(&self) -> &SecretFile {
+        &self.content
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &PathBuf {
+        &self.dir.path
+    }
+
+    /// Takes the exclusive lock, waiting at most [`LOCK_TIMEOUT`]. If another process replaced
+    /// the file meanwhile, the current file is opened, checked and read again.
+    pub fn lock(self) -> Result<Locked, StoreError> {
+        let Loaded {
+            dir,
+            mut file,
+            mut stat,
+            mut content,
+        } = self;
+        let _act = dir.act()?;
+        let deadline = Instant::now() + LOCK_TIMEOUT;
+        for _ in 0..MAX_REOPEN {
+            let locked = lock_until(file, deadline, &dir.path)?;
+            let on_disk = match fstatat(&dir.dir, dir.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) => st,
+                Err(Errno::ENOENT) => return Err(StoreError::NotFound(dir.path.clone())),
+                Err(e) => return Err(io_err("inspect", dir.path.clone(), e)),
+            };
+            if on_disk.st_dev == stat.st_dev && on_disk.st_ino == stat.st_ino {
+                let now = fstat(&*locked).map_err(|e| io_err("inspect", dir.path.clone(), e))?;
+                let mut locked = locked;
+                if !same_version(&now, &stat) {
+                    // Changed in place since we read it: check and read again under the lock.
+                    dir.check_stat(&now)?;
+                    content = dir.read_parse(&mut locked, &now)?;
+                    stat = now;
+                }
+                drop(_act);
+                return Ok(Locked {
+                    dir,
+                    _lock: locked,
+                    stat,
+                    content,
+                });
+            }
+            drop(locked);
+            let (mut f, st) = dir.open_checked()?;
+            content = dir.read_parse(&mut f, &st)?;
+            file = f;
+            stat = st;
+        }
+        Err(StoreError::Unstable(dir.path.clone()))
+    }
+}
+
+impl Locked {
+    /// The current contents.
+    pub fn content(&self) -> &SecretFile {
+        &self.content
+    }
+
+    /// The contents, to be changed and then saved.
+    pub fn content_mut(&mut self) -> &mut SecretFile {
+        &mut self.content
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &PathBuf {
+        &self.dir.path
+    }
+
+    /// Replaces the file durably with the current contents and releases the lock.
+    pub fn save(self) -> Result<(), StoreError> {
+        let _act = self.dir.act()?;
+        self.dir.replace_with(&self.content, Some(&self.stat), false)
+    }
+
+    /// Replaces the file with other contents (re-enrollment) and releases the lock.
+    pub fn replace(self, content: &SecretFile) -> Result<(), StoreError> {
+        let _act = self.dir.act()?;
+        self.dir.replace_with(content, Some(&self.stat), false)
+    }
+
+    /// Removes the file (un-enrollment) and releases the lock.
+    pub fn remove(self) -> Result<(), StoreError> {
+        let _act = self.dir.act()?;
+        unlinkat(&self.dir.dir, self.dir.name.as_os_str(), UnlinkatFlags::NoRemoveDir)
+            .map_err(|e| io_err("remove", self.dir.path.clone(), e))?;
+        fsync(&self.dir.dir).map_err(|e| io_err("fsync directory of", self.dir.path.clone(), e))
+    }
+}
+
+fn same_version(a: &FileStat, b: &FileStat) -> bool {
+    a.st_size == b.st_size
+        && a.st_mtime == b.st_mtime
+        && a.st_mtime_nsec == b.st_mtime_nsec
+        && a.st_ctime == b.st_ctime
+        && a.st_ctime_nsec == b.st_ctime_nsec
+        && a.st_mode == b.st_mode
+        && a.st_uid == b.st_uid
+}
+
+fn lock_until(file: File, deadline: Instant, path: &PathBuf) -> Result<Flock<File>, StoreError> {
+    let mut file = file;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(locked) => return Ok(locked),
+            Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) => {
+                if Instant::now() >= deadline {
+                    return Err(StoreError::LockTimeout(path.clone()));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+                file = f;
+            }
+            Err((_, e)) => return Err(io_err("lock", path.clone(), e)),
+        }
+    }
+}
+
+fn acting_as(owner: &Owner, path: &PathBuf) -> Result<ActingAs, StoreError> {
+    ActingAs::user(owner.uid, owner.gid).map_err(|source| StoreError::Identity {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn io_err(op: &'static str, path: PathBuf, errno: Errno) -> StoreError {
+    match errno {
+        Errno::ENOENT => StoreError::NotFound(path),
+        Errno::ELOOP => StoreError::Symlink(path),
+        errno => StoreError::Io { op, path, errno },
+    }
+}
+
+fn errno_of(e: &io::Error) -> Errno {
+    e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
+}

@@ -1,0 +1,13 @@
+//! pam_totp: RFC 6238 time-based one-time passwords as a PAM module, plus the library that
+//! the `totp-enroll` tool shares with it.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, unsafe_op_in_unsafe_fn)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod fs;
+pub mod options;
+pub mod rate_limit;
+pub mod recovery;
+pub mod secret;
+pub mod secret_file;
+pub mod template;
+pub mod verify;

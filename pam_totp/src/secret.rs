@@ -1,0 +1,136 @@
+//! The shared TOTP secret: decoded from base32 the way authenticator apps write it,
+//! zeroized on drop and never printed.
+
+use std::fmt;
+use thiserror::Error;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Shortest accepted secret (RFC 4226 section 4: at least 128 bits).
+pub const MIN_SECRET_BYTES: usize = 16;
+/// Longest accepted secret; longer keys add nothing to HMAC-SHA512.
+pub const MAX_SECRET_BYTES: usize = 128;
+
+/// Why a base32 secret was refused. Never contains the secret itself.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SecretError {
+    /// Characters outside the base32 alphabet.
+    #[error("the secret is not valid base32 (letters A-Z and digits 2-7)")]
+    NotBase32,
+    /// Fewer than 128 bits.
+    #[error("the secret has {0} bits; at least 128 are required (RFC 4226), re-enroll with totp-enroll")]
+    TooShort(usize),
+    /// Absurdly long.
+    #[error("the secret has {0} bits; at most 1024 are accepted")]
+    TooLong(usize),
+}
+
+/// A decoded TOTP key.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct TotpSecret(Vec<u8>);
+
+impl fmt::Debug for TotpSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpSecret([redacted])")
+    }
+}
+
+impl TotpSecret {
+    /// Wraps raw key bytes, checking the length.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SecretError> {
+        let secret = TotpSecret(bytes);
+        let bits = secret.0.len() * 8;
+        if secret.0.len() < MIN_SECRET_BYTES {
+            return Err(SecretError::TooShort(bits));
+        }
+        if secret.0.len() > MAX_SECRET_BYTES {
+            return Err(SecretError::TooLong(bits));
+        }
+        Ok(secret)
+    }
+
+    /// Decodes base32 written in any of the usual ways: lower case, spaces, dashes, `=` padding.
+    pub fn from_base32(text: &str) -> Result<Self, SecretError> {
+        let normalised = normalise_base32(text);
+        if normalised.is_empty() || !normalised.bytes().all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7')) {
+            return Err(SecretError::NotBase32);
+        }
+        // base32 decodes trailing partial groups; five bits per character.
+        let bytes = totp_rs::Secret::try_from_base32(normalised.as_str())
+            .map_err(|_| SecretError::NotBase32)?;
+        TotpSecret::from_bytes(bytes.as_bytes().to_vec())
+    }
+
+    /// The canonical form: upper case, no padding.
+    pub fn to_base32(&self) -> Zeroizing<String> {
+        Zeroizing::new(totp_rs::Secret::from(self.0.clone()).to_base32())
+    }
+
+    /// The raw key.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Upper-cases and strips whitespace, dashes and trailing `=` padding.
+pub fn normalise_base32(text: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    for c in text.chars() {
+        if c.is_whitespace() || c == '-' {
+            continue;
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    while out.ends_with('=') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 6238 appendix B SHA1 key "12345678901234567890".
+    const RFC_B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    #[test]
+    fn decodes_the_rfc_key() {
+        let s = TotpSecret::from_base32(RFC_B32).unwrap();
+        assert_eq!(s.as_bytes(), b"12345678901234567890");
+        assert_eq!(s.to_base32().as_str(), RFC_B32);
+    }
+
+    #[test]
+    fn accepts_app_spellings() {
+        for text in [
+            "gezdgnbvgy3tqojqgezdgnbvgy3tqojq",
+            "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ",
+            "gezd-gnbv-gy3t-qojq-gezd-gnbv-gy3t-qojq",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ======",
+            " GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n",
+        ] {
+            assert_eq!(
+                TotpSecret::from_base32(text).unwrap().as_bytes(),
+                b"12345678901234567890",
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_base32_and_short_keys() {
+        assert_eq!(TotpSecret::from_base32(""), Err(SecretError::NotBase32));
+        assert_eq!(TotpSecret::from_base32("GEZDGNBVGY3TQOJ1"), Err(SecretError::NotBase32));
+        assert_eq!(TotpSecret::from_base32("GEZD=GNBV"), Err(SecretError::NotBase32));
+        // 80 bits, the old google-authenticator default.
+        assert_eq!(TotpSecret::from_base32("2SH3V3GDW7ZNMGYE"), Err(SecretError::TooShort(80)));
+        assert!(TotpSecret::from_base32(&"A".repeat(300)).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let s = TotpSecret::from_base32(RFC_B32).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("GEZD") && !shown.contains("49"), "{shown}");
+    }
+}

@@ -1,0 +1,361 @@
+//! The per-user secret file: TOML with a format `version`, parsed strictly into validated
+//! types, and written back in one canonical form.
+
+use crate::recovery::RecoveryHash;
+use crate::secret::{SecretError, TotpSecret};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use toml::value::Datetime;
+use zeroize::Zeroizing;
+
+/// The only file format version this build understands.
+pub const FORMAT_VERSION: i64 = 1;
+/// Upper bound on the file size; a real file is well under 4 KiB.
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+/// Upper bound on stored recovery codes.
+pub const MAX_RECOVERY_CODES: usize = 100;
+/// Longest accepted time step, one day.
+pub const MAX_PERIOD: u64 = 86_400;
+
+/// HMAC algorithm of the TOTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// HMAC-SHA1, what every app supports.
+    SHA1,
+    /// HMAC-SHA256.
+    SHA256,
+    /// HMAC-SHA512.
+    SHA512,
+}
+
+impl Algorithm {
+    /// The name as written in files and otpauth URIs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::SHA1 => "SHA1",
+            Algorithm::SHA256 => "SHA256",
+            Algorithm::SHA512 => "SHA512",
+        }
+    }
+
+    pub(crate) fn to_totp_rs(self) -> totp_rs::Algorithm {
+        match self {
+            Algorithm::SHA1 => totp_rs::Algorithm::SHA1,
+            Algorithm::SHA256 => totp_rs::Algorithm::SHA256,
+            Algorithm::SHA512 => totp_rs::Algorithm::SHA512,
+        }
+    }
+}
+
+/// Replay and rate-limit state, kept in the same file so one write updates everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginState {
+    /// Highest time step accepted so far; codes at or below it are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_step: Option<u64>,
+    /// Unix times of recent code checks, oldest first.
+    #[serde(default)]
+    pub checks: Vec<u64>,
+}
+
+/// A validated secret file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    /// The TOTP key.
+    pub secret: TotpSecret,
+    /// HMAC algorithm.
+    pub algorithm: Algorithm,
+    /// 6 or 8.
+    pub digits: u8,
+    /// Seconds per time step.
+    pub period: u64,
+    /// When the enrollment was made.
+    pub created: Option<Datetime>,
+    /// Unused recovery codes, hashed.
+    pub recovery: Vec<RecoveryHash>,
+    /// Replay and rate-limit state.
+    pub state: LoginState,
+}
+
+/// What is wrong with a secret file. Never contains secret material.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum FileFormatError {
+    /// Larger than [`MAX_FILE_BYTES`].
+    #[error("the file is larger than {MAX_FILE_BYTES} bytes")]
+    TooLarge,
+    /// Not UTF-8 text.
+    #[error("the file is not UTF-8 text")]
+    NotText,
+    /// TOML syntax or schema error (message without file contents).
+    #[error("the file is not a valid pam_totp file: {0}")]
+    Syntax(String),
+    /// No `version` key.
+    #[error("the file has no 'version' key")]
+    NoVersion,
+    /// A version this build does not know.
+    #[error("the file has format version {0}, this pam_totp understands version {FORMAT_VERSION} only; upgrade pam_totp or re-enroll")]
+    UnknownVersion(String),
+    /// The secret value is bad.
+    #[error("bad 'secret': {0}")]
+    Secret(#[from] SecretError),
+    /// Unsupported number of digits.
+    #[error("bad 'digits' = {0}: must be 6 or 8")]
+    Digits(i64),
+    /// Unsupported period.
+    #[error("bad 'period' = {0}: must be from 1 to {MAX_PERIOD} seconds")]
+    Period(i64),
+    /// A recovery code entry that is not a known hash form.
+    #[error("recovery code entry {0} is not a 'sha256$salt$hash' value")]
+    RecoveryCode(usize),
+    /// Too many recovery codes.
+    #[error("more than {MAX_RECOVERY_CODES} recovery codes")]
+    TooManyRecoveryCodes,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    version: i64,
+    secret: Zeroizing<String>,
+    #[serde(default = "default_algorithm")]
+    algorithm: Algorithm,
+    #[serde(default = "default_digits")]
+    digits: i64,
+    #[serde(default = "default_period")]
+    period: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created: Option<Datetime>,
+    #[serde(default)]
+    recovery_codes: Vec<String>,
+    #[serde(default)]
+    state: LoginState,
+}
+
+fn default_algorithm() -> Algorithm {
+    Algorithm::SHA1
+}
+fn default_digits() -> i64 {
+    6
+}
+fn default_period() -> i64 {
+    30
+}
+
+const HEADER: &str = "# pam_totp secret file: keep it private (chmod 600), do not edit while logging in.\n\
+# Made by totp-enroll; delete it to turn off the second factor for this account.\n";
+
+impl SecretFile {
+    /// A new enrollment with default state.
+    pub fn new(secret: TotpSecret, algorithm: Algorithm, digits: u8, period: u64) -> Self {
+        SecretFile {
+            secret,
+            algorithm,
+            digits,
+            period,
+            created: None,
+            recovery: Vec::new(),
+            state: LoginState::default(),
+        }
+    }
+
+    /// Parses file bytes strictly: bounded size, UTF-8, known version, no unknown keys.
+    pub fn parse(bytes: &[u8]) -> Result<Self, FileFormatError> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(FileFormatError::TooLarge);
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| FileFormatError::NotText)?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| syntax(&e))?;
+        match table.get("version") {
+            None => return Err(FileFormatError::NoVersion),
+            Some(toml::Value::Integer(FORMAT_VERSION)) => {}
+            Some(other) => {
+                let mut shown = other.to_string();
+                shown.truncate(32);
+                return Err(FileFormatError::UnknownVersion(shown));
+            }
+        }
+        let raw: RawFile = table.try_into().map_err(|e| syntax(&e))?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawFile) -> Result<Self, FileFormatError> {
+        let secret = TotpSecret::from_base32(&raw.secret)?;
+        let digits = match raw.digits {
+            6 => 6,
+            8 => 8,
+            d => return Err(FileFormatError::Digits(d)),
+        };
+        let period = u64::try_from(raw.period)
+            .ok()
+            .filter(|p| (1..=MAX_PERIOD).contains(p))
+            .ok_or(FileFormatError::Period(raw.period))?;
+        if raw.recovery_codes.len() > MAX_RECOVERY_CODES {
+            return Err(FileFormatError::TooManyRecoveryCodes);
+        }
+        let recovery = raw
+            .recovery_codes
+            .iter()
+            .enumerate()
+            .map(|(i, t)| RecoveryHash::parse(t).ok_or(FileFormatError::RecoveryCode(i + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SecretFile {
+            secret,
+            algorithm: raw.algorithm,
+            digits,
+            period,
+            created: raw.created,
+            recovery,
+            state: raw.state,
+        })
+    }
+
+    /// The canonical file text. It is parsed back and compared before being returned, so a
+    /// bug here can never replace a good file with one that would lock the user out.
+    pub fn to_toml(&self) -> Result<Zeroizing<String>, FileFormatError> {
+        let raw = RawFile {
+            version: FORMAT_VERSION,
+            secret: self.secret.to_base32(),
+            algorithm: self.algorithm,
+            digits: i64::from(self.digits),
+            period: i64::try_from(self.period).map_err(|_| FileFormatError::Period(-1))?,
+            created: self.created,
+            recovery_codes: self.recovery.iter().map(RecoveryHash::encode).collect(),
+            state: self.state.clone(),
+        };
+        let body = Zeroizing::new(toml::to_string(&raw).map_err(|e| FileFormatError::Syntax(e.to_string()))?);
+        let mut text = Zeroizing::new(String::with_capacity(HEADER.len() + body.len()));
+        text.push_str(HEADER);
+        text.push_str(&body);
+        if SecretFile::parse(text.as_bytes()).as_ref() != Ok(self) {
+            return Err(FileFormatError::Syntax("the file written would not read back the same".into()));
+        }
+        Ok(text)
+    }
+}
+
+/// A TOML error message without the quoted source line (which could hold the secret).
+fn syntax(e: &dyn std::fmt::Display) -> FileFormatError {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("syntax error").trim();
+    FileFormatError::Syntax(first.chars().take(200).collect())
+}
+
+/// Formats a Unix time as a TOML UTC datetime.
+pub fn datetime_from_unix(secs: u64) -> Option<Datetime> {
+    let days = i64::try_from(secs / 86_400).ok()?;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let text = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    );
+    text.parse().ok()
+}
+
+// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    fn minimal() -> String {
+        format!("version = 1\nsecret = \"{KEY}\"\n")
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let f = SecretFile::parse(minimal().as_bytes()).unwrap();
+        assert_eq!((f.algorithm, f.digits, f.period), (Algorithm::SHA1, 6, 30));
+        assert!(f.recovery.is_empty());
+        assert_eq!(f.state, LoginState::default());
+    }
+
+    #[test]
+    fn full_file_round_trips() {
+        let text = format!(
+            "version = 1\nsecret = \"gezd gnbv gy3t qojq gezd gnbv gy3t qojq\"\nalgorithm = \"SHA512\"\n\
+             digits = 8\nperiod = 60\ncreated = 2026-11-24T10:00:00Z\n\
+             recovery_codes = [\"sha256${}${}\"]\n[state]\nlast_step = 5\nchecks = [1, 2]\n",
+            "00".repeat(16),
+            "ab".repeat(32)
+        );
+        let f = SecretFile::parse(text.as_bytes()).unwrap();
+        assert_eq!((f.algorithm, f.digits, f.period), (Algorithm::SHA512, 8, 60));
+        assert_eq!(f.state.last_step, Some(5));
+        assert_eq!(f.recovery.len(), 1);
+        let out = f.to_toml().unwrap();
+        assert!(out.contains(KEY), "canonical base32 is written");
+        assert_eq!(SecretFile::parse(out.as_bytes()).unwrap(), f);
+    }
+
+    #[test]
+    fn unknown_versions_and_keys_are_refused() {
+        let v2 = minimal().replace("version = 1", "version = 2");
+        assert_eq!(SecretFile::parse(v2.as_bytes()), Err(FileFormatError::UnknownVersion("2".into())));
+        let vs = minimal().replace("version = 1", "version = \"1\"");
+        assert!(matches!(SecretFile::parse(vs.as_bytes()), Err(FileFormatError::UnknownVersion(_))));
+        let none = format!("secret = \"{KEY}\"\n");
+        assert_eq!(SecretFile::parse(none.as_bytes()), Err(FileFormatError::NoVersion));
+        let extra = format!("{}window = 3\n", minimal());
+        assert!(matches!(SecretFile::parse(extra.as_bytes()), Err(FileFormatError::Syntax(_))));
+        let dup = format!("{}secret = \"{KEY}\"\n", minimal());
+        assert!(matches!(SecretFile::parse(dup.as_bytes()), Err(FileFormatError::Syntax(_))));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let cases = [
+            ("digits = 12\n", FileFormatError::Digits(12)),
+            ("digits = 7\n", FileFormatError::Digits(7)),
+            ("period = 0\n", FileFormatError::Period(0)),
+            ("period = -30\n", FileFormatError::Period(-30)),
+            ("recovery_codes = [\"plain\"]\n", FileFormatError::RecoveryCode(1)),
+        ];
+        for (line, want) in cases {
+            let text = format!("{}{line}", minimal());
+            assert_eq!(SecretFile::parse(text.as_bytes()), Err(want), "{line}");
+        }
+        let algo = format!("{}algorithm = \"MD5\"\n", minimal());
+        assert!(matches!(SecretFile::parse(algo.as_bytes()), Err(FileFormatError::Syntax(_))));
+        let short = "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n";
+        assert_eq!(
+            SecretFile::parse(short.as_bytes()),
+            Err(FileFormatError::Secret(SecretError::TooShort(80)))
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused_without_echoing_it() {
+        assert_eq!(SecretFile::parse(&[0xff, 0xfe, 0]), Err(FileFormatError::NotText));
+        assert_eq!(SecretFile::parse(&vec![b'a'; MAX_FILE_BYTES + 1]), Err(FileFormatError::TooLarge));
+        let leaky = format!("version = 1\nsecret = {KEY}\n");
+        let err = SecretFile::parse(leaky.as_bytes()).unwrap_err().to_string();
+        assert!(!err.contains(KEY), "{err}");
+        assert!(SecretFile::parse(b"").is_err());
+        assert!(SecretFile::parse(b"version = 1\n\0").is_err());
+    }
+
+    #[test]
+    fn unix_time_to_datetime() {
+        assert_eq!(datetime_from_unix(0).unwrap().to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(datetime_from_unix(1_111_111_109).unwrap().to_string(), "2005-03-18T01:58:29Z");
+        assert_eq!(datetime_from_unix(20_000_000_000).unwrap().to_string(), "2603-10-11T11:33:20Z");
+    }
+}

@@ -1,0 +1,210 @@
+//! Expansion of the `secret=` path template (`~`, `%h`, `%u`) into a base directory and
+//! the components below it that must be walked without following symlinks.
+
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+use thiserror::Error;
+
+/// A secret file location split at the point where user-controlled directories begin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretPath {
+    /// Directory chosen by the administrator (or the user's home); opened normally.
+    pub base: PathBuf,
+    /// Components below `base`; the last one is the file name. Each is opened with O_NOFOLLOW.
+    pub below: Vec<OsString>,
+    /// The path is inside the user's home, so the user controls every directory below `base`.
+    pub in_home: bool,
+}
+
+impl SecretPath {
+    /// The full path, for messages.
+    pub fn display_path(&self) -> PathBuf {
+        let mut p = self.base.clone();
+        for c in &self.below {
+            p.push(c);
+        }
+        p
+    }
+
+    /// The file's name (last component).
+    pub fn file_name(&self) -> &OsString {
+        // `expand` guarantees at least one component below the base.
+        &self.below[self.below.len() - 1]
+    }
+}
+
+/// Why a template or user name cannot give a safe path.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TemplateError {
+    /// Unknown `%` escape.
+    #[error("secret= template \"{0}\": unknown escape (use %u, %h, %% or a leading ~)")]
+    BadEscape(String),
+    /// The result is not an absolute path.
+    #[error("secret= template \"{0}\" does not give an absolute path; start it with /, ~ or %h")]
+    NotAbsolute(String),
+    /// `.`/`..`/empty components would let the path escape its directory.
+    #[error("secret= template \"{0}\" gives a path with '.' or '..' components or no file name")]
+    BadComponent(String),
+    /// The user name cannot be placed into a path.
+    #[error("user name is not usable in a file path (empty, '/', leading '.', or control characters)")]
+    BadUserName,
+    /// The home directory from the passwd entry is not absolute.
+    #[error("home directory \"{0}\" of the user is not an absolute path; fix the passwd entry")]
+    BadHome(String),
+}
+
+/// Checks that a user name can be used as a path component (CVE-2023-42456 style names refused).
+pub fn check_user_name(user: &str) -> Result<(), TemplateError> {
+    let ok = !user.is_empty()
+        && user.len() <= 256
+        && !user.starts_with('.')
+        && !user.starts_with('-')
+        && !user.contains('/')
+        && !user.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(TemplateError::BadUserName)
+    }
+}
+
+/// Expands `template` for `user` whose home is `home`.
+pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, TemplateError> {
+    check_user_name(user)?;
+    let home_str = home
+        .to_str()
+        .filter(|h| h.starts_with('/'))
+        .ok_or_else(|| TemplateError::BadHome(home.display().to_string()))?;
+
+    let (in_home, rest) = if template == "~" || template.starts_with("~/") {
+        (true, &template[1..])
+    } else if let Some(r) = template.strip_prefix("%h") {
+        (true, r)
+    } else {
+        (false, template)
+    };
+
+    // Expand escapes, remembering where the first user-dependent text starts.
+    let mut out = String::new();
+    let mut first_dynamic: Option<usize> = None;
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('u') => {
+                first_dynamic.get_or_insert(out.len());
+                out.push_str(user);
+            }
+            Some('h') => {
+                first_dynamic.get_or_insert(out.len());
+                out.push_str(home_str);
+            }
+            Some('%') => out.push('%'),
+            _ => return Err(TemplateError::BadEscape(template.to_string())),
+        }
+    }
+
+    let (base, tail) = if in_home {
+        (PathBuf::from(home_str), out.as_str())
+    } else {
+        if !out.starts_with('/') {
+            return Err(TemplateError::NotAbsolute(template.to_string()));
+        }
+        // The base is the directory part before the first expansion (or before the file name).
+        let limit = first_dynamic.unwrap_or(out.len());
+        let cut = out[..limit].rfind('/').unwrap_or(0);
+        let base = if cut == 0 { "/" } else { &out[..cut] };
+        (PathBuf::from(base), &out[cut..])
+    };
+
+    let mut below = Vec::new();
+    for comp in Path::new(tail).components() {
+        match comp {
+            Component::RootDir => {}
+            Component::Normal(c) => below.push(c.to_os_string()),
+            _ => return Err(TemplateError::BadComponent(template.to_string())),
+        }
+    }
+    // Path::components drops "." silently; refuse it explicitly, and trailing slashes too.
+    if below.is_empty() || tail.split('/').any(|c| c == ".") || tail.ends_with('/') {
+        return Err(TemplateError::BadComponent(template.to_string()));
+    }
+    Ok(SecretPath {
+        base,
+        below,
+        in_home,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(t: &str) -> Result<SecretPath, TemplateError> {
+        expand(t, "alice", Path::new("/home/alice"))
+    }
+
+    #[test]
+    fn default_template_is_in_home() {
+        let p = ex("~/.pam_totp.toml").unwrap();
+        assert_eq!(p.base, PathBuf::from("/home/alice"));
+        assert_eq!(p.below, vec![OsString::from(".pam_totp.toml")]);
+        assert!(p.in_home);
+        assert_eq!(p.display_path(), PathBuf::from("/home/alice/.pam_totp.toml"));
+    }
+
+    #[test]
+    fn percent_h_and_nested_dirs() {
+        let p = ex("%h/.config/pam_totp/secret.toml").unwrap();
+        assert_eq!(p.base, PathBuf::from("/home/alice"));
+        assert_eq!(p.below.len(), 3);
+        assert!(p.in_home);
+    }
+
+    #[test]
+    fn system_directory_with_user_name() {
+        let p = ex("/var/lib/pam_totp/%u.toml").unwrap();
+        assert_eq!(p.base, PathBuf::from("/var/lib/pam_totp"));
+        assert_eq!(p.below, vec![OsString::from("alice.toml")]);
+        assert!(!p.in_home);
+        let p = ex("/srv/totp/%u/secret.toml").unwrap();
+        assert_eq!(p.base, PathBuf::from("/srv/totp"));
+        assert_eq!(p.below.len(), 2);
+        let p = ex("/%u.toml").unwrap();
+        assert_eq!(p.base, PathBuf::from("/"));
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(ex("/a/100%%/%u").unwrap().display_path(), PathBuf::from("/a/100%/alice"));
+        assert!(matches!(ex("/a/%x"), Err(TemplateError::BadEscape(_))));
+        assert!(matches!(ex("/a/%"), Err(TemplateError::BadEscape(_))));
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        assert!(matches!(ex("relative/%u"), Err(TemplateError::NotAbsolute(_))));
+        assert!(matches!(ex("~/../x"), Err(TemplateError::BadComponent(_))));
+        assert!(matches!(ex("~/./x"), Err(TemplateError::BadComponent(_))));
+        assert!(matches!(ex("~"), Err(TemplateError::BadComponent(_))));
+        assert!(matches!(ex("/var/lib/x/"), Err(TemplateError::BadComponent(_))));
+    }
+
+    #[test]
+    fn hostile_user_names_are_refused() {
+        for name in ["", "../../bin/cp", "a/b", ".", "..", ".hidden", "-rf", "a\nb"] {
+            assert_eq!(
+                expand("/var/lib/pam_totp/%u", name, Path::new("/home/x")),
+                Err(TemplateError::BadUserName),
+                "{name:?}"
+            );
+        }
+        assert!(matches!(
+            expand("~/x", "bob", Path::new("relative")),
+            Err(TemplateError::BadHome(_))
+        ));
+    }
+}
