@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, unsafe_op_in_unsafe_fn)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod authenticate;
 pub mod fs;
 pub mod options;
 pub mod rate_limit;
@@ -11,3 +12,9 @@ pub mod secret;
 pub mod secret_file;
 pub mod template;
 pub mod verify;
+
+mod ffi;
+mod hooks;
+
+pub use hooks::PamTotp;
+pam::pam_hooks!(PamTotp);

@@ -1,0 +1,303 @@
+//! The authentication flow, independent of libpam: conversation, items and log are reached
+//! through [`Frontend`], and the time is a parameter, so the whole flow is testable.
+
+use crate::fs::store::{Owner, SecretDir};
+use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
+use crate::template;
+use crate::verify::{self, Outcome, Policy};
+use nix::unistd::User;
+use zeroize::Zeroizing;
+
+/// Delay libpam applies after a failed authentication (pam_fail_delay), in microseconds.
+pub const FAIL_DELAY_MICROS: u32 = 2_000_000;
+/// Prompt for the password alone, used with `forward_pass` for users without a file.
+pub const PASSWORD_PROMPT: &str = "Password: ";
+
+/// Syslog severities used by the module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Configuration or file problems an administrator must fix.
+    Error,
+    /// Replays and rate-limit hits.
+    Warning,
+    /// Failed codes, recovery codes used.
+    Notice,
+    /// Successful logins.
+    Info,
+    /// Extra detail with the `debug` option.
+    Debug,
+}
+
+/// What the flow needs from the PAM stack.
+pub trait Frontend {
+    /// The user being authenticated (may prompt for it).
+    fn user(&mut self) -> Result<String, String>;
+    /// Asks with echo off; None when the conversation fails or gives no answer.
+    fn ask_hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>>;
+    /// Shows an error line to the user (unless the application asked for silence).
+    fn tell_error(&mut self, text: &str);
+    /// PAM_AUTHTOK as set by an earlier module.
+    fn authtok(&self) -> Option<Zeroizing<String>>;
+    /// Sets PAM_AUTHTOK for the following modules.
+    fn set_authtok(&mut self, value: &str) -> bool;
+    /// PAM_RHOST, for log lines.
+    fn rhost(&self) -> Option<String>;
+    /// Writes one line to the authpriv log.
+    fn log(&mut self, level: Level, message: &str);
+    /// Asks libpam to delay the answer if the stack fails.
+    fn request_fail_delay(&mut self, micros: u32);
+}
+
+/// The module's answer, mapped to a PAM return code by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The code was right.
+    Success,
+    /// Not enrolled and `nullok`: this module has no opinion.
+    Ignore,
+    /// Wrong, replayed or throttled code, or an unusable file.
+    AuthErr,
+    /// The pam.d line is wrong.
+    ServiceErr,
+}
+
+/// Runs one authentication at Unix time `now` with the pam.d arguments `args`.
+pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
+    let opts = match ModuleOptions::parse(args.iter().copied()) {
+        Ok(o) => o,
+        Err(e) => {
+            fe.log(Level::Error, &format!("configuration error: {e}; fix the pam.d line"));
+            return Verdict::ServiceErr;
+        }
+    };
+    fe.request_fail_delay(FAIL_DELAY_MICROS);
+    let user = match fe.user() {
+        Ok(u) => u,
+        Err(e) => {
+            fe.log(Level::Error, &format!("cannot get the user name: {e}"));
+            return Verdict::AuthErr;
+        }
+    };
+    let mut flow = Flow { fe, opts, user, now };
+    flow.run()
+}
+
+struct Flow<'a> {
+    fe: &'a mut dyn Frontend,
+    opts: ModuleOptions,
+    user: String,
+    now: u64,
+}
+
+impl Flow<'_> {
+    fn debug(&mut self, message: &str) {
+        if self.opts.debug {
+            self.fe.log(Level::Debug, message);
+        }
+    }
+
+    fn failure(&mut self, level: Level, reason: &str) {
+        let rhost = self.fe.rhost().unwrap_or_default();
+        let line = format!("authentication failure; user={} rhost={} reason={}", self.user, rhost, reason);
+        self.fe.log(level, &line);
+    }
+
+    fn run(&mut self) -> Verdict {
+        let account = match User::from_name(&self.user) {
+            Ok(Some(a)) => a,
+            Ok(None) | Err(_) => return self.not_enrolled("unknown user"),
+        };
+        let path = match template::expand(&self.opts.secret_template, &self.user, &account.dir) {
+            Ok(p) => p,
+            Err(template::TemplateError::BadUserName) => {
+                self.failure(Level::Error, "user name not usable in a file path");
+                return self.refuse_after_prompt(6);
+            }
+            Err(e) => {
+                self.fe.log(Level::Error, &format!("configuration error: {e}"));
+                return Verdict::ServiceErr;
+            }
+        };
+        let owner = Owner {
+            name: self.user.clone(),
+            uid: account.uid,
+            gid: account.gid,
+        };
+        let loaded = SecretDir::open(&path, owner).and_then(SecretDir::load);
+        let loaded = match loaded {
+            Ok(l) => l,
+            Err(e) if e.is_not_found() => {
+                let msg = e.to_string();
+                self.debug(&msg);
+                return self.not_enrolled("no secret file");
+            }
+            Err(e) => {
+                self.fe.log(Level::Error, &format!("refusing secret file of user={}: {e}", self.user));
+                return self.refuse_after_prompt(6);
+            }
+        };
+        let digits = loaded.content().digits;
+        let Some(code) = self.obtain_code(digits) else {
+            return Verdict::AuthErr;
+        };
+        let mut locked = match loaded.lock() {
+            Ok(l) => l,
+            Err(e) => {
+                self.fe.log(Level::Error, &format!("cannot lock secret file of user={}: {e}", self.user));
+                return Verdict::AuthErr;
+            }
+        };
+        let policy = Policy {
+            window: self.opts.window,
+            rate_limit: self.opts.rate_limit,
+        };
+        let outcome = verify::check(locked.content_mut(), &code, self.now, policy);
+        drop(code);
+        if outcome.needs_save() {
+            if let Err(e) = locked.save() {
+                self.fe.log(
+                    Level::Error,
+                    &format!("cannot save login state of user={} (login refused to keep codes single-use): {e}", self.user),
+                );
+                return Verdict::AuthErr;
+            }
+        }
+        self.report(&outcome)
+    }
+
+    fn report(&mut self, outcome: &Outcome) -> Verdict {
+        let limit = self.opts.rate_limit;
+        match *outcome {
+            Outcome::Accepted { drift, .. } => {
+                let line = format!("accepted verification code; user={} drift_steps={drift}", self.user);
+                self.fe.log(Level::Info, &line);
+                Verdict::Success
+            }
+            Outcome::RecoveryAccepted { remaining } => {
+                let line = format!("accepted recovery code; user={} recovery_codes_left={remaining}", self.user);
+                self.fe.log(Level::Notice, &line);
+                Verdict::Success
+            }
+            Outcome::Replayed { step } => {
+                self.failure(Level::Warning, &format!("replayed code (time step {step} was already used)"));
+                Verdict::AuthErr
+            }
+            Outcome::Wrong => {
+                self.failure(Level::Notice, "wrong code");
+                Verdict::AuthErr
+            }
+            Outcome::Malformed => {
+                self.failure(Level::Notice, "input is not a code");
+                Verdict::AuthErr
+            }
+            Outcome::RateLimited { retry_after } => {
+                self.failure(
+                    Level::Warning,
+                    &format!(
+                        "rate limit of {} checks per {} s reached, code not checked, retry in {retry_after} s",
+                        limit.max_checks, limit.seconds
+                    ),
+                );
+                self.fe.tell_error(&format!("Too many verification attempts; try again in {retry_after} seconds."));
+                Verdict::AuthErr
+            }
+        }
+    }
+
+    /// No file (or no such user): PAM_IGNORE with nullok, otherwise ask anyway and fail.
+    fn not_enrolled(&mut self, why: &str) -> Verdict {
+        if self.opts.nullok {
+            self.debug(&format!("user={} not enrolled ({why}); nullok lets the stack decide", self.user));
+            if self.opts.code_source == CodeSource::ForwardPass {
+                // The single field holds only the password: pass it on unchanged.
+                if let Some(password) = self.fe.ask_hidden(PASSWORD_PROMPT) {
+                    self.fe.set_authtok(&password);
+                }
+            }
+            return Verdict::Ignore;
+        }
+        self.failure(Level::Notice, &format!("not enrolled ({why}); run totp-enroll or add nullok"));
+        self.refuse_after_prompt(6)
+    }
+
+    /// Asks as for an enrolled user (so that prompts do not reveal enrollment), then fails.
+    fn refuse_after_prompt(&mut self, digits: u8) -> Verdict {
+        drop(self.obtain_code(digits));
+        Verdict::AuthErr
+    }
+
+    /// Gets the code from the configured source; None (logged) when there is none.
+    fn obtain_code(&mut self, digits: u8) -> Option<Zeroizing<String>> {
+        match self.opts.code_source {
+            CodeSource::Prompt => self.ask(),
+            CodeSource::UseFirstPass => {
+                let tok = self.fe.authtok();
+                if tok.is_none() {
+                    self.failure(Level::Error, "use_first_pass but no earlier module set a password");
+                }
+                tok
+            }
+            CodeSource::TryFirstPass => match self.fe.authtok() {
+                Some(tok) if verify::looks_like_code(&tok, digits) => Some(tok),
+                _ => self.ask(),
+            },
+            CodeSource::ForwardPass => {
+                let combined = self.ask_with(FORWARD_PASS_PROMPT)?;
+                let (password, code) = split_forwarded(&combined, digits);
+                if !self.fe.set_authtok(password) {
+                    self.fe.log(Level::Error, "forward_pass: cannot set PAM_AUTHTOK for the next module");
+                }
+                Some(Zeroizing::new(code.to_string()))
+            }
+        }
+    }
+
+    fn ask(&mut self) -> Option<Zeroizing<String>> {
+        let prompt = self.opts.prompt.clone();
+        self.ask_with(&prompt)
+    }
+
+    fn ask_with(&mut self, prompt: &str) -> Option<Zeroizing<String>> {
+        let answer = self.fe.ask_hidden(prompt);
+        if answer.is_none() {
+            self.failure(Level::Notice, "conversation gave no answer");
+        }
+        answer
+    }
+}
+
+/// Splits `password || code` typed into one field: a trailing `xxxxx-xxxxx` recovery code,
+/// else the last `digits` characters.
+pub fn split_forwarded(combined: &str, digits: u8) -> (&str, &str) {
+    let len = combined.len();
+    let recovery_len = 11;
+    if len >= recovery_len && combined.is_char_boundary(len - recovery_len) {
+        let tail = &combined[len - recovery_len..];
+        let b = tail.as_bytes();
+        if b[5] == b'-' && b.iter().enumerate().all(|(i, c)| i == 5 || c.is_ascii_alphanumeric()) {
+            return (&combined[..len - recovery_len], tail);
+        }
+    }
+    let digits = usize::from(digits);
+    if len >= digits && combined.is_char_boundary(len - digits) {
+        (&combined[..len - digits], &combined[len - digits..])
+    } else {
+        ("", combined)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_field_is_split_at_the_code() {
+        assert_eq!(split_forwarded("hunter2123456", 6), ("hunter2", "123456"));
+        assert_eq!(split_forwarded("hunter212345678", 8), ("hunter2", "12345678"));
+        assert_eq!(split_forwarded("pw-abcde-fghjk", 6), ("pw-", "abcde-fghjk"));
+        assert_eq!(split_forwarded("123456", 6), ("", "123456"));
+        assert_eq!(split_forwarded("12", 6), ("", "12"));
+        assert_eq!(split_forwarded("pässwörd123456", 6), ("pässwörd", "123456"));
+        assert_eq!(split_forwarded("ab€", 2), ("", "ab€"));
+    }
+}

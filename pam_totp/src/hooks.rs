@@ -1,0 +1,104 @@
+//! The PAM entry points: thin glue from libpam to [`crate::authenticate`].
+
+use crate::authenticate::{authenticate, Frontend, Level, Verdict};
+use crate::ffi;
+use pam::constants::{PamFlag, PamResultCode, PAM_PROMPT_ECHO_OFF, PAM_SILENT, PAM_ERROR_MSG};
+use pam::conv::Conv;
+use pam::items::{AuthTok, RHost};
+use pam::module::{PamHandle, PamHooks};
+use std::ffi::CStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+use zeroize::Zeroizing;
+
+/// The module type registered with pam-bindings.
+pub struct PamTotp;
+
+struct PamFrontend<'a> {
+    pamh: &'a mut PamHandle,
+    silent: bool,
+}
+
+fn to_string(bytes: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(String::from_utf8_lossy(bytes).into_owned())
+}
+
+impl Frontend for PamFrontend<'_> {
+    fn user(&mut self) -> Result<String, String> {
+        self.pamh.get_user(None).map_err(|rc| format!("pam_get_user returned {rc:?}"))
+    }
+
+    fn ask_hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>> {
+        let conv = self.pamh.get_item::<Conv>().ok()??;
+        let reply = conv.send(PAM_PROMPT_ECHO_OFF, prompt).ok()??;
+        Some(to_string(reply.as_bytes()))
+    }
+
+    fn tell_error(&mut self, text: &str) {
+        if self.silent {
+            return;
+        }
+        if let Ok(Some(conv)) = self.pamh.get_item::<Conv>() {
+            let _ = conv.send(PAM_ERROR_MSG, text);
+        }
+    }
+
+    fn authtok(&self) -> Option<Zeroizing<String>> {
+        let tok = self.pamh.get_item::<AuthTok>().ok()??;
+        Some(to_string(tok.as_bytes()))
+    }
+
+    fn set_authtok(&mut self, value: &str) -> bool {
+        ffi::set_authtok(self.pamh, value)
+    }
+
+    fn rhost(&self) -> Option<String> {
+        let host = self.pamh.get_item::<RHost>().ok()??;
+        Some(host.to_string_lossy().chars().filter(|c| !c.is_control() && !c.is_whitespace()).take(256).collect())
+    }
+
+    fn log(&mut self, level: Level, message: &str) {
+        let priority = match level {
+            Level::Error => libc::LOG_ERR,
+            Level::Warning => libc::LOG_WARNING,
+            Level::Notice => libc::LOG_NOTICE,
+            Level::Info => libc::LOG_INFO,
+            Level::Debug => libc::LOG_DEBUG,
+        };
+        ffi::syslog(self.pamh, priority, message);
+    }
+
+    fn request_fail_delay(&mut self, micros: u32) {
+        ffi::fail_delay(self.pamh, micros);
+    }
+}
+
+impl PamHooks for PamTotp {
+    fn sm_authenticate(pamh: &mut PamHandle, args: Vec<&CStr>, flags: PamFlag) -> PamResultCode {
+        let mut fe = PamFrontend {
+            pamh,
+            silent: flags & PAM_SILENT != 0,
+        };
+        let Some(args) = args.iter().map(|a| a.to_str().ok()).collect::<Option<Vec<&str>>>() else {
+            fe.log(Level::Error, "configuration error: an option is not valid UTF-8; fix the pam.d line");
+            return PamResultCode::PAM_SERVICE_ERR;
+        };
+        let now = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs(),
+            Err(_) => {
+                fe.log(Level::Error, "the system clock is before 1970; fix the time (NTP)");
+                return PamResultCode::PAM_AUTHINFO_UNAVAIL;
+            }
+        };
+        match authenticate(&mut fe, &args, now) {
+            Verdict::Success => PamResultCode::PAM_SUCCESS,
+            Verdict::Ignore => PamResultCode::PAM_IGNORE,
+            Verdict::AuthErr => PamResultCode::PAM_AUTH_ERR,
+            Verdict::ServiceErr => PamResultCode::PAM_SERVICE_ERR,
+        }
+    }
+
+    fn sm_setcred(_pamh: &mut PamHandle, _args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
+        // No credentials to establish; success keeps sshd and sudo stacks working.
+        PamResultCode::PAM_SUCCESS
+    }
+}

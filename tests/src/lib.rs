@@ -1,0 +1,372 @@
+//! Test harness for pam_totp: runs the real module through real libpam (`pam-driver`, which
+//! uses `pam_start_confdir`), captures its syslog lines, and gets codes from `oathtool`.
+
+pub mod pam_ffi;
+
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// PAM return codes (Linux-PAM values).
+pub mod rc {
+    /// PAM_SUCCESS
+    pub const SUCCESS: i32 = 0;
+    /// PAM_SERVICE_ERR
+    pub const SERVICE_ERR: i32 = 3;
+    /// PAM_PERM_DENIED
+    pub const PERM_DENIED: i32 = 6;
+    /// PAM_AUTH_ERR
+    pub const AUTH_ERR: i32 = 7;
+}
+
+/// The RFC 6238 appendix B SHA1 key "12345678901234567890" in base32.
+pub const RFC_SHA1_KEY: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+/// A 160-bit test key.
+pub const KEY: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// True when the test suite runs in CI, where missing prerequisites are failures, not skips.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// True when running as root. Tests that need root call [`needs_root`].
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Returns false (and says so) when a root-only test cannot run here; panics in CI.
+pub fn needs_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(!in_ci(), "{test} needs root, and CI runs as root: run the suite as root");
+    eprintln!("SKIPPED {test}: needs root (runs in CI)");
+    false
+}
+
+/// The workspace root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The pam_totp.so under test: `$PAM_TOTP_MODULE`, or the release build (built here once).
+pub fn module_path() -> &'static Path {
+    static MODULE: OnceLock<PathBuf> = OnceLock::new();
+    MODULE.get_or_init(|| {
+        if let Ok(p) = std::env::var("PAM_TOTP_MODULE") {
+            return PathBuf::from(p);
+        }
+        let root = workspace_root();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "-p", "pam_totp", "--lib"])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build for the module");
+        assert!(status.success(), "cargo build --release -p pam_totp failed");
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        let built = target.join("release/libpam_totp.so");
+        assert!(built.exists(), "{} was not built", built.display());
+        // Install it under its real name so that libpam's log prefix reads "pam_totp(...)".
+        let dir = target.join("pam_totp-test");
+        fs::create_dir_all(&dir).expect("create target/pam_totp-test");
+        let so = dir.join(format!("pam_totp-{}.so", std::process::id()));
+        fs::copy(&built, &so).expect("copy the module");
+        let named = dir.join("pam_totp.so");
+        fs::rename(&so, &named).expect("rename the module into place");
+        named
+    })
+}
+
+/// The pam-driver binary built next to the running test binary.
+pub fn driver_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("current test binary");
+    // target/<profile>/deps/<test> -> target/<profile>/pam-driver
+    let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    let driver = dir.join("pam-driver");
+    assert!(driver.exists(), "{} missing: run through cargo test", driver.display());
+    driver
+}
+
+/// Path of an external tool; panics with the Debian package to install when it is missing.
+pub fn tool(name: &str, package: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{name} not found: apt-get install {package}");
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Waits until at least 5 s remain in the current time step, so that a code made now is
+/// still current when the module checks it.
+pub fn wait_for_fresh_step(period: u64) {
+    let left = period - now() % period;
+    if left < 5 {
+        std::thread::sleep(Duration::from_secs(left + 1));
+    }
+}
+
+/// A code from Debian's oathtool (independent of our implementation) for Unix time `at`.
+/// `extra` adds options such as `--totp=sha256`, `-d 8`, `-s 60`.
+pub fn oathtool(secret: &str, extra: &[&str], at: u64) -> String {
+    let mut cmd = Command::new(tool("oathtool", "oathtool"));
+    if !extra.iter().any(|e| e.starts_with("--totp")) {
+        cmd.arg("--totp");
+    }
+    let out = cmd
+        .args(extra)
+        .args(["-b", secret, "--now", &format!("@{at}")])
+        .output()
+        .expect("run oathtool");
+    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The name of the user running the tests.
+pub fn current_user() -> String {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .expect("the test user has a passwd entry")
+}
+
+/// A stored recovery code in the file format, computed here with sha2 (not by the module):
+/// `sha256$<salt hex>$<hex of SHA-256(salt || normalised code)>`.
+pub fn recovery_hash(code: &str, salt: [u8; 16]) -> String {
+    let normal: String = code.to_lowercase().chars().filter(|c| *c != '-' && *c != ' ').collect();
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(normal.as_bytes());
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!("sha256${}${}", hex(&salt), hex(&h.finalize()))
+}
+
+/// Text of a secret file.
+pub fn secret_toml(secret: &str, algorithm: &str, digits: u8, period: u64, recovery: &[&str]) -> String {
+    let hashes: Vec<String> = recovery
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("\"{}\"", recovery_hash(c, [i as u8 + 1; 16])))
+        .collect();
+    format!(
+        "version = 1\nsecret = \"{secret}\"\nalgorithm = \"{algorithm}\"\ndigits = {digits}\nperiod = {period}\n\
+         created = 2026-11-24T00:00:00Z\nrecovery_codes = [{}]\n",
+        hashes.join(", ")
+    )
+}
+
+/// What one transaction printed.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// pam_authenticate's return code.
+    pub rc: i32,
+    /// Every event line from the driver.
+    pub lines: Vec<String>,
+    /// Driver stderr.
+    pub stderr: String,
+}
+
+impl Login {
+    fn from_output(out: &Output) -> Login {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
+        let rc = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("AUTH ").and_then(|v| v.parse().ok()))
+            .unwrap_or_else(|| panic!("no AUTH line; stdout={stdout} stderr={}", String::from_utf8_lossy(&out.stderr)));
+        Login {
+            rc,
+            lines,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Texts of echo-off prompts, in order.
+    pub fn prompts(&self) -> Vec<&str> {
+        self.lines.iter().filter_map(|l| l.strip_prefix("PROMPT_OFF ")).collect()
+    }
+
+    /// Texts of PAM_ERROR_MSG messages.
+    pub fn errors(&self) -> Vec<&str> {
+        self.lines.iter().filter_map(|l| l.strip_prefix("ERROR ")).collect()
+    }
+
+    /// The failure delay libpam reported, in microseconds.
+    pub fn fail_delay(&self) -> Option<u64> {
+        self.lines
+            .iter()
+            .find_map(|l| l.strip_prefix("FAIL_DELAY ").and_then(|v| v.split(' ').next()?.parse().ok()))
+    }
+
+    /// True when pam_authenticate returned PAM_SUCCESS.
+    pub fn ok(&self) -> bool {
+        self.rc == rc::SUCCESS
+    }
+}
+
+/// Options for one driver run.
+#[derive(Debug, Clone, Default)]
+pub struct Run<'a> {
+    /// Service file name.
+    pub service: &'a str,
+    /// Replies to prompts.
+    pub answers: &'a [&'a str],
+    /// Extra driver arguments.
+    pub extra: &'a [&'a str],
+    /// Authenticate this user instead of the current one.
+    pub user: Option<&'a str>,
+    /// Run the driver with this uid/gid.
+    pub as_ids: Option<(u32, u32)>,
+}
+
+/// A private directory with service files, secret files and the captured log.
+pub struct Env {
+    /// The temporary directory (removed on drop).
+    pub dir: tempfile::TempDir,
+    /// The user being authenticated.
+    pub user: String,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    /// A fresh environment for the current user.
+    pub fn new() -> Env {
+        let dir = tempfile::Builder::new().prefix("pam_totp-test").tempdir().expect("temp dir");
+        fs::create_dir(dir.path().join("pam.d")).expect("pam.d");
+        fs::write(dir.path().join("pam.d/other"), "auth required pam_deny.so\n").expect("other");
+        Env {
+            dir,
+            user: current_user(),
+        }
+    }
+
+    /// The `secret=` template of this environment.
+    pub fn template(&self) -> String {
+        format!("{}/%u.toml", self.dir.path().display())
+    }
+
+    /// Where the current user's secret file is.
+    pub fn secret_path(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.toml", self.user))
+    }
+
+    /// Writes the secret file (mode 0600).
+    pub fn write_secret(&self, text: &str) {
+        write_private(&self.secret_path(), text);
+    }
+
+    /// Writes a standard SHA1/6/30 enrollment with the given recovery codes.
+    pub fn enroll(&self, secret: &str, recovery: &[&str]) {
+        self.write_secret(&secret_toml(secret, "SHA1", 6, 30, recovery));
+    }
+
+    /// Writes a service file; `@MODULE@` becomes the module path, `@SECRET@` the template.
+    pub fn service(&self, name: &str, body: &str) {
+        let text = body
+            .replace("@MODULE@", &module_path().display().to_string())
+            .replace("@SECRET@", &self.template());
+        fs::write(self.dir.path().join("pam.d").join(name), text).expect("write service file");
+    }
+
+    /// The captured syslog lines so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("syslog.log")
+    }
+
+    /// The driver command for a run, not started.
+    pub fn command(&self, run: &Run) -> Command {
+        let mut cmd = Command::new(driver_path());
+        cmd.arg("--confdir")
+            .arg(self.dir.path().join("pam.d"))
+            .args(["--service", run.service, "--user", run.user.unwrap_or(&self.user)]);
+        for a in run.answers {
+            cmd.args(["--answer", a]);
+        }
+        cmd.args(run.extra)
+            .env("LD_PRELOAD", env!("SYSLOG_CAPTURE_SO"))
+            .env("PAM_TOTP_TEST_SYSLOG", self.log_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some((uid, gid)) = run.as_ids {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    /// Runs one transaction and waits for it.
+    pub fn run(&self, run: &Run) -> Login {
+        let out = self.command(run).output().expect("run pam-driver");
+        Login::from_output(&out)
+    }
+
+    /// Authenticates the current user against `service`, answering prompts with `answers`.
+    pub fn login(&self, service: &str, answers: &[&str]) -> Login {
+        self.run(&Run {
+            service,
+            answers,
+            ..Run::default()
+        })
+    }
+
+    /// Starts a transaction that begins pam_authenticate at `start_at_ms`.
+    pub fn spawn(&self, service: &str, answer: &str, start_at_ms: u128) -> Child {
+        let at = start_at_ms.to_string();
+        let extra = ["--start-at", at.as_str()];
+        self.command(&Run {
+            service,
+            answers: &[answer],
+            extra: &extra,
+            ..Run::default()
+        })
+        .spawn()
+        .expect("spawn pam-driver")
+    }
+}
+
+/// Waits for a spawned transaction.
+pub fn finish(child: Child) -> Login {
+    let out = child.wait_with_output().expect("wait for pam-driver");
+    Login::from_output(&out)
+}
+
+/// Milliseconds since the epoch, `ahead` from now.
+pub fn start_time(ahead: Duration) -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) + ahead.as_millis()
+}
+
+/// Writes `text` to a new file with mode 0600 (replacing any existing file).
+pub fn write_private(path: &Path, text: &str) {
+    let _ = fs::remove_file(path);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create secret file");
+    f.write_all(text.as_bytes()).expect("write secret file");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod");
+}
