@@ -301,8 +301,9 @@ impl SecretDir {
     ) -> Result<(), StoreError> {
         let mode = old.map_or(0o600, |st| st.st_mode & 0o700);
         fchmod(&fd, Mode::from_bits_truncate(mode)).map_err(|e| io_err("chmod", tmp_path.clone(), e))?;
-        if let Some(st) = old {
+        if let Some(st) = old.filter(|_| !self.user_managed) {
             // In a root-only directory the file may belong to the user; keep its owner.
+            // (In a user's directory the file is created as the user in the first place.)
             let new = fstat(&fd).map_err(|e| io_err("inspect", tmp_path.clone(), e))?;
             if new.st_uid != st.st_uid {
                 fchown(&fd, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))
