@@ -66,7 +66,10 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
     let opts = match ModuleOptions::parse(args.iter().copied()) {
         Ok(o) => o,
         Err(e) => {
-            fe.log(Level::Error, &format!("configuration error: {e}; fix the pam.d line"));
+            fe.log(
+                Level::Error,
+                &format!("configuration error: {e}; fix the pam.d line"),
+            );
             return Verdict::ServiceErr;
         }
     };
@@ -78,7 +81,12 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
             return Verdict::AuthErr;
         }
     };
-    let mut flow = Flow { fe, opts, user, now };
+    let mut flow = Flow {
+        fe,
+        opts,
+        user,
+        now,
+    };
     flow.run()
 }
 
@@ -98,7 +106,10 @@ impl Flow<'_> {
 
     fn failure(&mut self, level: Level, reason: &str) {
         let rhost = self.fe.rhost().unwrap_or_default();
-        let line = format!("authentication failure; user={} rhost={} reason={}", self.user, rhost, reason);
+        let line = format!(
+            "authentication failure; user={} rhost={} reason={}",
+            self.user, rhost, reason
+        );
         self.fe.log(level, &line);
     }
 
@@ -114,7 +125,8 @@ impl Flow<'_> {
                 return self.refuse_after_prompt(6);
             }
             Err(e) => {
-                self.fe.log(Level::Error, &format!("configuration error: {e}"));
+                self.fe
+                    .log(Level::Error, &format!("configuration error: {e}"));
                 return Verdict::ServiceErr;
             }
         };
@@ -132,7 +144,10 @@ impl Flow<'_> {
                 return self.not_enrolled("no secret file");
             }
             Err(e) => {
-                self.fe.log(Level::Error, &format!("refusing secret file of user={}: {e}", self.user));
+                self.fe.log(
+                    Level::Error,
+                    &format!("refusing secret file of user={}: {e}", self.user),
+                );
                 return self.refuse_after_prompt(6);
             }
         };
@@ -143,7 +158,10 @@ impl Flow<'_> {
         let mut locked = match loaded.lock() {
             Ok(l) => l,
             Err(e) => {
-                self.fe.log(Level::Error, &format!("cannot lock secret file of user={}: {e}", self.user));
+                self.fe.log(
+                    Level::Error,
+                    &format!("cannot lock secret file of user={}: {e}", self.user),
+                );
                 return Verdict::AuthErr;
             }
         };
@@ -169,17 +187,26 @@ impl Flow<'_> {
         let limit = self.opts.rate_limit;
         match *outcome {
             Outcome::Accepted { drift, .. } => {
-                let line = format!("accepted verification code; user={} drift_steps={drift}", self.user);
+                let line = format!(
+                    "accepted verification code; user={} drift_steps={drift}",
+                    self.user
+                );
                 self.fe.log(Level::Info, &line);
                 Verdict::Success
             }
             Outcome::RecoveryAccepted { remaining } => {
-                let line = format!("accepted recovery code; user={} recovery_codes_left={remaining}", self.user);
+                let line = format!(
+                    "accepted recovery code; user={} recovery_codes_left={remaining}",
+                    self.user
+                );
                 self.fe.log(Level::Notice, &line);
                 Verdict::Success
             }
             Outcome::Replayed { step } => {
-                self.failure(Level::Warning, &format!("replayed code (time step {step} was already used)"));
+                self.failure(
+                    Level::Warning,
+                    &format!("replayed code (time step {step} was already used)"),
+                );
                 Verdict::AuthErr
             }
             Outcome::Wrong => {
@@ -198,7 +225,9 @@ impl Flow<'_> {
                         limit.max_checks, limit.seconds
                     ),
                 );
-                self.fe.tell_error(&format!("Too many verification attempts; try again in {retry_after} seconds."));
+                self.fe.tell_error(&format!(
+                    "Too many verification attempts; try again in {retry_after} seconds."
+                ));
                 Verdict::AuthErr
             }
         }
@@ -207,7 +236,10 @@ impl Flow<'_> {
     /// No file (or no such user): PAM_IGNORE with nullok, otherwise ask anyway and fail.
     fn not_enrolled(&mut self, why: &str) -> Verdict {
         if self.opts.nullok {
-            self.debug(&format!("user={} not enrolled ({why}); nullok lets the stack decide", self.user));
+            self.debug(&format!(
+                "user={} not enrolled ({why}); nullok lets the stack decide",
+                self.user
+            ));
             if self.opts.code_source == CodeSource::ForwardPass {
                 // The single field holds only the password: pass it on unchanged.
                 if let Some(password) = self.fe.ask_hidden(PASSWORD_PROMPT) {
@@ -216,7 +248,10 @@ impl Flow<'_> {
             }
             return Verdict::Ignore;
         }
-        self.failure(Level::Notice, &format!("not enrolled ({why}); run totp-enroll or add nullok"));
+        self.failure(
+            Level::Notice,
+            &format!("not enrolled ({why}); run totp-enroll or add nullok"),
+        );
         self.refuse_after_prompt(6)
     }
 
@@ -233,7 +268,10 @@ impl Flow<'_> {
             CodeSource::UseFirstPass => {
                 let tok = self.fe.authtok();
                 if tok.is_none() {
-                    self.failure(Level::Error, "use_first_pass but no earlier module set a password");
+                    self.failure(
+                        Level::Error,
+                        "use_first_pass but no earlier module set a password",
+                    );
                 }
                 tok
             }
@@ -245,7 +283,10 @@ impl Flow<'_> {
                 let combined = self.ask_with(FORWARD_PASS_PROMPT)?;
                 let (password, code) = split_forwarded(&combined, digits);
                 if !self.fe.set_authtok(password) {
-                    self.fe.log(Level::Error, "forward_pass: cannot set PAM_AUTHTOK for the next module");
+                    self.fe.log(
+                        Level::Error,
+                        "forward_pass: cannot set PAM_AUTHTOK for the next module",
+                    );
                 }
                 Some(Zeroizing::new(code.to_string()))
             }
@@ -274,7 +315,11 @@ pub fn split_forwarded(combined: &str, digits: u8) -> (&str, &str) {
     if len >= recovery_len && combined.is_char_boundary(len - recovery_len) {
         let tail = &combined[len - recovery_len..];
         let b = tail.as_bytes();
-        if b[5] == b'-' && b.iter().enumerate().all(|(i, c)| i == 5 || c.is_ascii_alphanumeric()) {
+        if b[5] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 5 || c.is_ascii_alphanumeric())
+        {
             return (&combined[..len - recovery_len], tail);
         }
     }
@@ -293,7 +338,10 @@ mod tests {
     #[test]
     fn forwarded_field_is_split_at_the_code() {
         assert_eq!(split_forwarded("hunter2123456", 6), ("hunter2", "123456"));
-        assert_eq!(split_forwarded("hunter212345678", 8), ("hunter2", "12345678"));
+        assert_eq!(
+            split_forwarded("hunter212345678", 8),
+            ("hunter2", "12345678")
+        );
         assert_eq!(split_forwarded("pw-abcde-fghjk", 6), ("pw-", "abcde-fghjk"));
         assert_eq!(split_forwarded("123456", 6), ("", "123456"));
         assert_eq!(split_forwarded("12", 6), ("", "12"));

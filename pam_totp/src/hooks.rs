@@ -2,7 +2,7 @@
 
 use crate::authenticate::{authenticate, Frontend, Level, Verdict};
 use crate::ffi;
-use pam::constants::{PamFlag, PamResultCode, PAM_PROMPT_ECHO_OFF, PAM_SILENT, PAM_ERROR_MSG};
+use pam::constants::{PamFlag, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_SILENT};
 use pam::conv::Conv;
 use pam::items::{AuthTok, RHost};
 use pam::module::{PamHandle, PamHooks};
@@ -24,7 +24,9 @@ fn to_string(bytes: &[u8]) -> Zeroizing<String> {
 
 impl Frontend for PamFrontend<'_> {
     fn user(&mut self) -> Result<String, String> {
-        self.pamh.get_user(None).map_err(|rc| format!("pam_get_user returned {rc:?}"))
+        self.pamh
+            .get_user(None)
+            .map_err(|rc| format!("pam_get_user returned {rc:?}"))
     }
 
     fn ask_hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>> {
@@ -53,7 +55,13 @@ impl Frontend for PamFrontend<'_> {
 
     fn rhost(&self) -> Option<String> {
         let host = self.pamh.get_item::<RHost>().ok()??;
-        Some(host.to_string_lossy().chars().filter(|c| !c.is_control() && !c.is_whitespace()).take(256).collect())
+        Some(
+            host.to_string_lossy()
+                .chars()
+                .filter(|c| !c.is_control() && !c.is_whitespace())
+                .take(256)
+                .collect(),
+        )
     }
 
     fn log(&mut self, level: Level, message: &str) {
@@ -78,14 +86,24 @@ impl PamHooks for PamTotp {
             pamh,
             silent: flags & PAM_SILENT != 0,
         };
-        let Some(args) = args.iter().map(|a| a.to_str().ok()).collect::<Option<Vec<&str>>>() else {
-            fe.log(Level::Error, "configuration error: an option is not valid UTF-8; fix the pam.d line");
+        let Some(args) = args
+            .iter()
+            .map(|a| a.to_str().ok())
+            .collect::<Option<Vec<&str>>>()
+        else {
+            fe.log(
+                Level::Error,
+                "configuration error: an option is not valid UTF-8; fix the pam.d line",
+            );
             return PamResultCode::PAM_SERVICE_ERR;
         };
         let now = match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => d.as_secs(),
             Err(_) => {
-                fe.log(Level::Error, "the system clock is before 1970; fix the time (NTP)");
+                fe.log(
+                    Level::Error,
+                    "the system clock is before 1970; fix the time (NTP)",
+                );
                 return PamResultCode::PAM_AUTHINFO_UNAVAIL;
             }
         };

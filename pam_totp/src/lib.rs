@@ -1,6 +1,11 @@
 //! pam_totp: RFC 6238 time-based one-time passwords as a PAM module, plus the library that
 //! the `totp-enroll` tool shares with it.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, unsafe_op_in_unsafe_fn)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unsafe_op_in_unsafe_fn
+)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod authenticate;

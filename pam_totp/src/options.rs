@@ -186,7 +186,13 @@ mod tests {
         assert_eq!(o.secret_template, "~/.pam_totp.toml");
         assert!(!o.nullok);
         assert_eq!(o.window, 1);
-        assert_eq!(o.rate_limit, RateLimit { max_checks: 3, seconds: 30 });
+        assert_eq!(
+            o.rate_limit,
+            RateLimit {
+                max_checks: 3,
+                seconds: 30
+            }
+        );
         assert_eq!(o.prompt, "Verification code: ");
         assert_eq!(o.code_source, CodeSource::Prompt);
     }
@@ -206,7 +212,13 @@ mod tests {
         assert_eq!(o.secret_template, "/var/lib/pam_totp/%u.toml");
         assert!(o.nullok && o.debug);
         assert_eq!(o.window, 3);
-        assert_eq!(o.rate_limit, RateLimit { max_checks: 5, seconds: 60 });
+        assert_eq!(
+            o.rate_limit,
+            RateLimit {
+                max_checks: 5,
+                seconds: 60
+            }
+        );
         assert_eq!(o.prompt, "OTP please: ");
         assert_eq!(o.code_source, CodeSource::ForwardPass);
     }
@@ -236,7 +248,10 @@ mod tests {
             "prompt=",
         ] {
             assert!(
-                matches!(ModuleOptions::parse([arg]), Err(OptionError::BadValue { .. })),
+                matches!(
+                    ModuleOptions::parse([arg]),
+                    Err(OptionError::BadValue { .. })
+                ),
                 "{arg} was accepted"
             );
         }

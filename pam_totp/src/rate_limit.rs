@@ -7,7 +7,10 @@ use crate::options::RateLimit;
 fn recent(checks: &[u64], limit: RateLimit, now: u64) -> impl Iterator<Item = u64> + '_ {
     let start = now.saturating_sub(limit.seconds);
     let end = now.saturating_add(limit.seconds);
-    checks.iter().copied().filter(move |t| *t > start && *t <= end)
+    checks
+        .iter()
+        .copied()
+        .filter(move |t| *t > start && *t <= end)
 }
 
 /// `Err(seconds to wait)` when another check now would exceed the limit.
@@ -21,7 +24,10 @@ pub fn allowed(checks: &[u64], limit: RateLimit, now: u64) -> Result<(), u64> {
     if count < limit.max_checks {
         Ok(())
     } else {
-        Err(oldest.saturating_add(limit.seconds).saturating_sub(now).max(1))
+        Err(oldest
+            .saturating_add(limit.seconds)
+            .saturating_sub(now)
+            .max(1))
     }
 }
 
@@ -53,7 +59,11 @@ mod tests {
         }
         assert_eq!(allowed(&c, L, 1003), Err(27));
         assert_eq!(allowed(&c, L, 1029), Err(1));
-        assert_eq!(allowed(&c, L, 1030), Ok(()), "the first check has left the window");
+        assert_eq!(
+            allowed(&c, L, 1030),
+            Ok(()),
+            "the first check has left the window"
+        );
         record(&mut c, L, 1030);
         assert_eq!(c, vec![1001, 1002, 1030]);
     }

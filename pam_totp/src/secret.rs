@@ -17,7 +17,9 @@ pub enum SecretError {
     #[error("the secret is not valid base32 (letters A-Z and digits 2-7)")]
     NotBase32,
     /// Fewer than 128 bits.
-    #[error("the secret has {0} bits; at least 128 are required (RFC 4226), re-enroll with totp-enroll")]
+    #[error(
+        "the secret has {0} bits; at least 128 are required (RFC 4226), re-enroll with totp-enroll"
+    )]
     TooShort(usize),
     /// Absurdly long.
     #[error("the secret has {0} bits; at most 1024 are accepted")]
@@ -51,7 +53,11 @@ impl TotpSecret {
     /// Decodes base32 written in any of the usual ways: lower case, spaces, dashes, `=` padding.
     pub fn from_base32(text: &str) -> Result<Self, SecretError> {
         let normalised = normalise_base32(text);
-        if normalised.is_empty() || !normalised.bytes().all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7')) {
+        if normalised.is_empty()
+            || !normalised
+                .bytes()
+                .all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7'))
+        {
             return Err(SecretError::NotBase32);
         }
         // base32 decodes trailing partial groups; five bits per character.
@@ -120,10 +126,19 @@ mod tests {
     #[test]
     fn refuses_bad_base32_and_short_keys() {
         assert_eq!(TotpSecret::from_base32(""), Err(SecretError::NotBase32));
-        assert_eq!(TotpSecret::from_base32("GEZDGNBVGY3TQOJ1"), Err(SecretError::NotBase32));
-        assert_eq!(TotpSecret::from_base32("GEZD=GNBV"), Err(SecretError::NotBase32));
+        assert_eq!(
+            TotpSecret::from_base32("GEZDGNBVGY3TQOJ1"),
+            Err(SecretError::NotBase32)
+        );
+        assert_eq!(
+            TotpSecret::from_base32("GEZD=GNBV"),
+            Err(SecretError::NotBase32)
+        );
         // 80 bits, the old google-authenticator default.
-        assert_eq!(TotpSecret::from_base32("2SH3V3GDW7ZNMGYE"), Err(SecretError::TooShort(80)));
+        assert_eq!(
+            TotpSecret::from_base32("2SH3V3GDW7ZNMGYE"),
+            Err(SecretError::TooShort(80))
+        );
         assert!(TotpSecret::from_base32(&"A".repeat(300)).is_err());
     }
 

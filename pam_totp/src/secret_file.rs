@@ -142,7 +142,8 @@ fn default_period() -> i64 {
     30
 }
 
-const HEADER: &str = "# pam_totp secret file: keep it private (chmod 600), do not edit while logging in.\n\
+const HEADER: &str =
+    "# pam_totp secret file: keep it private (chmod 600), do not edit while logging in.\n\
 # Made by totp-enroll; delete it to turn off the second factor for this account.\n";
 
 impl SecretFile {
@@ -223,12 +224,16 @@ impl SecretFile {
             recovery_codes: self.recovery.iter().map(RecoveryHash::encode).collect(),
             state: self.state.clone(),
         };
-        let body = Zeroizing::new(toml::to_string(&raw).map_err(|e| FileFormatError::Syntax(e.to_string()))?);
+        let body = Zeroizing::new(
+            toml::to_string(&raw).map_err(|e| FileFormatError::Syntax(e.to_string()))?,
+        );
         let mut text = Zeroizing::new(String::with_capacity(HEADER.len() + body.len()));
         text.push_str(HEADER);
         text.push_str(&body);
         if SecretFile::parse(text.as_bytes()).as_ref() != Ok(self) {
-            return Err(FileFormatError::Syntax("the file written would not read back the same".into()));
+            return Err(FileFormatError::Syntax(
+                "the file written would not read back the same".into(),
+            ));
         }
         Ok(text)
     }
@@ -297,7 +302,10 @@ mod tests {
             "ab".repeat(32)
         );
         let f = SecretFile::parse(text.as_bytes()).unwrap();
-        assert_eq!((f.algorithm, f.digits, f.period), (Algorithm::SHA512, 8, 60));
+        assert_eq!(
+            (f.algorithm, f.digits, f.period),
+            (Algorithm::SHA512, 8, 60)
+        );
         assert_eq!(f.state.last_step, Some(5));
         assert_eq!(f.recovery.len(), 1);
         let out = f.to_toml().unwrap();
@@ -308,15 +316,30 @@ mod tests {
     #[test]
     fn unknown_versions_and_keys_are_refused() {
         let v2 = minimal().replace("version = 1", "version = 2");
-        assert_eq!(SecretFile::parse(v2.as_bytes()), Err(FileFormatError::UnknownVersion("2".into())));
+        assert_eq!(
+            SecretFile::parse(v2.as_bytes()),
+            Err(FileFormatError::UnknownVersion("2".into()))
+        );
         let vs = minimal().replace("version = 1", "version = \"1\"");
-        assert!(matches!(SecretFile::parse(vs.as_bytes()), Err(FileFormatError::UnknownVersion(_))));
+        assert!(matches!(
+            SecretFile::parse(vs.as_bytes()),
+            Err(FileFormatError::UnknownVersion(_))
+        ));
         let none = format!("secret = \"{KEY}\"\n");
-        assert_eq!(SecretFile::parse(none.as_bytes()), Err(FileFormatError::NoVersion));
+        assert_eq!(
+            SecretFile::parse(none.as_bytes()),
+            Err(FileFormatError::NoVersion)
+        );
         let extra = format!("{}window = 3\n", minimal());
-        assert!(matches!(SecretFile::parse(extra.as_bytes()), Err(FileFormatError::Syntax(_))));
+        assert!(matches!(
+            SecretFile::parse(extra.as_bytes()),
+            Err(FileFormatError::Syntax(_))
+        ));
         let dup = format!("{}secret = \"{KEY}\"\n", minimal());
-        assert!(matches!(SecretFile::parse(dup.as_bytes()), Err(FileFormatError::Syntax(_))));
+        assert!(matches!(
+            SecretFile::parse(dup.as_bytes()),
+            Err(FileFormatError::Syntax(_))
+        ));
     }
 
     #[test]
@@ -326,14 +349,20 @@ mod tests {
             ("digits = 7\n", FileFormatError::Digits(7)),
             ("period = 0\n", FileFormatError::Period(0)),
             ("period = -30\n", FileFormatError::Period(-30)),
-            ("recovery_codes = [\"plain\"]\n", FileFormatError::RecoveryCode(1)),
+            (
+                "recovery_codes = [\"plain\"]\n",
+                FileFormatError::RecoveryCode(1),
+            ),
         ];
         for (line, want) in cases {
             let text = format!("{}{line}", minimal());
             assert_eq!(SecretFile::parse(text.as_bytes()), Err(want), "{line}");
         }
         let algo = format!("{}algorithm = \"MD5\"\n", minimal());
-        assert!(matches!(SecretFile::parse(algo.as_bytes()), Err(FileFormatError::Syntax(_))));
+        assert!(matches!(
+            SecretFile::parse(algo.as_bytes()),
+            Err(FileFormatError::Syntax(_))
+        ));
         let short = "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n";
         assert_eq!(
             SecretFile::parse(short.as_bytes()),
@@ -343,8 +372,14 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_without_echoing_it() {
-        assert_eq!(SecretFile::parse(&[0xff, 0xfe, 0]), Err(FileFormatError::NotText));
-        assert_eq!(SecretFile::parse(&vec![b'a'; MAX_FILE_BYTES + 1]), Err(FileFormatError::TooLarge));
+        assert_eq!(
+            SecretFile::parse(&[0xff, 0xfe, 0]),
+            Err(FileFormatError::NotText)
+        );
+        assert_eq!(
+            SecretFile::parse(&vec![b'a'; MAX_FILE_BYTES + 1]),
+            Err(FileFormatError::TooLarge)
+        );
         let leaky = format!("version = 1\nsecret = {KEY}\n");
         let err = SecretFile::parse(leaky.as_bytes()).unwrap_err().to_string();
         assert!(!err.contains(KEY), "{err}");
@@ -354,8 +389,17 @@ mod tests {
 
     #[test]
     fn unix_time_to_datetime() {
-        assert_eq!(datetime_from_unix(0).unwrap().to_string(), "1970-01-01T00:00:00Z");
-        assert_eq!(datetime_from_unix(1_111_111_109).unwrap().to_string(), "2005-03-18T01:58:29Z");
-        assert_eq!(datetime_from_unix(20_000_000_000).unwrap().to_string(), "2603-10-11T11:33:20Z");
+        assert_eq!(
+            datetime_from_unix(0).unwrap().to_string(),
+            "1970-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            datetime_from_unix(1_111_111_109).unwrap().to_string(),
+            "2005-03-18T01:58:29Z"
+        );
+        assert_eq!(
+            datetime_from_unix(20_000_000_000).unwrap().to_string(),
+            "2603-10-11T11:33:20Z"
+        );
     }
 }

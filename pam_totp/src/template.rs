@@ -46,7 +46,9 @@ pub enum TemplateError {
     #[error("secret= template \"{0}\" gives a path with '.' or '..' components or no file name")]
     BadComponent(String),
     /// The user name cannot be placed into a path.
-    #[error("user name is not usable in a file path (empty, '/', leading '.', or control characters)")]
+    #[error(
+        "user name is not usable in a file path (empty, '/', leading '.', or control characters)"
+    )]
     BadUserName,
     /// The home directory from the passwd entry is not absolute.
     #[error("home directory \"{0}\" of the user is not an absolute path; fix the passwd entry")]
@@ -153,7 +155,10 @@ mod tests {
         assert_eq!(p.base, PathBuf::from("/home/alice"));
         assert_eq!(p.below, vec![OsString::from(".pam_totp.toml")]);
         assert!(p.in_home);
-        assert_eq!(p.display_path(), PathBuf::from("/home/alice/.pam_totp.toml"));
+        assert_eq!(
+            p.display_path(),
+            PathBuf::from("/home/alice/.pam_totp.toml")
+        );
     }
 
     #[test]
@@ -179,23 +184,41 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(ex("/a/100%%/%u").unwrap().display_path(), PathBuf::from("/a/100%/alice"));
+        assert_eq!(
+            ex("/a/100%%/%u").unwrap().display_path(),
+            PathBuf::from("/a/100%/alice")
+        );
         assert!(matches!(ex("/a/%x"), Err(TemplateError::BadEscape(_))));
         assert!(matches!(ex("/a/%"), Err(TemplateError::BadEscape(_))));
     }
 
     #[test]
     fn unsafe_paths_are_refused() {
-        assert!(matches!(ex("relative/%u"), Err(TemplateError::NotAbsolute(_))));
+        assert!(matches!(
+            ex("relative/%u"),
+            Err(TemplateError::NotAbsolute(_))
+        ));
         assert!(matches!(ex("~/../x"), Err(TemplateError::BadComponent(_))));
         assert!(matches!(ex("~/./x"), Err(TemplateError::BadComponent(_))));
         assert!(matches!(ex("~"), Err(TemplateError::BadComponent(_))));
-        assert!(matches!(ex("/var/lib/x/"), Err(TemplateError::BadComponent(_))));
+        assert!(matches!(
+            ex("/var/lib/x/"),
+            Err(TemplateError::BadComponent(_))
+        ));
     }
 
     #[test]
     fn hostile_user_names_are_refused() {
-        for name in ["", "../../bin/cp", "a/b", ".", "..", ".hidden", "-rf", "a\nb"] {
+        for name in [
+            "",
+            "../../bin/cp",
+            "a/b",
+            ".",
+            "..",
+            ".hidden",
+            "-rf",
+            "a\nb",
+        ] {
             assert_eq!(
                 expand("/var/lib/pam_totp/%u", name, Path::new("/home/x")),
                 Err(TemplateError::BadUserName),

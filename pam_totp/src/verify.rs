@@ -53,7 +53,10 @@ pub enum Outcome {
 impl Outcome {
     /// True for the outcomes that let the user in.
     pub fn is_success(&self) -> bool {
-        matches!(self, Outcome::Accepted { .. } | Outcome::RecoveryAccepted { .. })
+        matches!(
+            self,
+            Outcome::Accepted { .. } | Outcome::RecoveryAccepted { .. }
+        )
     }
 
     /// True when the file's state changed and must be saved before answering.
@@ -65,7 +68,8 @@ impl Outcome {
 /// True when `input` could be a TOTP code of `digits` digits or a recovery code, so that
 /// `try_first_pass` does not spend a check on an earlier module's password.
 pub fn looks_like_code(input: &str, digits: u8) -> bool {
-    totp_digits(input).is_some_and(|d| d.len() == usize::from(digits)) || recovery::normalise(input).is_some_and(|n| n.len() == recovery::CODE_CHARS)
+    totp_digits(input).is_some_and(|d| d.len() == usize::from(digits))
+        || recovery::normalise(input).is_some_and(|n| n.len() == recovery::CODE_CHARS)
 }
 
 /// The input with surrounding whitespace and inner spaces removed, if it is all digits.
@@ -94,11 +98,16 @@ pub fn check(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Ou
     let current = now / file.period;
     if let Some(code) = totp_digits(input).filter(|c| c.len() == usize::from(file.digits)) {
         let matched = matching_steps(file, &code, current, policy.window);
-        let fresh = matched.iter().copied().filter(|s| file.state.last_step.is_none_or(|last| *s > last)).max();
+        let fresh = matched
+            .iter()
+            .copied()
+            .filter(|s| file.state.last_step.is_none_or(|last| *s > last))
+            .max();
         match (fresh, matched.iter().copied().max()) {
             (Some(step), _) => {
                 file.state.last_step = Some(step);
-                let drift = i64::try_from(step).unwrap_or(i64::MAX) - i64::try_from(current).unwrap_or(i64::MAX);
+                let drift = i64::try_from(step).unwrap_or(i64::MAX)
+                    - i64::try_from(current).unwrap_or(i64::MAX);
                 return Outcome::Accepted { step, drift };
             }
             (None, Some(step)) => return Outcome::Replayed { step },
@@ -175,7 +184,12 @@ mod tests {
     };
 
     fn file(key: &[u8], algorithm: Algorithm, digits: u8) -> SecretFile {
-        SecretFile::new(TotpSecret::from_bytes(key.to_vec()).unwrap(), algorithm, digits, 30)
+        SecretFile::new(
+            TotpSecret::from_bytes(key.to_vec()).unwrap(),
+            algorithm,
+            digits,
+            30,
+        )
     }
 
     #[test]
@@ -190,7 +204,10 @@ mod tests {
                 assert!(check(&mut f, code, t, OPEN).is_success(), "{algo:?} at {t}");
                 // The 6-digit code is the last six digits.
                 let mut f6 = file(key, algo, 6);
-                assert!(check(&mut f6, &code[2..], t, OPEN).is_success(), "{algo:?}/6 at {t}");
+                assert!(
+                    check(&mut f6, &code[2..], t, OPEN).is_success(),
+                    "{algo:?}/6 at {t}"
+                );
             }
         }
     }
@@ -200,10 +217,21 @@ mod tests {
         // Code of step 1111111109/30 = 37037036.
         let code = "07081804";
         let step = 1_111_111_109 / 30;
-        for (now_step, ok) in [(step - 2, false), (step - 1, true), (step, true), (step + 1, true), (step + 2, false)] {
+        for (now_step, ok) in [
+            (step - 2, false),
+            (step - 1, true),
+            (step, true),
+            (step + 1, true),
+            (step + 2, false),
+        ] {
             let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
             let got = check(&mut f, code, now_step * 30 + 7, OPEN);
-            assert_eq!(got.is_success(), ok, "now step offset {}", now_step as i64 - step as i64);
+            assert_eq!(
+                got.is_success(),
+                ok,
+                "now step offset {}",
+                now_step as i64 - step as i64
+            );
         }
         let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
         let zero = Policy { window: 0, ..OPEN };
@@ -223,20 +251,37 @@ mod tests {
         let t = 1_111_111_109;
         assert!(check(&mut f, "07081804", t, OPEN).is_success());
         assert_eq!(f.state.last_step, Some(t / 30));
-        assert_eq!(check(&mut f, "07081804", t + 1, OPEN), Outcome::Replayed { step: t / 30 });
+        assert_eq!(
+            check(&mut f, "07081804", t + 1, OPEN),
+            Outcome::Replayed { step: t / 30 }
+        );
         // A code for an earlier step inside the window is refused too.
         let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
         f.state.last_step = Some(t / 30 + 1);
-        assert_eq!(check(&mut f, "07081804", t, OPEN), Outcome::Replayed { step: t / 30 });
+        assert_eq!(
+            check(&mut f, "07081804", t, OPEN),
+            Outcome::Replayed { step: t / 30 }
+        );
     }
 
     #[test]
     fn wrong_and_malformed_codes() {
         let mut f = file(SHA1_KEY, Algorithm::SHA1, 6);
         assert_eq!(check(&mut f, "000000", 59, OPEN), Outcome::Wrong);
-        for bad in ["", "12", "abc", "%n%n%n", "1234567", &"9".repeat(100_000), "28708\n2"] {
+        for bad in [
+            "",
+            "12",
+            "abc",
+            "%n%n%n",
+            "1234567",
+            &"9".repeat(100_000),
+            "28708\n2",
+        ] {
             let got = check(&mut f, bad, 59, OPEN);
-            assert!(matches!(got, Outcome::Malformed | Outcome::Wrong), "{bad:.20}: {got:?}");
+            assert!(
+                matches!(got, Outcome::Malformed | Outcome::Wrong),
+                "{bad:.20}: {got:?}"
+            );
         }
         // Spaces inside and around are tolerated.
         assert!(check(&mut f, " 287 082 ", 59, OPEN).is_success());
@@ -250,9 +295,15 @@ mod tests {
             RecoveryHash::new([1; 16], "abcde-fghjk").unwrap(),
             RecoveryHash::new([2; 16], "22222-33333").unwrap(),
         ];
-        assert_eq!(check(&mut f, "abcde-fghjk", 100, OPEN), Outcome::RecoveryAccepted { remaining: 1 });
+        assert_eq!(
+            check(&mut f, "abcde-fghjk", 100, OPEN),
+            Outcome::RecoveryAccepted { remaining: 1 }
+        );
         assert_eq!(check(&mut f, "abcde-fghjk", 101, OPEN), Outcome::Wrong);
-        assert_eq!(check(&mut f, "2222233333", 102, OPEN), Outcome::RecoveryAccepted { remaining: 0 });
+        assert_eq!(
+            check(&mut f, "2222233333", 102, OPEN),
+            Outcome::RecoveryAccepted { remaining: 0 }
+        );
         assert!(f.recovery.is_empty());
     }
 

@@ -44,14 +44,20 @@ pub fn needs_root(test: &str) -> bool {
     if is_root() {
         return true;
     }
-    assert!(!in_ci(), "{test} needs root, and CI runs as root: run the suite as root");
+    assert!(
+        !in_ci(),
+        "{test} needs root, and CI runs as root: run the suite as root"
+    );
     eprintln!("SKIPPED {test}: needs root (runs in CI)");
     false
 }
 
 /// The workspace root directory.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// The pam_totp.so under test: `$PAM_TOTP_MODULE`, or the release build (built here once).
@@ -69,7 +75,9 @@ pub fn module_path() -> &'static Path {
             .status()
             .expect("run cargo build for the module");
         assert!(status.success(), "cargo build --release -p pam_totp failed");
-        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("target"));
         let built = target.join("release/libpam_totp.so");
         assert!(built.exists(), "{} was not built", built.display());
         // Install it under its real name so that libpam's log prefix reads "pam_totp(...)".
@@ -87,9 +95,16 @@ pub fn module_path() -> &'static Path {
 pub fn driver_path() -> PathBuf {
     let exe = std::env::current_exe().expect("current test binary");
     // target/<profile>/deps/<test> -> target/<profile>/pam-driver
-    let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
     let driver = dir.join("pam-driver");
-    assert!(driver.exists(), "{} missing: run through cargo test", driver.display());
+    assert!(
+        driver.exists(),
+        "{} missing: run through cargo test",
+        driver.display()
+    );
     driver
 }
 
@@ -106,7 +121,10 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
 
 /// Seconds since the epoch.
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Waits until at least 5 s remain in the current time step, so that a code made now is
@@ -130,7 +148,11 @@ pub fn oathtool(secret: &str, extra: &[&str], at: u64) -> String {
         .args(["-b", secret, "--now", &format!("@{at}")])
         .output()
         .expect("run oathtool");
-    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -146,7 +168,11 @@ pub fn current_user() -> String {
 /// A stored recovery code in the file format, computed here with sha2 (not by the module):
 /// `sha256$<salt hex>$<hex of SHA-256(salt || normalised code)>`.
 pub fn recovery_hash(code: &str, salt: [u8; 16]) -> String {
-    let normal: String = code.to_lowercase().chars().filter(|c| *c != '-' && *c != ' ').collect();
+    let normal: String = code
+        .to_lowercase()
+        .chars()
+        .filter(|c| *c != '-' && *c != ' ')
+        .collect();
     let mut h = Sha256::new();
     h.update(salt);
     h.update(normal.as_bytes());
@@ -155,7 +181,13 @@ pub fn recovery_hash(code: &str, salt: [u8; 16]) -> String {
 }
 
 /// Text of a secret file.
-pub fn secret_toml(secret: &str, algorithm: &str, digits: u8, period: u64, recovery: &[&str]) -> String {
+pub fn secret_toml(
+    secret: &str,
+    algorithm: &str,
+    digits: u8,
+    period: u64,
+    recovery: &[&str],
+) -> String {
     let hashes: Vec<String> = recovery
         .iter()
         .enumerate()
@@ -186,7 +218,12 @@ impl Login {
         let rc = lines
             .iter()
             .find_map(|l| l.strip_prefix("AUTH ").and_then(|v| v.parse().ok()))
-            .unwrap_or_else(|| panic!("no AUTH line; stdout={stdout} stderr={}", String::from_utf8_lossy(&out.stderr)));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no AUTH line; stdout={stdout} stderr={}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
         Login {
             rc,
             lines,
@@ -196,19 +233,26 @@ impl Login {
 
     /// Texts of echo-off prompts, in order.
     pub fn prompts(&self) -> Vec<&str> {
-        self.lines.iter().filter_map(|l| l.strip_prefix("PROMPT_OFF ")).collect()
+        self.lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("PROMPT_OFF "))
+            .collect()
     }
 
     /// Texts of PAM_ERROR_MSG messages.
     pub fn errors(&self) -> Vec<&str> {
-        self.lines.iter().filter_map(|l| l.strip_prefix("ERROR ")).collect()
+        self.lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("ERROR "))
+            .collect()
     }
 
     /// The failure delay libpam reported, in microseconds.
     pub fn fail_delay(&self) -> Option<u64> {
-        self.lines
-            .iter()
-            .find_map(|l| l.strip_prefix("FAIL_DELAY ").and_then(|v| v.split(' ').next()?.parse().ok()))
+        self.lines.iter().find_map(|l| {
+            l.strip_prefix("FAIL_DELAY ")
+                .and_then(|v| v.split(' ').next()?.parse().ok())
+        })
     }
 
     /// True when pam_authenticate returned PAM_SUCCESS.
@@ -249,9 +293,16 @@ impl Default for Env {
 impl Env {
     /// A fresh environment for the current user.
     pub fn new() -> Env {
-        let dir = tempfile::Builder::new().prefix("pam_totp-test").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("pam_totp-test")
+            .tempdir()
+            .expect("temp dir");
         fs::create_dir(dir.path().join("pam.d")).expect("pam.d");
-        fs::write(dir.path().join("pam.d/other"), "auth required pam_deny.so\n").expect("other");
+        fs::write(
+            dir.path().join("pam.d/other"),
+            "auth required pam_deny.so\n",
+        )
+        .expect("other");
         Env {
             dir,
             user: current_user(),
@@ -300,7 +351,12 @@ impl Env {
         let mut cmd = Command::new(driver_path());
         cmd.arg("--confdir")
             .arg(self.dir.path().join("pam.d"))
-            .args(["--service", run.service, "--user", run.user.unwrap_or(&self.user)]);
+            .args([
+                "--service",
+                run.service,
+                "--user",
+                run.user.unwrap_or(&self.user),
+            ]);
         for a in run.answers {
             cmd.args(["--answer", a]);
         }
@@ -355,7 +411,11 @@ pub fn finish(child: Child) -> Login {
 
 /// Milliseconds since the epoch, `ahead` from now.
 pub fn start_time(ahead: Duration) -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) + ahead.as_millis()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+        + ahead.as_millis()
 }
 
 /// Writes `text` to a new file with mode 0600 (replacing any existing file).

@@ -30,7 +30,8 @@ struct PamResponse {
     resp_retcode: c_int,
 }
 
-type ConvFn = extern "C" fn(c_int, *mut *const PamMessage, *mut *mut PamResponse, *mut c_void) -> c_int;
+type ConvFn =
+    extern "C" fn(c_int, *mut *const PamMessage, *mut *mut PamResponse, *mut c_void) -> c_int;
 type DelayFn = extern "C" fn(c_int, c_uint, *mut c_void);
 
 #[repr(C)]
@@ -107,7 +108,8 @@ extern "C" fn conversation(
     // until pam_end, and libpam calls the conversation on this thread only.
     let script = unsafe { &mut *appdata.cast::<Script>() };
     // SAFETY: calloc returns zeroed memory for `count` responses or NULL; libpam frees it.
-    let replies = unsafe { libc::calloc(count.max(1), std::mem::size_of::<PamResponse>()) }.cast::<PamResponse>();
+    let replies = unsafe { libc::calloc(count.max(1), std::mem::size_of::<PamResponse>()) }
+        .cast::<PamResponse>();
     if replies.is_null() {
         return PAM_BUF_ERR;
     }
@@ -115,10 +117,16 @@ extern "C" fn conversation(
         // SAFETY: Linux-PAM passes `msg` as an array of `num_msg` message pointers.
         let m = unsafe { &**msg.add(i) };
         // SAFETY: every message text is a NUL-terminated string owned by the module.
-        let text = unsafe { CStr::from_ptr(m.msg) }.to_string_lossy().into_owned();
+        let text = unsafe { CStr::from_ptr(m.msg) }
+            .to_string_lossy()
+            .into_owned();
         match m.msg_style {
             PAM_PROMPT_ECHO_OFF | PAM_PROMPT_ECHO_ON => {
-                let tag = if m.msg_style == PAM_PROMPT_ECHO_OFF { "PROMPT_OFF" } else { "PROMPT_ON" };
+                let tag = if m.msg_style == PAM_PROMPT_ECHO_OFF {
+                    "PROMPT_OFF"
+                } else {
+                    "PROMPT_ON"
+                };
                 say(format!("{tag} {text}"));
                 match script.answers.pop_front() {
                     Some(Answer::Text(t)) => {
@@ -180,7 +188,15 @@ pub fn run(t: &Transaction) -> c_int {
     let mut pamh: *mut c_void = std::ptr::null_mut();
     // SAFETY: all strings are NUL-terminated and outlive the call; `conv` and `script` live
     // until pam_end below; `pamh` receives the new handle.
-    let rc = unsafe { pam_start_confdir(service.as_ptr(), user.as_ptr(), &conv, confdir.as_ptr(), &mut pamh) };
+    let rc = unsafe {
+        pam_start_confdir(
+            service.as_ptr(),
+            user.as_ptr(),
+            &conv,
+            confdir.as_ptr(),
+            &mut pamh,
+        )
+    };
     if rc != PAM_SUCCESS {
         say(format!("START {rc}"));
         return rc;

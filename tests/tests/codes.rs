@@ -16,8 +16,14 @@ fn basic_env() -> Env {
 fn oathtool_agrees_with_rfc6238_vectors() {
     // Our codes come from oathtool; check oathtool itself against RFC 6238 appendix B.
     assert_eq!(oathtool(RFC_SHA1_KEY, &["-d", "8"], 59), "94287082");
-    assert_eq!(oathtool(RFC_SHA1_KEY, &["-d", "8"], 1_111_111_109), "07081804");
-    assert_eq!(oathtool(RFC_SHA1_KEY, &["-d", "8"], 20_000_000_000), "65353130");
+    assert_eq!(
+        oathtool(RFC_SHA1_KEY, &["-d", "8"], 1_111_111_109),
+        "07081804"
+    );
+    assert_eq!(
+        oathtool(RFC_SHA1_KEY, &["-d", "8"], 20_000_000_000),
+        "65353130"
+    );
     assert_eq!(oathtool("2SH3V3GDW7ZNMGYE", &[], 300_000), "050548");
 }
 
@@ -29,9 +35,19 @@ fn right_code_is_accepted_and_logged() {
     assert!(login.ok(), "{login:?}\n{}", env.log());
     assert_eq!(login.prompts(), vec!["Verification code: "]);
     let log = env.log();
-    assert!(log.contains(&format!("pam_totp(totp:auth): accepted verification code; user={}", env.user)), "{log}");
+    assert!(
+        log.contains(&format!(
+            "pam_totp(totp:auth): accepted verification code; user={}",
+            env.user
+        )),
+        "{log}"
+    );
     // authpriv (10 << 3) + info (6)
-    assert!(log.lines().any(|l| l.starts_with("86 pam_totp(totp:auth): accepted")), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("86 pam_totp(totp:auth): accepted")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -41,9 +57,15 @@ fn wrong_code_is_refused_with_a_fail_delay() {
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     let login = env.login("totp", &[&wrong]);
     assert_eq!(login.rc, rc::AUTH_ERR, "{login:?}");
-    assert!(login.fail_delay().unwrap() >= 1_000_000, "pam_fail_delay was requested: {login:?}");
+    assert!(
+        login.fail_delay().unwrap() >= 1_000_000,
+        "pam_fail_delay was requested: {login:?}"
+    );
     let log = env.log();
-    assert!(log.contains("authentication failure; user=") && log.contains("reason=wrong code"), "{log}");
+    assert!(
+        log.contains("authentication failure; user=") && log.contains("reason=wrong code"),
+        "{log}"
+    );
     assert!(!log.contains(&wrong), "the code must not be logged: {log}");
 }
 
@@ -55,7 +77,11 @@ fn previous_and_next_steps_are_accepted() {
         let at = (now() as i64 + offset) as u64;
         let login = env.login("totp", &[&oathtool(KEY, &[], at)]);
         assert!(login.ok(), "offset {offset}: {login:?}\n{}", env.log());
-        let drift = if offset < 0 { "drift_steps=-1" } else { "drift_steps=1" };
+        let drift = if offset < 0 {
+            "drift_steps=-1"
+        } else {
+            "drift_steps=1"
+        };
         assert!(env.log().contains(drift), "{}", env.log());
     }
 }
@@ -74,12 +100,21 @@ fn two_steps_off_is_refused() {
 #[test]
 fn window_option_widens_and_narrows() {
     let env = basic_env();
-    env.service("wide", "auth required @MODULE@ secret=@SECRET@ window=3 rate_limit=100/30\n");
-    env.service("narrow", "auth required @MODULE@ secret=@SECRET@ window=0 rate_limit=100/30\n");
+    env.service(
+        "wide",
+        "auth required @MODULE@ secret=@SECRET@ window=3 rate_limit=100/30\n",
+    );
+    env.service(
+        "narrow",
+        "auth required @MODULE@ secret=@SECRET@ window=0 rate_limit=100/30\n",
+    );
     wait_for_fresh_step(30);
     let t = now();
     assert!(env.login("wide", &[&oathtool(KEY, &[], t - 90)]).ok());
-    assert_eq!(env.login("narrow", &[&oathtool(KEY, &[], t + 30)]).rc, rc::AUTH_ERR);
+    assert_eq!(
+        env.login("narrow", &[&oathtool(KEY, &[], t + 30)]).rc,
+        rc::AUTH_ERR
+    );
     assert!(env.login("narrow", &[&oathtool(KEY, &[], t)]).ok());
 }
 
@@ -116,10 +151,18 @@ fn algorithms_digits_and_periods() {
         let code = oathtool(KEY, args, now());
         assert_eq!(code.len(), usize::from(digits));
         let login = env.login("totp", &[&code]);
-        assert!(login.ok(), "{algo}/{digits}/{period}: {login:?}\n{}", env.log());
+        assert!(
+            login.ok(),
+            "{algo}/{digits}/{period}: {login:?}\n{}",
+            env.log()
+        );
         // A SHA1 code does not pass for another algorithm.
         if algo != "SHA1" {
-            let sha1 = oathtool(KEY, &["-d", &digits.to_string(), "-s", &period.to_string()], now() + period);
+            let sha1 = oathtool(
+                KEY,
+                &["-d", &digits.to_string(), "-s", &period.to_string()],
+                now() + period,
+            );
             assert_eq!(env.login("totp", &[&sha1]).rc, rc::AUTH_ERR, "{algo}");
         }
     }
@@ -131,7 +174,11 @@ fn base32_as_apps_write_it() {
     let spaced = "jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp";
     env.write_secret(&secret_toml(spaced, "SHA1", 6, 30, &[]));
     env.service("totp", BASIC);
-    assert!(env.login("totp", &[&oathtool(KEY, &[], now())]).ok(), "{}", env.log());
+    assert!(
+        env.login("totp", &[&oathtool(KEY, &[], now())]).ok(),
+        "{}",
+        env.log()
+    );
 }
 
 #[test]
@@ -141,20 +188,34 @@ fn recovery_code_works_once() {
     env.service("totp", BASIC);
     let first = env.login("totp", &["abcde-fghjk"]);
     assert!(first.ok(), "{first:?}\n{}", env.log());
-    assert!(env.log().contains("accepted recovery code; user=") && env.log().contains("recovery_codes_left=1"));
-    assert_eq!(env.login("totp", &["abcde-fghjk"]).rc, rc::AUTH_ERR, "recovery code reused");
+    assert!(
+        env.log().contains("accepted recovery code; user=")
+            && env.log().contains("recovery_codes_left=1")
+    );
+    assert_eq!(
+        env.login("totp", &["abcde-fghjk"]).rc,
+        rc::AUTH_ERR,
+        "recovery code reused"
+    );
     // Typed without the dash and in capitals.
     assert!(env.login("totp", &["MNPQRSTVWX"]).ok());
     assert_eq!(env.login("totp", &["mnpqr-stvwx"]).rc, rc::AUTH_ERR);
     let file = std::fs::read_to_string(env.secret_path()).unwrap();
     assert!(file.contains("recovery_codes = []"), "{file}");
-    assert!(!env.log().contains("abcde") && !env.log().contains("mnpqr"), "{}", env.log());
+    assert!(
+        !env.log().contains("abcde") && !env.log().contains("mnpqr"),
+        "{}",
+        env.log()
+    );
 }
 
 #[test]
 fn custom_and_default_prompts() {
     let env = basic_env();
-    env.service("custom", "auth required @MODULE@ secret=@SECRET@ prompt=One-time_code:_\n");
+    env.service(
+        "custom",
+        "auth required @MODULE@ secret=@SECRET@ prompt=One-time_code:_\n",
+    );
     let login = env.login("custom", &["000000"]);
     assert_eq!(login.prompts(), vec!["One-time code: "]);
 }
@@ -176,7 +237,10 @@ fn setcred_succeeds() {
 #[test]
 fn logs_never_contain_the_secret() {
     let env = basic_env();
-    env.service("dbg", "auth required @MODULE@ secret=@SECRET@ debug rate_limit=100/30\n");
+    env.service(
+        "dbg",
+        "auth required @MODULE@ secret=@SECRET@ debug rate_limit=100/30\n",
+    );
     let code = oathtool(KEY, &[], now());
     env.login("dbg", &["123"]);
     env.login("dbg", &[&code]);
@@ -184,6 +248,9 @@ fn logs_never_contain_the_secret() {
     let log = env.log();
     assert!(log.contains("accepted verification code"), "{log}");
     for needle in [KEY.to_string(), KEY.to_lowercase(), code] {
-        assert!(!log.contains(&needle), "{needle} leaked into the log:\n{log}");
+        assert!(
+            !log.contains(&needle),
+            "{needle} leaked into the log:\n{log}"
+        );
     }
 }

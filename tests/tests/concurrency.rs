@@ -7,21 +7,46 @@ use std::time::Duration;
 fn race(processes: usize) {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    env.service("race", "auth required @MODULE@ secret=@SECRET@ rate_limit=1000/30\n");
+    env.service(
+        "race",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=1000/30\n",
+    );
     wait_for_fresh_step(30);
     let code = oathtool(KEY, &[], now());
     let start = start_time(Duration::from_millis(300 + 20 * processes as u64));
-    let children: Vec<_> = (0..processes).map(|_| env.spawn("race", &code, start)).collect();
+    let children: Vec<_> = (0..processes)
+        .map(|_| env.spawn("race", &code, start))
+        .collect();
     let logins: Vec<Login> = children.into_iter().map(finish).collect();
     let ok = logins.iter().filter(|l| l.ok()).count();
-    assert_eq!(ok, 1, "{processes} racing logins with one code: {ok} accepted\n{}", env.log());
+    assert_eq!(
+        ok,
+        1,
+        "{processes} racing logins with one code: {ok} accepted\n{}",
+        env.log()
+    );
     assert!(logins.iter().all(|l| l.ok() || l.rc == rc::AUTH_ERR));
     let log = env.log();
-    assert_eq!(log.matches("accepted verification code").count(), 1, "{log}");
-    assert_eq!(log.matches("reason=replayed code").count(), processes - 1, "{log}");
+    assert_eq!(
+        log.matches("accepted verification code").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("reason=replayed code").count(),
+        processes - 1,
+        "{log}"
+    );
     let file = std::fs::read_to_string(env.secret_path()).unwrap();
-    let checks = file.lines().find(|l| l.starts_with("checks = [")).expect("checks line");
-    assert_eq!(checks.matches(',').count() + 1, processes, "every check recorded: {file}");
+    let checks = file
+        .lines()
+        .find(|l| l.starts_with("checks = ["))
+        .expect("checks line");
+    assert_eq!(
+        checks.matches(',').count() + 1,
+        processes,
+        "every check recorded: {file}"
+    );
 }
 
 #[test]
@@ -40,12 +65,23 @@ fn a_burst_of_wrong_codes_exhausts_the_rate_limit() {
     env.enroll(KEY, &[]);
     env.service("burst", "auth required @MODULE@ secret=@SECRET@\n");
     let start = start_time(Duration::from_millis(500));
-    let children: Vec<_> = (0..16).map(|i| env.spawn("burst", &format!("{:06}", 111_111 * (i % 9)), start)).collect();
+    let children: Vec<_> = (0..16)
+        .map(|i| env.spawn("burst", &format!("{:06}", 111_111 * (i % 9)), start))
+        .collect();
     let logins: Vec<Login> = children.into_iter().map(finish).collect();
     assert!(logins.iter().all(|l| l.rc == rc::AUTH_ERR), "{logins:?}");
     let log = env.log();
-    assert_eq!(log.matches("reason=wrong code").count(), 3, "exactly 3 codes checked:\n{log}");
-    assert_eq!(log.matches("rate limit of 3 checks per 30 s reached").count(), 13, "{log}");
+    assert_eq!(
+        log.matches("reason=wrong code").count(),
+        3,
+        "exactly 3 codes checked:\n{log}"
+    );
+    assert_eq!(
+        log.matches("rate limit of 3 checks per 30 s reached")
+            .count(),
+        13,
+        "{log}"
+    );
     // The right code is now refused too: the burst was counted durably.
     let code = oathtool(KEY, &[], now());
     assert_eq!(env.login("burst", &[&code]).rc, rc::AUTH_ERR);

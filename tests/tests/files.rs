@@ -9,7 +9,10 @@ use std::time::Instant;
 
 fn env_with(service_opts: &str) -> Env {
     let env = Env::new();
-    env.service("t", &format!("auth required @MODULE@ secret=@SECRET@ rate_limit=100/30 {service_opts}\n"));
+    env.service(
+        "t",
+        &format!("auth required @MODULE@ secret=@SECRET@ rate_limit=100/30 {service_opts}\n"),
+    );
     env
 }
 
@@ -18,7 +21,11 @@ fn refused(env: &Env, why: &str) {
     let start = Instant::now();
     let login = env.login("t", &[&code]);
     assert_eq!(login.rc, rc::AUTH_ERR, "{why}: {login:?}");
-    assert!(start.elapsed().as_secs() < 5, "{why}: took {:?}", start.elapsed());
+    assert!(
+        start.elapsed().as_secs() < 5,
+        "{why}: took {:?}",
+        start.elapsed()
+    );
     let log = env.log();
     assert!(log.contains("refusing secret file"), "{why}: {log}");
 }
@@ -37,8 +44,16 @@ fn files_other_users_can_access_are_refused() {
     let env = env_with("");
     env.enroll(KEY, &[]);
     fs::set_permissions(env.secret_path(), fs::Permissions::from_mode(0o400)).unwrap();
-    assert!(env.login("t", &[&oathtool(KEY, &[], now())]).ok(), "{}", env.log());
-    assert_eq!(fs::metadata(env.secret_path()).unwrap().mode() & 0o777, 0o400, "mode kept on update");
+    assert!(
+        env.login("t", &[&oathtool(KEY, &[], now())]).ok(),
+        "{}",
+        env.log()
+    );
+    assert_eq!(
+        fs::metadata(env.secret_path()).unwrap().mode() & 0o777,
+        0o400,
+        "mode kept on update"
+    );
 }
 
 #[test]
@@ -56,7 +71,10 @@ fn a_symlinked_directory_below_the_base_is_refused() {
     let env = Env::new();
     let real = env.dir.path().join("realdir");
     fs::create_dir(&real).unwrap();
-    write_private(&real.join("secret.toml"), &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    write_private(
+        &real.join("secret.toml"),
+        &secret_toml(KEY, "SHA1", 6, 30, &[]),
+    );
     symlink(&real, env.dir.path().join(&env.user)).unwrap();
     let template = format!("{}/%u/secret.toml", env.dir.path().display());
     env.service("t", &format!("auth required @MODULE@ secret={template}\n"));
@@ -64,13 +82,21 @@ fn a_symlinked_directory_below_the_base_is_refused() {
     // The same layout with a real directory works.
     fs::remove_file(env.dir.path().join(&env.user)).unwrap();
     fs::rename(&real, env.dir.path().join(&env.user)).unwrap();
-    assert!(env.login("t", &[&oathtool(KEY, &[], now())]).ok(), "{}", env.log());
+    assert!(
+        env.login("t", &[&oathtool(KEY, &[], now())]).ok(),
+        "{}",
+        env.log()
+    );
 }
 
 #[test]
 fn fifos_and_directories_are_refused_without_hanging() {
     let env = env_with("");
-    nix::unistd::mkfifo(&env.secret_path(), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    nix::unistd::mkfifo(
+        &env.secret_path(),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
     refused(&env, "fifo");
     assert!(env.log().contains("not a regular file"), "{}", env.log());
     fs::remove_file(env.secret_path()).unwrap();
@@ -82,13 +108,31 @@ fn fifos_and_directories_are_refused_without_hanging() {
 #[test]
 fn unknown_versions_and_bad_contents_are_refused_with_a_reason() {
     let cases: &[(&str, &str)] = &[
-        ("version = 2\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n", "format version 2"),
+        (
+            "version = 2\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n",
+            "format version 2",
+        ),
         ("", "no 'version' key"),
-        ("version = 1\nsecret = \"not base32!\"\n", "not valid base32"),
-        ("version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n", "at least 128 are required"),
-        ("version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\ndigits = 12\n", "must be 6 or 8"),
-        ("version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\nperiod = 0\n", "bad 'period'"),
-        ("version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\nalgorithm = \"MD5\"\n", "not a valid pam_totp file"),
+        (
+            "version = 1\nsecret = \"not base32!\"\n",
+            "not valid base32",
+        ),
+        (
+            "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n",
+            "at least 128 are required",
+        ),
+        (
+            "version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\ndigits = 12\n",
+            "must be 6 or 8",
+        ),
+        (
+            "version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\nperiod = 0\n",
+            "bad 'period'",
+        ),
+        (
+            "version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\nalgorithm = \"MD5\"\n",
+            "not a valid pam_totp file",
+        ),
         ("\u{0}\u{1}binary", "not a valid pam_totp file"),
     ];
     for (text, reason) in cases {
@@ -96,7 +140,11 @@ fn unknown_versions_and_bad_contents_are_refused_with_a_reason() {
         env.write_secret(text);
         refused(&env, reason);
         assert!(env.log().contains(reason), "{reason}: {}", env.log());
-        assert!(!env.log().contains("JBSWY3DP"), "secret leaked: {}", env.log());
+        assert!(
+            !env.log().contains("JBSWY3DP"),
+            "secret leaked: {}",
+            env.log()
+        );
     }
     let env = env_with("");
     fs::write(env.secret_path(), [0xffu8, 0xfe, 0xfd]).unwrap();
@@ -113,11 +161,17 @@ fn a_file_owned_by_another_user_is_refused() {
     env.enroll(KEY, &[]);
     nix::unistd::chown(&env.secret_path(), Some(nobody().uid), None).unwrap();
     refused(&env, "owned by nobody");
-    assert!(env.log().contains("is owned by uid 65534, not by root"), "{}", env.log());
+    assert!(
+        env.log().contains("is owned by uid 65534, not by root"),
+        "{}",
+        env.log()
+    );
 }
 
 fn nobody() -> nix::unistd::User {
-    nix::unistd::User::from_name("nobody").unwrap().expect("user nobody exists")
+    nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("user nobody exists")
 }
 
 /// A directory owned by `nobody` holding nobody's secret file, reachable by nobody.
@@ -125,7 +179,11 @@ fn nobody_setup() -> (Env, std::path::PathBuf) {
     let env = Env::new();
     let n = nobody();
     fs::set_permissions(env.dir.path(), fs::Permissions::from_mode(0o711)).unwrap();
-    fs::set_permissions(env.dir.path().join("pam.d"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(
+        env.dir.path().join("pam.d"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     let log = env.dir.path().join("syslog.log");
     fs::write(&log, "").unwrap();
     fs::set_permissions(&log, fs::Permissions::from_mode(0o666)).unwrap();
@@ -138,7 +196,10 @@ fn nobody_setup() -> (Env, std::path::PathBuf) {
     nix::unistd::chown(&file, Some(n.uid), Some(n.gid)).unwrap();
     env.service(
         "t",
-        &format!("auth required @MODULE@ secret={}/%u.toml rate_limit=100/30\n", home.display()),
+        &format!(
+            "auth required @MODULE@ secret={}/%u.toml rate_limit=100/30\n",
+            home.display()
+        ),
     );
     (env, home)
 }
@@ -147,8 +208,16 @@ fn assert_all_owned_by_nobody(home: &Path) {
     for entry in fs::read_dir(home).unwrap() {
         let entry = entry.unwrap();
         let meta = fs::symlink_metadata(entry.path()).unwrap();
-        assert_eq!(meta.uid(), 65534, "{} is not owned by nobody", entry.path().display());
-        assert!(!entry.file_name().to_string_lossy().ends_with(".tmp"), "temporary file left behind");
+        assert_eq!(
+            meta.uid(),
+            65534,
+            "{} is not owned by nobody",
+            entry.path().display()
+        );
+        assert!(
+            !entry.file_name().to_string_lossy().ends_with(".tmp"),
+            "temporary file left behind"
+        );
     }
 }
 
@@ -171,7 +240,11 @@ fn works_when_the_caller_is_the_user_himself() {
     let code = oathtool(KEY, &[], now());
     let login = run(&code);
     assert!(login.ok(), "{login:?}\n{}", env.log());
-    assert_eq!(run(&code).rc, rc::AUTH_ERR, "replay refused for an unprivileged caller too");
+    assert_eq!(
+        run(&code).rc,
+        rc::AUTH_ERR,
+        "replay refused for an unprivileged caller too"
+    );
     let file = fs::read_to_string(home.join("nobody.toml")).unwrap();
     assert!(file.contains("last_step"), "state saved: {file}");
     assert_all_owned_by_nobody(&home);
@@ -222,7 +295,11 @@ fn a_planted_temporary_symlink_is_not_followed() {
         ..Run::default()
     });
     assert!(login.ok(), "{login:?}\n{}", env.log());
-    assert_eq!(fs::read(&precious).unwrap(), before, "symlink target changed");
+    assert_eq!(
+        fs::read(&precious).unwrap(),
+        before,
+        "symlink target changed"
+    );
     assert_eq!(fs::metadata(&precious).unwrap().uid(), 0);
     assert_all_owned_by_nobody(&home);
 }
@@ -244,13 +321,21 @@ fn root_does_not_use_its_privileges_in_a_users_directory() {
     // A file its owner cannot read is not read by root on his behalf.
     fs::set_permissions(home.join("nobody.toml"), fs::Permissions::from_mode(0o000)).unwrap();
     assert_eq!(run().rc, rc::AUTH_ERR);
-    assert!(env.log().contains("Permission denied") || env.log().contains("EACCES"), "{}", env.log());
+    assert!(
+        env.log().contains("Permission denied") || env.log().contains("EACCES"),
+        "{}",
+        env.log()
+    );
     fs::set_permissions(home.join("nobody.toml"), fs::Permissions::from_mode(0o600)).unwrap();
     // A directory its owner made read-only is not written by root: the update fails closed.
     fs::set_permissions(&home, fs::Permissions::from_mode(0o500)).unwrap();
     let before = fs::read(home.join("nobody.toml")).unwrap();
     assert_eq!(run().rc, rc::AUTH_ERR);
-    assert!(env.log().contains("cannot save login state"), "{}", env.log());
+    assert!(
+        env.log().contains("cannot save login state"),
+        "{}",
+        env.log()
+    );
     assert_eq!(fs::read(home.join("nobody.toml")).unwrap(), before);
     fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
     assert!(run().ok(), "{}", env.log());

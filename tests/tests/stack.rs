@@ -8,10 +8,16 @@ use std::os::unix::fs::PermissionsExt;
 #[test]
 fn nullok_ignores_users_without_a_file() {
     let env = Env::new();
-    env.service("nullok", "auth required @MODULE@ secret=@SECRET@ nullok\nauth required pam_permit.so\n");
+    env.service(
+        "nullok",
+        "auth required @MODULE@ secret=@SECRET@ nullok\nauth required pam_permit.so\n",
+    );
     let login = env.login("nullok", &[]);
     assert!(login.ok(), "{login:?}\n{}", env.log());
-    assert!(login.prompts().is_empty(), "a user without a file is not asked: {login:?}");
+    assert!(
+        login.prompts().is_empty(),
+        "a user without a file is not asked: {login:?}"
+    );
     // Alone in the stack, PAM_IGNORE cannot grant access.
     env.service("alone", "auth required @MODULE@ secret=@SECRET@ nullok\n");
     assert_ne!(env.login("alone", &[]).rc, rc::SUCCESS);
@@ -21,7 +27,10 @@ fn nullok_ignores_users_without_a_file() {
 fn nullok_still_asks_enrolled_users() {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    env.service("nullok", "auth required @MODULE@ secret=@SECRET@ nullok\nauth required pam_permit.so\n");
+    env.service(
+        "nullok",
+        "auth required @MODULE@ secret=@SECRET@ nullok\nauth required pam_permit.so\n",
+    );
     let wrong = env.login("nullok", &["000000"]);
     assert_eq!(wrong.rc, rc::AUTH_ERR);
     assert_eq!(wrong.prompts(), vec!["Verification code: "]);
@@ -31,10 +40,17 @@ fn nullok_still_asks_enrolled_users() {
 #[test]
 fn without_nullok_a_missing_file_fails_after_the_same_prompt() {
     let env = Env::new();
-    env.service("strict", "auth required @MODULE@ secret=@SECRET@\nauth required pam_permit.so\n");
+    env.service(
+        "strict",
+        "auth required @MODULE@ secret=@SECRET@\nauth required pam_permit.so\n",
+    );
     let login = env.login("strict", &["123456"]);
     assert_eq!(login.rc, rc::AUTH_ERR);
-    assert_eq!(login.prompts(), vec!["Verification code: "], "same prompt as an enrolled user");
+    assert_eq!(
+        login.prompts(),
+        vec!["Verification code: "],
+        "same prompt as an enrolled user"
+    );
     assert!(env.log().contains("not enrolled"), "{}", env.log());
 }
 
@@ -73,7 +89,11 @@ fn forward_pass_hands_the_password_to_the_next_module() {
     assert!(login.ok(), "{login:?}\n{}", env.log());
     assert_eq!(login.prompts(), vec!["Password & verification code: "]);
     let handed = fs::read_to_string(&seen).unwrap();
-    assert_eq!(handed.trim_end_matches('\0'), "s3cret pass", "PAM_AUTHTOK for the next module");
+    assert_eq!(
+        handed.trim_end_matches('\0'),
+        "s3cret pass",
+        "PAM_AUTHTOK for the next module"
+    );
 
     // A wrong code fails even though the next module is happy.
     let wrong = env.login("fwd", &["s3cret pass000000"]);
@@ -84,7 +104,10 @@ fn forward_pass_hands_the_password_to_the_next_module() {
 fn forward_pass_with_a_recovery_code() {
     let env = Env::new();
     env.enroll(KEY, &["abcde-fghjk"]);
-    env.service("fwd", "auth required @MODULE@ secret=@SECRET@ forward_pass\n");
+    env.service(
+        "fwd",
+        "auth required @MODULE@ secret=@SECRET@ forward_pass\n",
+    );
     assert!(env.login("fwd", &["pw-abcde-fghjk"]).ok(), "{}", env.log());
 }
 
@@ -106,7 +129,10 @@ fn forward_pass_nullok_passes_the_whole_field_on() {
     let login = env.login("fwd", &["justapassword123456"]);
     assert!(login.ok(), "{login:?}");
     assert_eq!(login.prompts(), vec!["Password: "]);
-    assert_eq!(fs::read_to_string(&seen).unwrap().trim_end_matches('\0'), "justapassword123456");
+    assert_eq!(
+        fs::read_to_string(&seen).unwrap().trim_end_matches('\0'),
+        "justapassword123456"
+    );
 }
 
 #[test]
@@ -124,7 +150,10 @@ fn use_first_pass_takes_the_code_from_an_earlier_module() {
     assert_eq!(login.prompts().len(), 1, "only pam_unix prompts: {login:?}");
 
     // Without an earlier module there is no PAM_AUTHTOK: fail, do not prompt.
-    env.service("alone", "auth required @MODULE@ secret=@SECRET@ use_first_pass\n");
+    env.service(
+        "alone",
+        "auth required @MODULE@ secret=@SECRET@ use_first_pass\n",
+    );
     let login = env.login("alone", &["123456"]);
     assert_eq!(login.rc, rc::AUTH_ERR);
     assert!(login.prompts().is_empty(), "{login:?}");
@@ -161,10 +190,23 @@ fn rate_limit_stops_checks_before_looking_at_the_code() {
     }
     let code = oathtool(KEY, &[], now());
     let blocked = env.login("rl", &[&code]);
-    assert_eq!(blocked.rc, rc::AUTH_ERR, "the right code is refused while throttled");
-    assert!(blocked.errors().iter().any(|e| e.contains("Too many verification attempts")), "{blocked:?}");
+    assert_eq!(
+        blocked.rc,
+        rc::AUTH_ERR,
+        "the right code is refused while throttled"
+    );
+    assert!(
+        blocked
+            .errors()
+            .iter()
+            .any(|e| e.contains("Too many verification attempts")),
+        "{blocked:?}"
+    );
     let log = env.log();
-    assert!(log.contains("rate limit of 3 checks per 30 s reached"), "{log}");
+    assert!(
+        log.contains("rate limit of 3 checks per 30 s reached"),
+        "{log}"
+    );
     assert_eq!(log.matches("reason=wrong code").count(), 3);
     // The refused code was not consumed: it still works once the window has passed (simulated
     // by an administrator clearing the state: deleting and re-creating the file).
@@ -176,7 +218,10 @@ fn rate_limit_stops_checks_before_looking_at_the_code() {
 fn silent_flag_suppresses_messages() {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    env.service("rl", "auth required @MODULE@ secret=@SECRET@ rate_limit=1/30\n");
+    env.service(
+        "rl",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=1/30\n",
+    );
     env.login("rl", &["000000"]);
     let login = env.run(&Run {
         service: "rl",
@@ -192,7 +237,10 @@ fn silent_flag_suppresses_messages() {
 fn deleting_the_file_clears_the_lockout() {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    env.service("rl", "auth required @MODULE@ secret=@SECRET@ rate_limit=1/3600\n");
+    env.service(
+        "rl",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=1/3600\n",
+    );
     env.login("rl", &["000000"]);
     let code = oathtool(KEY, &[], now());
     assert_eq!(env.login("rl", &[&code]).rc, rc::AUTH_ERR, "locked out");
@@ -204,22 +252,40 @@ fn deleting_the_file_clears_the_lockout() {
 #[test]
 fn misspelt_or_bad_options_fail_closed() {
     let env = Env::new();
-    for opt in ["nulok", "window=99", "rate_limit=3", "secret=relative/%u", "use_first_pass forward_pass"] {
-        env.service("bad", &format!("auth required @MODULE@ {opt}\nauth required pam_permit.so\n"));
+    for opt in [
+        "nulok",
+        "window=99",
+        "rate_limit=3",
+        "secret=relative/%u",
+        "use_first_pass forward_pass",
+    ] {
+        env.service(
+            "bad",
+            &format!("auth required @MODULE@ {opt}\nauth required pam_permit.so\n"),
+        );
         let login = env.login("bad", &["123456"]);
         assert_eq!(login.rc, rc::SERVICE_ERR, "{opt}: {login:?}");
         assert!(login.prompts().is_empty(), "{opt}");
     }
     let log = env.log();
-    assert!(log.contains("configuration error: unknown option \"nulok\""), "{log}");
-    assert!(log.lines().any(|l| l.starts_with("83 ")), "logged as an error: {log}");
+    assert!(
+        log.contains("configuration error: unknown option \"nulok\""),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.starts_with("83 ")),
+        "logged as an error: {log}"
+    );
 }
 
 #[test]
 fn conversation_failures_are_refusals() {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    env.service("t", "auth required @MODULE@ secret=@SECRET@ rate_limit=100/30\n");
+    env.service(
+        "t",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=100/30\n",
+    );
     for extra in [&["--answer-fail"][..], &["--answer-null"][..], &[][..]] {
         let login = env.run(&Run {
             service: "t",
@@ -234,9 +300,20 @@ fn conversation_failures_are_refusals() {
 fn hostile_input_is_refused() {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    env.service("t", "auth required @MODULE@ secret=@SECRET@ rate_limit=100/30\n");
+    env.service(
+        "t",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=100/30\n",
+    );
     let long = "1".repeat(100_000);
-    for input in ["", "12345", "1234567", "abcdef", "%s%s%s%n", "123456\n654321", &long] {
+    for input in [
+        "",
+        "12345",
+        "1234567",
+        "abcdef",
+        "%s%s%s%n",
+        "123456\n654321",
+        &long,
+    ] {
         let login = env.login("t", &[input]);
         assert_eq!(login.rc, rc::AUTH_ERR, "{:.20}", input);
     }

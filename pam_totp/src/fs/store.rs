@@ -19,7 +19,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -153,14 +153,21 @@ impl SecretDir {
             ActingAs::caller()
         };
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let base = nix::fcntl::open(&path.base, flags, Mode::empty()).map_err(|e| io_err("open directory", path.base.clone(), e))?;
+        let base = nix::fcntl::open(&path.base, flags, Mode::empty())
+            .map_err(|e| io_err("open directory", &path.base, e))?;
         let mut dir = base;
         let mut walked = path.base.clone();
         for comp in &path.below[..path.below.len() - 1] {
             walked.push(comp);
-            dir = openat(&dir, comp.as_os_str(), flags | OFlag::O_NOFOLLOW, Mode::empty()).map_err(|e| io_err("open directory", walked.clone(), e))?;
+            dir = openat(
+                &dir,
+                comp.as_os_str(),
+                flags | OFlag::O_NOFOLLOW,
+                Mode::empty(),
+            )
+            .map_err(|e| io_err("open directory", &walked, e))?;
         }
-        let st = fstat(&dir).map_err(|e| io_err("inspect directory", walked.clone(), e))?;
+        let st = fstat(&dir).map_err(|e| io_err("inspect directory", &walked, e))?;
         let root_only = st.st_uid == 0 && st.st_mode & 0o022 == 0;
         Ok(SecretDir {
             dir,
@@ -189,11 +196,15 @@ impl SecretDir {
         let fd = openat(
             &self.dir,
             self.name.as_os_str(),
-            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+            OFlag::O_RDONLY
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_CLOEXEC
+                | OFlag::O_NOCTTY,
             Mode::empty(),
         )
-        .map_err(|e| io_err("open", self.path.clone(), e))?;
-        let st = fstat(&fd).map_err(|e| io_err("inspect", self.path.clone(), e))?;
+        .map_err(|e| io_err("open", &self.path, e))?;
+        let st = fstat(&fd).map_err(|e| io_err("inspect", &self.path, e))?;
         self.check_stat(&st)?;
         Ok((File::from(fd), st))
     }
@@ -202,7 +213,8 @@ impl SecretDir {
         if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
             return Err(StoreError::NotRegular(self.path.clone()));
         }
-        let owner_ok = st.st_uid == self.owner.uid.as_raw() || (!self.user_managed && st.st_uid == 0);
+        let owner_ok =
+            st.st_uid == self.owner.uid.as_raw() || (!self.user_managed && st.st_uid == 0);
         if !owner_ok {
             return Err(StoreError::WrongOwner {
                 path: self.path.clone(),
@@ -227,12 +239,13 @@ impl SecretDir {
         if usize::try_from(st.st_size).map_or(true, |s| s > MAX_FILE_BYTES) {
             return Err(format(FileFormatError::TooLarge));
         }
-        file.seek(SeekFrom::Start(0)).map_err(|e| io_err("read", self.path.clone(), errno_of(&e)))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| io_err("read", &self.path, errno_of(&e)))?;
         // Reserve the whole bound up front so the buffer is never reallocated (and copied).
         let mut buf = Zeroizing::new(Vec::with_capacity(MAX_FILE_BYTES + 1));
         file.take(MAX_FILE_BYTES as u64 + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| io_err("read", self.path.clone(), errno_of(&e)))?;
+            .map_err(|e| io_err("read", &self.path, errno_of(&e)))?;
         SecretFile::parse(&buf).map_err(format)
     }
 
@@ -253,16 +266,25 @@ impl SecretDir {
     /// Writes `content` as a new file, refusing to replace an existing one.
     pub fn create(&self, content: &SecretFile) -> Result<(), StoreError> {
         let _act = self.act()?;
-        match fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        match fstatat(
+            &self.dir,
+            self.name.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
             Ok(_) => return Err(StoreError::Exists(self.path.clone())),
             Err(Errno::ENOENT) => {}
-            Err(e) => return Err(io_err("inspect", self.path.clone(), e)),
+            Err(e) => return Err(io_err("inspect", &self.path, e)),
         }
         self.replace_with(content, None, true)
     }
 
     /// Writes a temporary file and renames it over the secret file.
-    fn replace_with(&self, content: &SecretFile, old: Option<&FileStat>, exclusive: bool) -> Result<(), StoreError> {
+    fn replace_with(
+        &self,
+        content: &SecretFile,
+        old: Option<&FileStat>,
+        exclusive: bool,
+    ) -> Result<(), StoreError> {
         let text = content.to_toml().map_err(|source| StoreError::Format {
             path: self.path.clone(),
             source,
@@ -274,7 +296,7 @@ impl SecretDir {
         // Under the lock any temporary file is a leftover of a crashed update.
         match unlinkat(&self.dir, tmp_name.as_os_str(), UnlinkatFlags::NoRemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => return Err(io_err("remove stale", tmp_path, e)),
+            Err(e) => return Err(io_err("remove stale", &tmp_path, e)),
         }
         let fd = openat(
             &self.dir,
@@ -282,7 +304,7 @@ impl SecretDir {
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(0o600),
         )
-        .map_err(|e| io_err("create", tmp_path.clone(), e))?;
+        .map_err(|e| io_err("create", &tmp_path, e))?;
         let written = self.fill_and_rename(fd, &text, old, exclusive, &tmp_name, &tmp_path);
         if written.is_err() {
             let _ = unlinkat(&self.dir, tmp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
@@ -297,24 +319,30 @@ impl SecretDir {
         old: Option<&FileStat>,
         exclusive: bool,
         tmp_name: &OsString,
-        tmp_path: &PathBuf,
+        tmp_path: &Path,
     ) -> Result<(), StoreError> {
         let mode = old.map_or(0o600, |st| st.st_mode & 0o700);
-        fchmod(&fd, Mode::from_bits_truncate(mode)).map_err(|e| io_err("chmod", tmp_path.clone(), e))?;
+        fchmod(&fd, Mode::from_bits_truncate(mode)).map_err(|e| io_err("chmod", tmp_path, e))?;
         if let Some(st) = old.filter(|_| !self.user_managed) {
             // In a root-only directory the file may belong to the user; keep its owner.
             // (In a user's directory the file is created as the user in the first place.)
-            let new = fstat(&fd).map_err(|e| io_err("inspect", tmp_path.clone(), e))?;
+            let new = fstat(&fd).map_err(|e| io_err("inspect", tmp_path, e))?;
             if new.st_uid != st.st_uid {
-                fchown(&fd, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))
-                    .map_err(|e| io_err("chown", tmp_path.clone(), e))?;
+                fchown(
+                    &fd,
+                    Some(Uid::from_raw(st.st_uid)),
+                    Some(Gid::from_raw(st.st_gid)),
+                )
+                .map_err(|e| io_err("chown", tmp_path, e))?;
             }
         } else if !self.user_managed && self.owner.uid != nix::unistd::geteuid() {
-            fchown(&fd, Some(self.owner.uid), Some(self.owner.gid)).map_err(|e| io_err("chown", tmp_path.clone(), e))?;
+            fchown(&fd, Some(self.owner.uid), Some(self.owner.gid))
+                .map_err(|e| io_err("chown", tmp_path, e))?;
         }
         let mut file = File::from(fd);
-        file.write_all(text.as_bytes()).map_err(|e| io_err("write", tmp_path.clone(), errno_of(&e)))?;
-        fsync(&file).map_err(|e| io_err("fsync", tmp_path.clone(), e))?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| io_err("write", tmp_path, errno_of(&e)))?;
+        fsync(&file).map_err(|e| io_err("fsync", tmp_path, e))?;
         if exclusive {
             nix::fcntl::renameat2(
                 &self.dir,
@@ -325,13 +353,18 @@ impl SecretDir {
             )
             .map_err(|e| match e {
                 Errno::EEXIST => StoreError::Exists(self.path.clone()),
-                e => io_err("rename into place", self.path.clone(), e),
+                e => io_err("rename into place", &self.path, e),
             })?;
         } else {
-            renameat(&self.dir, tmp_name.as_os_str(), &self.dir, self.name.as_os_str())
-                .map_err(|e| io_err("rename into place", self.path.clone(), e))?;
+            renameat(
+                &self.dir,
+                tmp_name.as_os_str(),
+                &self.dir,
+                self.name.as_os_str(),
+            )
+            .map_err(|e| io_err("rename into place", &self.path, e))?;
         }
-        fsync(&self.dir).map_err(|e| io_err("fsync directory of", self.path.clone(), e))
+        fsync(&self.dir).map_err(|e| io_err("fsync directory of", &self.path, e))
     }
 }
 
@@ -359,13 +392,14 @@ impl Loaded {
         let deadline = Instant::now() + LOCK_TIMEOUT;
         for _ in 0..MAX_REOPEN {
             let locked = lock_until(file, deadline, &dir.path)?;
-            let on_disk = match fstatat(&dir.dir, dir.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-                Ok(st) => st,
-                Err(Errno::ENOENT) => return Err(StoreError::NotFound(dir.path.clone())),
-                Err(e) => return Err(io_err("inspect", dir.path.clone(), e)),
-            };
+            let on_disk =
+                match fstatat(&dir.dir, dir.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                    Ok(st) => st,
+                    Err(Errno::ENOENT) => return Err(StoreError::NotFound(dir.path.clone())),
+                    Err(e) => return Err(io_err("inspect", &dir.path, e)),
+                };
             if on_disk.st_dev == stat.st_dev && on_disk.st_ino == stat.st_ino {
-                let now = fstat(&*locked).map_err(|e| io_err("inspect", dir.path.clone(), e))?;
+                let now = fstat(&*locked).map_err(|e| io_err("inspect", &dir.path, e))?;
                 let mut locked = locked;
                 if !same_version(&now, &stat) {
                     // Changed in place since we read it: check and read again under the lock.
@@ -410,7 +444,8 @@ impl Locked {
     /// Replaces the file durably with the current contents and releases the lock.
     pub fn save(self) -> Result<(), StoreError> {
         let _act = self.dir.act()?;
-        self.dir.replace_with(&self.content, Some(&self.stat), false)
+        self.dir
+            .replace_with(&self.content, Some(&self.stat), false)
     }
 
     /// Replaces the file with other contents (re-enrollment) and releases the lock.
@@ -422,9 +457,13 @@ impl Locked {
     /// Removes the file (un-enrollment) and releases the lock.
     pub fn remove(self) -> Result<(), StoreError> {
         let _act = self.dir.act()?;
-        unlinkat(&self.dir.dir, self.dir.name.as_os_str(), UnlinkatFlags::NoRemoveDir)
-            .map_err(|e| io_err("remove", self.dir.path.clone(), e))?;
-        fsync(&self.dir.dir).map_err(|e| io_err("fsync directory of", self.dir.path.clone(), e))
+        unlinkat(
+            &self.dir.dir,
+            self.dir.name.as_os_str(),
+            UnlinkatFlags::NoRemoveDir,
+        )
+        .map_err(|e| io_err("remove", &self.dir.path, e))?;
+        fsync(&self.dir.dir).map_err(|e| io_err("fsync directory of", &self.dir.path, e))
     }
 }
 
@@ -438,7 +477,7 @@ fn same_version(a: &FileStat, b: &FileStat) -> bool {
         && a.st_uid == b.st_uid
 }
 
-fn lock_until(file: File, deadline: Instant, path: &PathBuf) -> Result<Flock<File>, StoreError> {
+fn lock_until(file: File, deadline: Instant, path: &Path) -> Result<Flock<File>, StoreError> {
     let mut file = file;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -446,25 +485,26 @@ fn lock_until(file: File, deadline: Instant, path: &PathBuf) -> Result<Flock<Fil
             Ok(locked) => return Ok(locked),
             Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) => {
                 if Instant::now() >= deadline {
-                    return Err(StoreError::LockTimeout(path.clone()));
+                    return Err(StoreError::LockTimeout(path.to_path_buf()));
                 }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(20));
                 file = f;
             }
-            Err((_, e)) => return Err(io_err("lock", path.clone(), e)),
+            Err((_, e)) => return Err(io_err("lock", path, e)),
         }
     }
 }
 
-fn acting_as(owner: &Owner, path: &PathBuf) -> Result<ActingAs, StoreError> {
+fn acting_as(owner: &Owner, path: &Path) -> Result<ActingAs, StoreError> {
     ActingAs::user(owner.uid, owner.gid).map_err(|source| StoreError::Identity {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })
 }
 
-fn io_err(op: &'static str, path: PathBuf, errno: Errno) -> StoreError {
+fn io_err(op: &'static str, path: &Path, errno: Errno) -> StoreError {
+    let path = path.to_path_buf();
     match errno {
         Errno::ENOENT => StoreError::NotFound(path),
         Errno::ELOOP => StoreError::Symlink(path),

@@ -25,7 +25,10 @@ fn main() {
     let mut start_at: Option<u128> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--confdir" => t.confdir = value(),
             "--service" => t.service = value(),
@@ -36,7 +39,9 @@ fn main() {
             "--answer-fail" => t.answers.push(Answer::Fail),
             "--silent" => t.flags |= PAM_SILENT,
             "--setcred" => t.setcred = true,
-            "--start-at" => start_at = Some(value().parse().unwrap_or_else(|_| usage("bad --start-at"))),
+            "--start-at" => {
+                start_at = Some(value().parse().unwrap_or_else(|_| usage("bad --start-at")))
+            }
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -44,7 +49,10 @@ fn main() {
         usage("--confdir, --service and --user are required");
     }
     if let Some(at) = start_at {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
         if at > now {
             std::thread::sleep(Duration::from_millis(u64::try_from(at - now).unwrap_or(0)));
         }
