@@ -23,9 +23,18 @@ fn pamtester(env: &Env, service: &str, input: &str) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run pamtester");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -37,7 +46,11 @@ fn pamtester_logs_in_with_a_code_and_refuses_a_wrong_one() {
     let env = Env::new();
     env.enroll(KEY, &[]);
     env.service("totp-pamtester", "auth required @MODULE@ secret=@SECRET@\n");
-    let (ok, text) = pamtester(&env, "totp-pamtester", &format!("{}\n", oathtool(KEY, &[], now())));
+    let (ok, text) = pamtester(
+        &env,
+        "totp-pamtester",
+        &format!("{}\n", oathtool(KEY, &[], now())),
+    );
     assert!(ok, "{text}\n{}", env.log());
     assert!(text.contains("Verification code: "), "{text}");
     assert!(text.contains("successfully authenticated"), "{text}");

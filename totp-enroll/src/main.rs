@@ -1,1 +1,33 @@
-fn main(){}
+//! `totp-enroll`: enrolls users for the pam_totp second factor (QR code, first-code check,
+//! recovery codes), shows their status, regenerates recovery codes, removes enrollments and
+//! imports `~/.google_authenticator` files. All secret file access goes through
+//! `pam_totp::fs::store`, which does the symlink-safe, owner- and mode-checked work.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod cli;
+mod commands;
+mod error;
+mod google_authenticator;
+mod input;
+mod json;
+mod target;
+mod uri;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Usage errors make clap exit with status 2, --help and --version with 0.
+    let cli = match cli::parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("totp-enroll: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

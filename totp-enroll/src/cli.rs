@@ -1,0 +1,376 @@
+//! Command line arguments (clap derive). Usage errors exit with status 2.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pam_totp::options::DEFAULT_SECRET_TEMPLATE;
+use pam_totp::secret::TotpSecret;
+use pam_totp::secret_file::{Algorithm, MAX_PERIOD};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Without a command, totp-enroll runs `enroll`.
+
+Examples:
+  totp-enroll                          enroll yourself: scan the QR code, type a code
+  totp-enroll enroll --force           replace your enrollment (new key, new recovery codes)
+  oathtool --totp -b \"$S\" | totp-enroll enroll --secret \"$S\" --json
+                                       enroll from a script with a given key
+  totp-enroll status --json            is this account enrolled, how many recovery codes are left
+  totp-enroll recovery-codes           new recovery codes (asks for a current code first)
+  sudo totp-enroll --user alice remove root: turn the second factor off for a locked-out user
+  totp-enroll import-google-authenticator
+                                       keep the phone's existing google-authenticator entry
+  sudo totp-enroll --user alice --secret-file '/var/lib/pam_totp/%u.toml' enroll
+                                       files in a root-owned directory (match the pam.d secret=)
+
+Exit status: 0 success, 1 failure (one line on stderr naming the file and the fix),
+2 usage error.";
+
+/// `totp-enroll [--user NAME] [--secret-file TEMPLATE] <command>`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "totp-enroll",
+    version,
+    about = "Enroll users for the pam_totp second factor (TOTP codes from an authenticator app)",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Act for this user instead of yourself (needs root unless it is you).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub user: Option<String>,
+
+    /// Secret file location, the same template as the module's secret= option
+    /// (~ or %h = the user's home, %u = the user name).
+    #[arg(long, value_name = "TEMPLATE", global = true, default_value = DEFAULT_SECRET_TEMPLATE)]
+    pub secret_file: String,
+
+    /// What to do (`enroll` is inserted by [`with_default_command`] when none is given).
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Names that may follow the global options: the commands, and clap's help and version.
+const COMMAND_WORDS: &[&str] = &[
+    "enroll",
+    "status",
+    "recovery-codes",
+    "remove",
+    "import-google-authenticator",
+    "help",
+    "-h",
+    "--help",
+    "-V",
+    "--version",
+];
+
+/// Inserts `enroll` after the global options when the command line names no command, so that
+/// `totp-enroll`, `totp-enroll --no-qr` and `totp-enroll --user bob --force` run `enroll`.
+pub fn with_default_command(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut i = 1;
+    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
+        match arg {
+            "--user" | "--secret-file" => i += 2,
+            a if a.starts_with("--user=") || a.starts_with("--secret-file=") => i += 1,
+            _ => break,
+        }
+    }
+    let named = args
+        .get(i)
+        .is_some_and(|a| a.to_str().is_some_and(|a| COMMAND_WORDS.contains(&a)));
+    let mut args = args;
+    if !named && i <= args.len() {
+        args.insert(i, "enroll".into());
+    }
+    args
+}
+
+/// Parses a command line (program name first), with `enroll` as the default command.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    Cli::try_parse_from(with_default_command(
+        args.into_iter().map(Into::into).collect(),
+    ))
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a new key, show it as a QR code, check a first code and write the secret file.
+    #[command(after_help = "\
+The code is read from the terminal, or from stdin when stdin is not a terminal (one line).
+Only a correct code writes the file. The recovery codes are shown once, after the file is written.
+--label sets the account name shown in the app (default user@host); the URI label is ISSUER:LABEL.
+--secret on the command line is visible to other local users (ps); use it for provisioning only.
+
+Examples:
+  totp-enroll enroll
+  totp-enroll enroll --issuer 'ACME VPN' --label alice --no-qr
+  totp-enroll enroll --algorithm SHA256 --digits 8 --period 60
+  oathtool --totp -b \"$S\" | totp-enroll enroll --secret \"$S\" --json")]
+    Enroll(EnrollArgs),
+
+    /// Show whether the user is enrolled, with which parameters and how many recovery codes are left.
+    #[command(after_help = "\
+Not enrolled is not an error: the text output says \"not enrolled\", the JSON output has
+\"enrolled\": false and null for the other fields, and the exit status is 0. A secret file
+that cannot be used (wrong mode, owner, syntax) is an error (exit status 1).
+
+Examples:
+  totp-enroll status
+  sudo totp-enroll --user alice status --json")]
+    Status(JsonArgs),
+
+    /// Make a new set of 10 recovery codes; the old ones stop working.
+    #[command(after_help = "\
+Run for yourself, it first asks for a current code from your app (or one of your recovery
+codes). Root acting for another user with --user is not asked.
+
+Examples:
+  totp-enroll recovery-codes
+  sudo totp-enroll --user alice recovery-codes --json")]
+    RecoveryCodes(JsonArgs),
+
+    /// Delete the secret file (under its lock): turns the second factor off for the user.
+    #[command(after_help = "\
+This is how root recovers a locked-out user; it also clears any lockout state. Removing an
+enrollment that does not exist succeeds with a note on stderr.
+
+Examples:
+  totp-enroll remove
+  sudo totp-enroll --user alice remove")]
+    Remove,
+
+    /// Convert a ~/.google_authenticator file (key, scratch codes, step size) into a pam_totp file.
+    #[command(after_help = "\
+The phone keeps working with the same key; the scratch codes become recovery codes.
+WINDOW_SIZE and RATE_LIMIT belong on the pam.d line for pam_totp (window=, rate_limit=): the
+equivalent values are printed as notes. HOTP (counter-based) files and keys shorter than
+128 bits are refused; enroll those users afresh with `totp-enroll enroll`.
+The google-authenticator file is left in place: remove it once pam.d uses pam_totp.
+
+Examples:
+  totp-enroll import-google-authenticator
+  sudo totp-enroll --user alice import-google-authenticator
+  sudo totp-enroll --user alice import-google-authenticator /root/ga/alice --force")]
+    ImportGoogleAuthenticator(ImportArgs),
+}
+
+/// Options of `enroll`.
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// Issuer shown in the app (default: this host's name).
+    #[arg(long, value_name = "TEXT", value_parser = parse_uri_text)]
+    pub issuer: Option<String>,
+
+    /// Account name shown in the app (default: user@host).
+    #[arg(long, value_name = "TEXT", value_parser = parse_uri_text)]
+    pub label: Option<String>,
+
+    /// HMAC algorithm; SHA1 is what every app supports.
+    #[arg(long, value_enum, ignore_case = true, default_value = "SHA1")]
+    pub algorithm: AlgorithmArg,
+
+    /// Digits per code.
+    #[arg(long, value_name = "6|8", default_value = "6", value_parser = parse_digits)]
+    pub digits: u8,
+
+    /// Seconds per code.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = clap::value_parser!(u64).range(1..=MAX_PERIOD))]
+    pub period: u64,
+
+    /// Enroll this base32 key instead of a new random one (provisioning, migration).
+    #[arg(long, value_name = "BASE32", value_parser = parse_secret)]
+    pub secret: Option<TotpSecret>,
+
+    /// Replace an existing enrollment.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not print the QR code.
+    #[arg(long)]
+    pub no_qr: bool,
+
+    /// Print one JSON object (otpauth_uri, secret, recovery_codes) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--json` alone.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `import-google-authenticator`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The google-authenticator file (default: ~/.google_authenticator of the user).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+
+    /// Replace an existing pam_totp enrollment.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--algorithm` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum AlgorithmArg {
+    /// HMAC-SHA1.
+    #[default]
+    #[value(name = "SHA1")]
+    SHA1,
+    /// HMAC-SHA256.
+    #[value(name = "SHA256")]
+    SHA256,
+    /// HMAC-SHA512.
+    #[value(name = "SHA512")]
+    SHA512,
+}
+
+impl From<AlgorithmArg> for Algorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::SHA1 => Algorithm::SHA1,
+            AlgorithmArg::SHA256 => Algorithm::SHA256,
+            AlgorithmArg::SHA512 => Algorithm::SHA512,
+        }
+    }
+}
+
+fn parse_digits(s: &str) -> Result<u8, String> {
+    match s {
+        "6" => Ok(6),
+        "8" => Ok(8),
+        _ => Err("must be 6 or 8".to_string()),
+    }
+}
+
+fn parse_secret(s: &str) -> Result<TotpSecret, String> {
+    TotpSecret::from_base32(s).map_err(|e| e.to_string())
+}
+
+/// Issuer and account name: the Key URI Format forbids a colon in either.
+fn parse_uri_text(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty".to_string());
+    }
+    if s.contains(':') {
+        return Err(
+            "must not contain ':' (it separates issuer and account in the otpauth URI)".to_string(),
+        );
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_string());
+    }
+    if s.len() > 200 {
+        return Err("is longer than 200 bytes".to_string());
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_enroll_with_its_flags() {
+        let cli = parse_from(["totp-enroll", "--no-qr", "--digits", "8"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Enroll(EnrollArgs {
+                no_qr: true,
+                digits: 8,
+                ..
+            })
+        ));
+        let cli = parse_from(["totp-enroll"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Enroll(EnrollArgs {
+                no_qr: false,
+                digits: 6,
+                period: 30,
+                ..
+            })
+        ));
+        let cli = parse_from([
+            "totp-enroll",
+            "--user",
+            "bob",
+            "--secret-file=/x/%u",
+            "--force",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Enroll(EnrollArgs { force: true, .. })
+        ));
+        assert_eq!(cli.secret_file, "/x/%u");
+        let cli = parse_from(["totp-enroll", "--user", "bob", "status", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Status(JsonArgs { json: true })
+        ));
+        assert_eq!(cli.user.as_deref(), Some("bob"));
+        let cli = parse_from([
+            "totp-enroll",
+            "status",
+            "--json",
+            "--user",
+            "bob",
+            "--secret-file",
+            "/y",
+        ])
+        .unwrap();
+        assert_eq!(
+            (cli.user.as_deref(), cli.secret_file.as_str()),
+            (Some("bob"), "/y")
+        );
+        assert_eq!(cli.secret_file, "/y");
+        assert!(parse_from(["totp-enroll", "--user"]).is_err());
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["totp-enroll", "enroll", "--digits", "7"][..],
+            &["totp-enroll", "--bogus"],
+            &["totp-enroll", "remove", "--force"],
+            &["totp-enroll", "enroll", "--period", "0"],
+            &["totp-enroll", "enroll", "--algorithm", "MD5"],
+            &["totp-enroll", "enroll", "--secret", "2SH3V3GDW7ZNMGYE"],
+            &["totp-enroll", "enroll", "--issuer", "a:b"],
+            &["totp-enroll", "frobnicate"],
+            &["totp-enroll", "--no-qr", "status"],
+        ] {
+            let err = parse_from(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+        let cli = parse_from(["totp-enroll", "enroll", "--algorithm", "sha256"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Enroll(EnrollArgs {
+                algorithm: AlgorithmArg::SHA256,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_from(["totp-enroll", "--help"])
+                .unwrap_err()
+                .exit_code(),
+            0
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! `enroll`: new key, QR code, first-code check, secret file, recovery codes.
+
+use super::{
+    check_existing, new_recovery_codes, now, print_out, random, recovery_codes_text,
+    write_enrollment,
+};
+use crate::cli::EnrollArgs;
+use crate::error::CliError;
+use crate::input::{interactive, read_code, PROMPT};
+use crate::json;
+use crate::target::Target;
+use crate::uri::{grouped_key, hostname, otpauth_uri, UriParams};
+use pam_totp::options::RateLimit;
+use pam_totp::secret::TotpSecret;
+use pam_totp::secret_file::{datetime_from_unix, Algorithm, SecretFile};
+use pam_totp::verify::{check, Outcome, Policy};
+use std::fmt::Write as _;
+use zeroize::Zeroizing;
+
+/// Bytes of a new key (160 bits, RFC 4226's recommendation).
+pub const NEW_SECRET_BYTES: usize = 20;
+/// Tries a person at a terminal gets for the first code; a script gets one.
+const TERMINAL_ATTEMPTS: usize = 3;
+
+/// The policy for the first code: the default window, no meaningful throttle (nothing is
+/// stored until the code is right, and each try reads a new line).
+const FIRST_CODE_POLICY: Policy = Policy {
+    window: 1,
+    rate_limit: RateLimit {
+        max_checks: 1000,
+        seconds: 30,
+    },
+};
+
+/// Runs `enroll`.
+pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
+    // Refuse before showing anything, so no one scans a key that will not be stored.
+    check_existing(target, args.force)?;
+
+    let secret = match &args.secret {
+        Some(s) => s.clone(),
+        None => new_secret()?,
+    };
+    let algorithm = Algorithm::from(args.algorithm);
+    let host = hostname();
+    let issuer = args.issuer.clone().unwrap_or_else(|| host.clone());
+    let account = args
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("{}@{host}", target.user.name));
+    let uri = otpauth_uri(&UriParams {
+        secret: &secret,
+        issuer: &issuer,
+        account: &account,
+        algorithm,
+        digits: args.digits,
+        period: args.period,
+    });
+    let key = grouped_key(&secret);
+    let params = parameters_note(algorithm, args.digits, args.period);
+
+    if args.json {
+        // stdout carries only the JSON object. A key given with --secret is known to the
+        // caller; a new one must be shown so the app can be set up.
+        if args.secret.is_none() {
+            eprintln!(
+                "Add this key to your authenticator app:\n  URI: {}\n  Key: {}{}",
+                uri.as_str(),
+                key.as_str(),
+                params
+            );
+        }
+    } else {
+        let mut text = Zeroizing::new(String::new());
+        if !args.no_qr {
+            let qr = Zeroizing::new(
+                qr2term::generate_qr_string(uri.as_bytes())
+                    .map_err(|e| CliError::Qr(e.to_string()))?,
+            );
+            text.push_str(&qr);
+        }
+        let _ = write!(
+            text,
+            "Scan the QR code with your authenticator app, or add the URI or the key by hand.\n  URI: {}\n  Key: {}{}\n",
+            uri.as_str(),
+            key.as_str(),
+            params
+        );
+        print_out(&text)?;
+    }
+
+    let mut file = SecretFile::new(secret, algorithm, args.digits, args.period);
+    confirm_first_code(&mut file, target)?;
+    // Keep the accepted step (the code cannot be replayed at the next login), drop the checks.
+    file.state.checks.clear();
+    file.created = datetime_from_unix(now()?);
+    let (codes, hashes) = new_recovery_codes()?;
+    file.recovery = hashes;
+    write_enrollment(target, &file, args.force)?;
+
+    if args.json {
+        let b32 = file.secret.to_base32();
+        let mut out = json::Object::new()
+            .string("otpauth_uri", &uri)
+            .string("secret", &b32)
+            .strings("recovery_codes", &codes)
+            .finish();
+        out.push('\n');
+        print_out(&out)
+    } else {
+        let mut text = Zeroizing::new(format!(
+            "Code accepted. {} is enrolled; secret file: {}\n\n",
+            target.user.name,
+            target.display_path().display()
+        ));
+        text.push_str(&recovery_codes_text(&codes));
+        print_out(&text)
+    }
+}
+
+/// A new random key.
+fn new_secret() -> Result<TotpSecret, CliError> {
+    let mut bytes = vec![0u8; NEW_SECRET_BYTES];
+    if let Err(e) = random(&mut bytes) {
+        zeroize::Zeroize::zeroize(&mut bytes);
+        return Err(e);
+    }
+    // 160 bits is within the accepted range; the error cannot happen.
+    TotpSecret::from_bytes(bytes).map_err(|e| CliError::Random(e.to_string()))
+}
+
+/// Tells the user about settings the app must support, when they are not the defaults.
+fn parameters_note(algorithm: Algorithm, digits: u8, period: u64) -> String {
+    if (algorithm, digits, period) == (Algorithm::SHA1, 6, 30) {
+        String::new()
+    } else {
+        format!(
+            "\n  Settings: {}, {digits} digits, a new code every {period} s (check that your app supports them)",
+            algorithm.name()
+        )
+    }
+}
+
+/// Asks for codes until one is right (a person at a terminal has a few tries, stdin one).
+fn confirm_first_code(file: &mut SecretFile, target: &Target) -> Result<(), CliError> {
+    let attempts = if interactive() { TERMINAL_ATTEMPTS } else { 1 };
+    for attempt in 1..=attempts {
+        let code = read_code(PROMPT)?;
+        if let Outcome::Accepted { .. } = check(file, &code, now()?, FIRST_CODE_POLICY) {
+            return Ok(());
+        }
+        if attempt < attempts {
+            eprintln!("That code is not right; check the phone's clock and try the next code.");
+        }
+    }
+    Err(CliError::WrongCode(target.display_path()))
+}

@@ -1,0 +1,144 @@
+//! The commands, and what they share: the clock, randomness, recovery codes and writing a
+//! new enrollment through the store.
+
+mod enroll;
+mod import;
+mod recovery_codes;
+mod remove;
+mod status;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::target::{resolve, Target};
+use pam_totp::fs::store::StoreError;
+use pam_totp::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
+use pam_totp::secret_file::SecretFile;
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+use zeroize::Zeroizing;
+
+/// Recovery codes made per set.
+pub const RECOVERY_CODES: usize = 10;
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let target = resolve(cli.user.as_deref(), &cli.secret_file)?;
+    match cli.command {
+        Command::Enroll(args) => enroll::run(&target, &args),
+        Command::Status(args) => status::run(&target, args.json),
+        Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
+        Command::Remove => remove::run(&target),
+        Command::ImportGoogleAuthenticator(args) => import::run(&target, &args),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> Result<u64, CliError> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| CliError::Clock)
+}
+
+/// Fills `buf` from the kernel's random number generator.
+pub fn random(buf: &mut [u8]) -> Result<(), CliError> {
+    getrandom::fill(buf).map_err(|e| CliError::Random(e.to_string()))
+}
+
+/// A new set of recovery codes: the codes to show once, and their hashes to store.
+pub fn new_recovery_codes() -> Result<(Vec<Zeroizing<String>>, Vec<RecoveryHash>), CliError> {
+    let mut codes = Vec::with_capacity(RECOVERY_CODES);
+    let mut hashes = Vec::with_capacity(RECOVERY_CODES);
+    let mut bytes = Zeroizing::new([0u8; RANDOM_BYTES_PER_CODE]);
+    for _ in 0..RECOVERY_CODES {
+        random(&mut bytes[..])?;
+        let (code, hash) = generate(&bytes);
+        codes.push(code);
+        hashes.push(hash);
+    }
+    Ok((codes, hashes))
+}
+
+/// What is at the secret file's place before a new enrollment is written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Nothing: the user is not enrolled.
+    None,
+    /// A valid enrollment.
+    Enrolled,
+}
+
+/// Checks for an existing enrollment before anything is shown, so that a user never scans a
+/// key that will not be stored. Without `force` an existing file is refused; with it, a file
+/// that cannot be parsed (and so cannot be replaced under its lock) is refused as well.
+pub fn check_existing(target: &Target, force: bool) -> Result<Existing, CliError> {
+    let dir = target.open_dir()?;
+    match dir.load() {
+        Ok(_) if force => Ok(Existing::Enrolled),
+        Ok(_) => Err(CliError::Store(StoreError::Exists(target.display_path()))),
+        Err(e) if e.is_not_found() => Ok(Existing::None),
+        Err(e) if force => Err(CliError::UnreadableExisting {
+            source: e,
+            path: target.display_path(),
+        }),
+        Err(
+            e @ (StoreError::Format { .. }
+            | StoreError::OpenMode { .. }
+            | StoreError::WrongOwner { .. }
+            | StoreError::NotRegular(_)),
+        ) => Err(CliError::UnreadableExisting {
+            source: e,
+            path: target.display_path(),
+        }),
+        Err(e) => Err(target.store_error(e)),
+    }
+}
+
+/// Writes a new enrollment: a new file, or (with `force`) a replacement under the old file's
+/// lock. The store writes atomically, mode 0600, as the user where the user owns the directory.
+pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Result<(), CliError> {
+    if force {
+        match target.open_dir()?.load() {
+            Ok(loaded) => {
+                let locked = loaded.lock().map_err(|e| target.store_error(e))?;
+                return locked.replace(file).map_err(|e| target.store_error(e));
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                return Err(CliError::UnreadableExisting {
+                    source: e,
+                    path: target.display_path(),
+                })
+            }
+        }
+    }
+    target
+        .open_dir()?
+        .create(file)
+        .map_err(|e| target.store_error(e))
+}
+
+/// Writes `text` to stdout and flushes, reporting a closed pipe as an error.
+pub fn print_out(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|source| CliError::Io {
+            what: "cannot write to stdout",
+            source,
+        })
+}
+
+/// The recovery codes as shown once after they were stored.
+pub fn recovery_codes_text(codes: &[Zeroizing<String>]) -> Zeroizing<String> {
+    let mut text = Zeroizing::new(String::from(
+        "Recovery codes (each works once instead of a code from the app).\n\
+         Store them somewhere safe now, e.g. print them: they are not shown again.\n",
+    ));
+    for code in codes {
+        text.push_str("  ");
+        text.push_str(code);
+        text.push('\n');
+    }
+    text
+}

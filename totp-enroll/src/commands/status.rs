@@ -1,0 +1,54 @@
+//! `status`: whether the user is enrolled, and how.
+
+use super::print_out;
+use crate::error::CliError;
+use crate::target::Target;
+use serde_json::json;
+
+/// Runs `status`. Not enrolled is not an error (exit 0); an unusable file is.
+pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
+    let loaded = target.load()?;
+    let path = target.display_path();
+    let text = match (&loaded, as_json) {
+        (None, true) => json!({
+            "enrolled": false,
+            "algorithm": null,
+            "digits": null,
+            "period": null,
+            "recovery_codes_left": null,
+            "created": null,
+        })
+        .to_string(),
+        (None, false) => format!(
+            "{}: not enrolled (no secret file at {})",
+            target.user.name,
+            path.display()
+        ),
+        (Some(l), true) => {
+            let f = l.content();
+            json!({
+                "enrolled": true,
+                "algorithm": f.algorithm.name(),
+                "digits": f.digits,
+                "period": f.period,
+                "recovery_codes_left": f.recovery.len(),
+                "created": f.created.map(|c| c.to_string()),
+            })
+            .to_string()
+        }
+        (Some(l), false) => {
+            let f = l.content();
+            format!(
+                "{}: enrolled\n  secret file: {}\n  algorithm: {}\n  digits: {}\n  period: {} s\n  recovery codes left: {}\n  created: {}",
+                target.user.name,
+                path.display(),
+                f.algorithm.name(),
+                f.digits,
+                f.period,
+                f.recovery.len(),
+                f.created.map_or_else(|| "unknown".to_string(), |c| c.to_string()),
+            )
+        }
+    };
+    print_out(&format!("{text}\n"))
+}

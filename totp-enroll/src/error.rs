@@ -1,0 +1,140 @@
+//! Why a command failed. Every message is one line that names the file and the fix; none
+//! contains secret material.
+
+use crate::google_authenticator::GaError;
+use pam_totp::fs::store::StoreError;
+use pam_totp::template::TemplateError;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A failure of totp-enroll (exit status 1).
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// `--user NAME` does not exist.
+    #[error("no such user: {0}")]
+    NoSuchUser(String),
+    /// The invoking uid has no passwd entry.
+    #[error("uid {0} has no passwd entry; give the user with --user")]
+    NoPasswdEntry(u32),
+    /// The passwd database could not be read.
+    #[error("cannot look up user {name}: {errno}")]
+    Lookup {
+        /// Whom we looked for.
+        name: String,
+        /// The error.
+        errno: nix::errno::Errno,
+    },
+    /// `--user` names someone else and we are not root.
+    #[error("only root can act for another user ({0}); run: sudo totp-enroll --user {0} ...")]
+    NotRoot(String),
+    /// Real and effective uid differ: not meant to be set-uid.
+    #[error("totp-enroll must not run set-uid or set-gid (real and effective ids differ); remove the set-id bit")]
+    SetId,
+    /// `--secret-file` cannot give a safe path.
+    #[error("--secret-file: {0}")]
+    Template(#[from] TemplateError),
+    /// The secret store refused or failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The store failed with a permission error and a hint helps.
+    #[error("{source}; run as root: sudo totp-enroll --user {user} ...")]
+    StorePermission {
+        /// The store error.
+        source: StoreError,
+        /// For whom.
+        user: String,
+    },
+    /// The directory that should hold the secret file does not exist.
+    #[error("directory {0} does not exist; create it (root-owned, mode 0755 or 0711) or fix --secret-file")]
+    MissingDirectory(PathBuf),
+    /// The existing secret file cannot be parsed, so it cannot be replaced through its lock.
+    #[error("{source}; cannot replace an unreadable file: remove it first (rm -- {path}) and enroll again")]
+    UnreadableExisting {
+        /// What is wrong with it.
+        source: StoreError,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The secret file cannot be parsed, so `remove` cannot take its lock through the store.
+    #[error("{source}; the file cannot be parsed, so delete it by hand: rm -- {path}")]
+    UnreadableRemove {
+        /// What is wrong with it.
+        source: StoreError,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The user is not enrolled.
+    #[error("{0}: not enrolled (no secret file); run totp-enroll enroll first")]
+    NotEnrolled(PathBuf),
+    /// The first code did not match: nothing was written.
+    #[error("wrong code; nothing was written to {0}. Check the phone's clock and that the key was entered correctly, then run totp-enroll again")]
+    WrongCode(PathBuf),
+    /// The code for `recovery-codes` was wrong.
+    #[error("wrong code; the recovery codes in {0} were not changed (the attempt was counted)")]
+    WrongCodeExisting(PathBuf),
+    /// The code was right but already used.
+    #[error("that code was already used; wait for the next code and run totp-enroll again ({0} not changed)")]
+    Replayed(PathBuf),
+    /// Too many attempts.
+    #[error("too many code checks for {path}; wait {seconds} seconds and try again")]
+    RateLimited {
+        /// The file.
+        path: PathBuf,
+        /// Seconds to wait.
+        seconds: u64,
+    },
+    /// No code was typed or piped.
+    #[error("no code was given (stdin ended); type the code from the app, or pipe it in: oathtool --totp -b KEY | totp-enroll ...")]
+    NoCode,
+    /// The typed line is too long to be a code.
+    #[error("the code is too long (at most {0} characters); type the digits shown in the app")]
+    CodeTooLong(usize),
+    /// Reading stdin or writing stdout failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The random number generator failed.
+    #[error("cannot get random bytes from the kernel: {0}")]
+    Random(String),
+    /// The QR code could not be made (URI too long).
+    #[error("cannot make a QR code for this URI ({0}); use --no-qr and type the key by hand")]
+    Qr(String),
+    /// The system clock is before 1970.
+    #[error("the system clock is before 1970; fix the time (TOTP needs a correct clock)")]
+    Clock,
+    /// A google-authenticator file cannot be imported.
+    #[error("{path}: {source}")]
+    GoogleAuthenticator {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: GaError,
+    },
+    /// A google-authenticator file cannot be opened or read.
+    #[error("cannot read {path}: {source}")]
+    GoogleAuthenticatorIo {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A store error with the hint that fits the situation.
+pub fn store_error(e: StoreError, user: &str) -> CliError {
+    use nix::errno::Errno;
+    match e {
+        StoreError::Io {
+            errno: Errno::EACCES | Errno::EPERM,
+            ..
+        } if !nix::unistd::geteuid().is_root() => CliError::StorePermission {
+            source: e,
+            user: user.to_string(),
+        },
+        e => CliError::Store(e),
+    }
+}

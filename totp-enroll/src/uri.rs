@@ -1,0 +1,156 @@
+//! The otpauth URI (Google's Key URI Format) and the ways the key is shown.
+
+use pam_totp::secret::TotpSecret;
+use pam_totp::secret_file::Algorithm;
+use std::fmt::Write as _;
+use zeroize::Zeroizing;
+
+/// What goes into an otpauth URI.
+#[derive(Debug)]
+pub struct UriParams<'a> {
+    /// The key.
+    pub secret: &'a TotpSecret,
+    /// Shown as the provider in the app.
+    pub issuer: &'a str,
+    /// The account name (the label is `issuer:account`).
+    pub account: &'a str,
+    /// HMAC algorithm.
+    pub algorithm: Algorithm,
+    /// Digits per code.
+    pub digits: u8,
+    /// Seconds per code.
+    pub period: u64,
+}
+
+/// `otpauth://totp/ISSUER:ACCOUNT?secret=B32&issuer=ISSUER`, with `algorithm`, `digits` and
+/// `period` only when they differ from the defaults (SHA1, 6, 30) that every app assumes.
+pub fn otpauth_uri(p: &UriParams<'_>) -> Zeroizing<String> {
+    let b32 = p.secret.to_base32();
+    let mut uri = Zeroizing::new(String::with_capacity(128));
+    uri.push_str("otpauth://totp/");
+    uri.push_str(&percent_encode(p.issuer));
+    uri.push(':');
+    uri.push_str(&percent_encode(p.account));
+    uri.push_str("?secret=");
+    uri.push_str(&b32);
+    uri.push_str("&issuer=");
+    uri.push_str(&percent_encode(p.issuer));
+    if p.algorithm != Algorithm::SHA1 {
+        uri.push_str("&algorithm=");
+        uri.push_str(p.algorithm.name());
+    }
+    if p.digits != 6 {
+        let _ = write!(uri, "&digits={}", p.digits);
+    }
+    if p.period != 30 {
+        let _ = write!(uri, "&period={}", p.period);
+    }
+    uri
+}
+
+/// Percent-encodes everything except RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The base32 key in groups of four, as people type it into an app.
+pub fn grouped_key(secret: &TotpSecret) -> Zeroizing<String> {
+    let b32 = secret.to_base32();
+    let mut out = Zeroizing::new(String::with_capacity(b32.len() * 5 / 4 + 1));
+    for (i, c) in b32.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// This machine's host name, for the default issuer and label.
+pub fn hostname() -> String {
+    for file in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            let name = text.trim();
+            if !name.is_empty()
+                && name.len() <= 255
+                && !name.contains(':')
+                && !name.chars().any(char::is_control)
+            {
+                return name.to_string();
+            }
+        }
+    }
+    "localhost".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> TotpSecret {
+        TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap()
+    }
+
+    #[test]
+    fn default_parameters_are_left_out() {
+        let k = key();
+        let uri = otpauth_uri(&UriParams {
+            secret: &k,
+            issuer: "host1",
+            account: "alice@host1",
+            algorithm: Algorithm::SHA1,
+            digits: 6,
+            period: 30,
+        });
+        assert_eq!(
+            uri.as_str(),
+            "otpauth://totp/host1:alice%40host1?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=host1"
+        );
+    }
+
+    #[test]
+    fn other_parameters_and_encoding() {
+        let k = key();
+        let uri = otpauth_uri(&UriParams {
+            secret: &k,
+            issuer: "ACME VPN/Ü",
+            account: "bob&x=1?",
+            algorithm: Algorithm::SHA512,
+            digits: 8,
+            period: 60,
+        });
+        assert_eq!(
+            uri.as_str(),
+            "otpauth://totp/ACME%20VPN%2F%C3%9C:bob%26x%3D1%3F?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
+             &issuer=ACME%20VPN%2F%C3%9C&algorithm=SHA512&digits=8&period=60"
+        );
+    }
+
+    #[test]
+    fn unreserved_characters_are_kept() {
+        assert_eq!(percent_encode("aZ09-._~"), "aZ09-._~");
+        assert_eq!(percent_encode("a b:c%"), "a%20b%3Ac%25");
+    }
+
+    #[test]
+    fn key_is_grouped_in_fours() {
+        assert_eq!(
+            grouped_key(&key()).as_str(),
+            "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"
+        );
+    }
+
+    #[test]
+    fn hostname_is_usable() {
+        let h = hostname();
+        assert!(!h.is_empty() && !h.contains(':'));
+    }
+}

@@ -1,0 +1,184 @@
+//! Helpers for driving the real `totp-enroll` binary against a temporary secret file, with
+//! codes from Debian's `oathtool`.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tempfile::TempDir;
+
+/// A 160-bit key (RFC 6238's SHA1 test key).
+pub const KEY: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+/// Another 160-bit key.
+pub const KEY2: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_totp-enroll")
+}
+
+/// A temporary directory holding one secret file.
+pub struct Env {
+    /// The directory (root-owned 0700 when the tests run as root).
+    pub dir: TempDir,
+}
+
+impl Env {
+    /// A new empty directory.
+    pub fn new() -> Self {
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// The secret file path.
+    pub fn file(&self) -> PathBuf {
+        self.dir.path().join("secret.toml")
+    }
+
+    /// The secret file's text.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(self.file()).expect("read secret file")
+    }
+
+    /// Runs `totp-enroll --secret-file FILE ARGS` with `stdin` as input.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let file = self.file();
+        let mut full = vec!["--secret-file", file.to_str().expect("utf-8 path")];
+        full.extend_from_slice(args);
+        run_with(&full, stdin, |_| {})
+    }
+}
+
+/// Runs the binary with `args` and `stdin`; `setup` may change the command (uid ...).
+pub fn run_with(args: &[&str], stdin: &str, setup: impl FnOnce(&mut Command)) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    setup(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn totp-enroll");
+    let mut input = child.stdin.take().expect("stdin");
+    // The binary may exit before reading (usage errors): ignore a broken pipe.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    child.wait_with_output().expect("wait for totp-enroll")
+}
+
+/// Unix time now.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// Waits until at least 3 seconds remain in the current time step of `period` seconds, so a
+/// code made now is still current when the binary checks it.
+pub fn wait_for_fresh_step(period: u64) {
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+    let into = t.as_secs_f64() % period as f64;
+    let left = period as f64 - into;
+    if left < 3.0 {
+        std::thread::sleep(Duration::from_secs_f64(left + 0.2));
+    }
+}
+
+/// `oathtool --totp -b KEY [extra...] --now @T` (one line with the newline); `extra` may
+/// replace `--totp` with `--totp=sha256`.
+pub fn oathtool_at(key: &str, extra: &[&str], time: u64) -> String {
+    let now = format!("@{time}");
+    let mut cmd = Command::new("/usr/bin/oathtool");
+    if !extra.iter().any(|a| a.starts_with("--totp")) {
+        cmd.arg("--totp");
+    }
+    let out = cmd
+        .arg("-b")
+        .arg(key)
+        .args(extra)
+        .arg("--now")
+        .arg(&now)
+        .output()
+        .expect("run oathtool (Debian package oathtool)");
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("oathtool output")
+}
+
+/// The current code (after waiting for a fresh step of 30 s).
+pub fn code(key: &str) -> String {
+    wait_for_fresh_step(30);
+    oathtool_at(key, &[], now())
+}
+
+/// The code of the next 30 s step: accepted (window 1) even after the current step's code
+/// was used.
+pub fn next_code(key: &str) -> String {
+    wait_for_fresh_step(30);
+    oathtool_at(key, &[], now() + 30)
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit status, showing the output when it differs.
+pub fn assert_exit(o: &Output, want: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(want),
+        "exit status; stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Parses stdout as one JSON object.
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_str(stdout(o).trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", stdout(o)))
+}
+
+/// The stored recovery code hashes of a secret file.
+pub fn stored_hashes(text: &str) -> Vec<String> {
+    text.split('"')
+        .filter(|s| s.starts_with("sha256$"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Enrolls `key` with `--json` and returns the JSON object.
+pub fn enroll_json(env: &Env, key: &str) -> serde_json::Value {
+    let out = env.run(&["enroll", "--secret", key, "--json"], &code(key));
+    assert_exit(&out, 0);
+    json(&out)
+}
+
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    nix_uid() == 0
+}
+
+fn nix_uid() -> u32 {
+    // /proc/self/status: "Uid:\treal\teffective\t..."
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|u| u.parse().ok()))
+        })
+        .unwrap_or(u32::MAX)
+}

@@ -1,0 +1,421 @@
+//! `enroll`, `status`, `recovery-codes`, `remove` and usage errors, through the real binary.
+
+mod common;
+
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+
+#[test]
+fn enroll_from_stdin_writes_a_private_file_and_json() {
+    let env = Env::new();
+    let v = enroll_json(&env, KEY);
+    let obj = v.as_object().expect("object");
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["otpauth_uri", "recovery_codes", "secret"]);
+    assert_eq!(v["secret"], KEY);
+    let uri = v["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    assert!(uri.contains(&format!("?secret={KEY}&issuer=")), "{uri}");
+    assert!(
+        !uri.contains("algorithm=") && !uri.contains("digits=") && !uri.contains("period="),
+        "{uri}"
+    );
+    let codes: Vec<&str> = v["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    assert!(
+        codes.iter().all(|c| c.len() == 11 && &c[5..6] == "-"),
+        "{codes:?}"
+    );
+
+    let meta = std::fs::metadata(env.file()).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let text = env.text();
+    assert!(text.contains(KEY));
+    assert!(text.contains("created = "));
+    assert_eq!(stored_hashes(&text).len(), 10);
+    for c in &codes {
+        assert!(!text.contains(c), "recovery codes are stored hashed only");
+    }
+    // The first code's step is kept (no replay at the next login), the checks are not.
+    assert!(text.contains("last_step = "), "{text}");
+    assert!(text.contains("checks = []"), "{text}");
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn enroll_with_other_parameters() {
+    let env = Env::new();
+    wait_for_fresh_step(60);
+    let code = oathtool_at(KEY2, &["--totp=sha256", "-d", "8", "-s", "60"], now());
+    let out = env.run(
+        &[
+            "enroll",
+            "--secret",
+            KEY2,
+            "--algorithm",
+            "SHA256",
+            "--digits",
+            "8",
+            "--period",
+            "60",
+            "--json",
+            "--issuer",
+            "ACME VPN",
+            "--label",
+            "bob",
+        ],
+        &code,
+    );
+    assert_exit(&out, 0);
+    let v = json(&out);
+    let uri = v["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/ACME%20VPN:bob?"), "{uri}");
+    assert!(
+        uri.ends_with("&issuer=ACME%20VPN&algorithm=SHA256&digits=8&period=60"),
+        "{uri}"
+    );
+    let st = json(&env.run(&["status", "--json"], ""));
+    assert_eq!(st["algorithm"], "SHA256");
+    assert_eq!(st["digits"], 8);
+    assert_eq!(st["period"], 60);
+}
+
+#[test]
+fn wrong_code_writes_nothing() {
+    let env = Env::new();
+    let right = code(KEY);
+    let wrong = if right.trim() == "000000" {
+        "111111\n"
+    } else {
+        "000000\n"
+    };
+    let out = env.run(&["enroll", "--secret", KEY, "--json"], wrong);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing on stdout: {}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("wrong code") && err.contains(env.file().to_str().unwrap()),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(env.dir.path()).unwrap().count(),
+        0,
+        "no file, no temporary file"
+    );
+    // No code at all (stdin closed) fails the same way.
+    let out = env.run(&["enroll", "--secret", KEY, "--no-qr"], "");
+    assert_exit(&out, 1);
+    assert!(!env.file().exists());
+}
+
+#[test]
+fn existing_enrollment_needs_force() {
+    let env = Env::new();
+    enroll_json(&env, KEY);
+    let before = env.text();
+    let out = env.run(&["enroll", "--secret", KEY2, "--json"], &code(KEY2));
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--force") && err.contains(env.file().to_str().unwrap()),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+    assert_eq!(env.text(), before, "the old enrollment is untouched");
+
+    let out = env.run(
+        &["enroll", "--secret", KEY2, "--json", "--force"],
+        &code(KEY2),
+    );
+    assert_exit(&out, 0);
+    let after = env.text();
+    assert!(after.contains(KEY2) && !after.contains(KEY));
+    assert_eq!(
+        std::fs::metadata(env.file()).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn force_over_an_unparseable_file_says_how_to_fix_it() {
+    let env = Env::new();
+    std::fs::write(env.file(), "version = 1\nsecret = 3\n").unwrap();
+    std::fs::set_permissions(env.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run(
+        &["enroll", "--secret", KEY, "--force", "--no-qr"],
+        "123456\n",
+    );
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("rm -- ") && err.contains(env.file().to_str().unwrap()),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty(), "nothing shown before refusing");
+    let out = env.run(&["remove"], "");
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("rm -- "), "{}", stderr(&out));
+}
+
+#[test]
+fn status_reports_enrollment_and_counts() {
+    let env = Env::new();
+    let out = env.run(&["status", "--json"], "");
+    assert_exit(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["enrolled"], false);
+    assert!(v["recovery_codes_left"].is_null());
+    let out = env.run(&["status"], "");
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("not enrolled"), "{}", stdout(&out));
+
+    enroll_json(&env, KEY);
+    let v = json(&env.run(&["status", "--json"], ""));
+    assert_eq!(v["enrolled"], true);
+    assert_eq!(v["algorithm"], "SHA1");
+    assert_eq!(v["digits"], 6);
+    assert_eq!(v["period"], 30);
+    assert_eq!(v["recovery_codes_left"], 10);
+    assert!(
+        v["created"].as_str().is_some_and(|c| c.ends_with('Z')),
+        "{v}"
+    );
+
+    // A file others can read is reported with the fix.
+    std::fs::set_permissions(env.file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["status", "--json"], "");
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+}
+
+#[test]
+fn recovery_codes_are_replaced() {
+    let env = Env::new();
+    let first = enroll_json(&env, KEY);
+    let old_codes: Vec<String> = first["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let old_hashes = stored_hashes(&env.text());
+
+    // A wrong code changes nothing but the throttle state.
+    let out = env.run(&["recovery-codes", "--json"], "000000\n");
+    assert_exit(&out, 1);
+    assert!(stdout(&out).is_empty());
+    assert_eq!(stored_hashes(&env.text()), old_hashes);
+
+    // One of the old recovery codes proves possession; a new set replaces the old.
+    let out = env.run(
+        &["recovery-codes", "--json"],
+        &format!("{}\n", old_codes[0]),
+    );
+    assert_exit(&out, 0);
+    let v = json(&out);
+    let new_codes = v["recovery_codes"].as_array().unwrap();
+    assert_eq!(new_codes.len(), 10);
+    let new_hashes = stored_hashes(&env.text());
+    assert_eq!(new_hashes.len(), 10);
+    assert!(
+        new_hashes.iter().all(|h| !old_hashes.contains(h)),
+        "old hashes are gone"
+    );
+
+    // The old codes no longer match anything stored; the new ones do.
+    let file = pam_totp::secret_file::SecretFile::parse(env.text().as_bytes()).unwrap();
+    assert_eq!(
+        pam_totp::recovery::find(&file.recovery, &old_codes[1]),
+        None
+    );
+    assert_eq!(
+        pam_totp::recovery::find(&file.recovery, new_codes[3].as_str().unwrap()),
+        Some(3)
+    );
+
+    // A TOTP code works as proof too (the next step's: this step's was used at enrollment).
+    // This is the third check in 30 s, the most the default throttle allows.
+    let out = env.run(&["recovery-codes"], &next_code(KEY));
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("not shown again") && text.contains("no longer work"),
+        "{text}"
+    );
+    assert_eq!(
+        json(&env.run(&["status", "--json"], ""))["recovery_codes_left"],
+        10
+    );
+    // A fourth check inside 30 s is throttled without looking at the code.
+    let out = env.run(&["recovery-codes"], &format!("{}\n", old_codes[2]));
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("too many"), "{}", stderr(&out));
+}
+
+#[test]
+fn recovery_codes_need_an_enrollment() {
+    let env = Env::new();
+    let out = env.run(&["recovery-codes"], "123456\n");
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("not enrolled"), "{}", stderr(&out));
+}
+
+#[test]
+fn remove_deletes_the_file() {
+    let env = Env::new();
+    enroll_json(&env, KEY);
+    let out = env.run(&["remove"], "");
+    assert_exit(&out, 0);
+    assert!(!env.file().exists());
+    assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 0);
+    assert_eq!(json(&env.run(&["status", "--json"], ""))["enrolled"], false);
+    // Removing again is not an error.
+    let out = env.run(&["remove"], "");
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("nothing to remove"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = Env::new();
+    for args in [
+        &["enroll", "--digits", "7"][..],
+        &["enroll", "--period", "0"],
+        &["enroll", "--algorithm", "MD5"],
+        &["enroll", "--secret", "2SH3V3GDW7ZNMGYE"],
+        &["enroll", "--secret", "not base32!"],
+        &["frobnicate"],
+        &["--bogus"],
+        &["remove", "--force"],
+        &["status", "extra"],
+    ] {
+        let out = env.run(args, "");
+        assert_exit(&out, 2);
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+    assert!(!env.file().exists());
+}
+
+#[test]
+fn help_has_examples_and_exits_0() {
+    let out = run_with(&["--help"], "", |_| {});
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    for cmd in [
+        "enroll",
+        "status",
+        "recovery-codes",
+        "remove",
+        "import-google-authenticator",
+        "Examples:",
+    ] {
+        assert!(text.contains(cmd), "{cmd} missing from --help");
+    }
+    for cmd in [
+        "enroll",
+        "status",
+        "recovery-codes",
+        "remove",
+        "import-google-authenticator",
+    ] {
+        let out = run_with(&[cmd, "--help"], "", |_| {});
+        assert_exit(&out, 0);
+        assert!(
+            stdout(&out).contains("Examples:"),
+            "{cmd} --help has no examples"
+        );
+    }
+}
+
+#[test]
+fn bad_secret_file_template_is_refused() {
+    let out = run_with(&["--secret-file", "relative/%u", "status"], "", |_| {});
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("--secret-file"), "{}", stderr(&out));
+}
+
+#[test]
+fn other_users_need_root() {
+    use std::os::unix::process::CommandExt;
+    if is_root() {
+        let out = run_with(&["--user", "root", "status"], "", |c| {
+            c.uid(65534).gid(65534);
+        });
+        assert_exit(&out, 1);
+        assert!(stderr(&out).contains("only root"), "{}", stderr(&out));
+    } else {
+        // Not root already: asking for root's status is acting for another user.
+        let out = run_with(&["--user", "root", "status"], "", |_| {});
+        assert_exit(&out, 1);
+        assert!(stderr(&out).contains("only root"), "{}", stderr(&out));
+    }
+    let out = run_with(&["--user", "no-such-user-xyz", "status"], "", |_| {});
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("no such user"), "{}", stderr(&out));
+}
+
+#[test]
+fn root_enrolls_another_user_in_a_root_directory() {
+    use std::os::unix::fs::MetadataExt;
+    if !is_root() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("this test needs root in CI");
+        }
+        eprintln!("note: root_enrolls_another_user_in_a_root_directory skipped (not root)");
+        return;
+    }
+    let env = Env::new();
+    let template = format!("{}/%u.toml", env.dir.path().display());
+    let args = [
+        "--user",
+        "nobody",
+        "--secret-file",
+        &template,
+        "enroll",
+        "--secret",
+        KEY,
+        "--json",
+    ];
+    let out = run_with(&args, &code(KEY), |_| {});
+    assert_exit(&out, 0);
+    let file = env.dir.path().join("nobody.toml");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.uid(), 65534, "owned by the user");
+    assert_eq!(meta.mode() & 0o777, 0o600);
+    // Root acting for the user regenerates recovery codes without a code, and removes.
+    let out = run_with(
+        &[
+            "--user",
+            "nobody",
+            "--secret-file",
+            &template,
+            "recovery-codes",
+            "--json",
+        ],
+        "",
+        |_| {},
+    );
+    assert_exit(&out, 0);
+    let out = run_with(
+        &["--user", "nobody", "--secret-file", &template, "remove"],
+        "",
+        |_| {},
+    );
+    assert_exit(&out, 0);
+    assert!(!file.exists());
+}
