@@ -47,16 +47,16 @@ pub enum CliError {
     /// The directory that should hold the secret file does not exist.
     #[error("directory {0} does not exist; create it (root-owned, mode 0755 or 0711) or fix --secret-file")]
     MissingDirectory(PathBuf),
-    /// The existing secret file cannot be parsed, so it cannot be replaced through its lock.
-    #[error("{source}; cannot replace an unreadable file: remove it first (rm -- {path}) and enroll again")]
+    /// The existing secret file has a bad owner, mode or type, so it is not replaced.
+    #[error("{source}; not replacing it: check it, remove it (rm -- {path}) and enroll again")]
     UnreadableExisting {
         /// What is wrong with it.
         source: StoreError,
         /// The file.
         path: PathBuf,
     },
-    /// The secret file cannot be parsed, so `remove` cannot take its lock through the store.
-    #[error("{source}; the file cannot be parsed, so delete it by hand: rm -- {path}")]
+    /// The secret file has a bad owner, mode or type, so `remove` leaves it alone.
+    #[error("{source}; not removing it: check it and delete it by hand: rm -- {path}")]
     UnreadableRemove {
         /// What is wrong with it.
         source: StoreError,

@@ -152,13 +152,37 @@ fn existing_enrollment_needs_force() {
 }
 
 #[test]
-fn force_over_an_unparseable_file_says_how_to_fix_it() {
+fn a_corrupt_file_can_be_replaced_with_force_and_removed() {
+    let env = Env::new();
+    let corrupt = "version = 1\nsecret = 3\n";
+    std::fs::write(env.file(), corrupt).unwrap();
+    std::fs::set_permissions(env.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Without --force: refused before anything is shown.
+    let out = env.run(&["enroll", "--secret", KEY, "--no-qr"], "123456\n");
+    assert_exit(&out, 1);
+    assert!(stdout(&out).is_empty(), "nothing shown before refusing");
+    // With --force: replaced.
+    let out = env.run(
+        &["enroll", "--secret", KEY, "--force", "--json"],
+        &code(KEY),
+    );
+    assert_exit(&out, 0);
+    assert!(env.text().contains(KEY));
+    // remove works on a corrupt file too (root's recovery path).
+    std::fs::write(env.file(), corrupt).unwrap();
+    let out = env.run(&["remove"], "");
+    assert_exit(&out, 0);
+    assert!(!env.file().exists());
+}
+
+#[test]
+fn a_file_with_a_bad_mode_is_not_replaced_or_removed() {
     let env = Env::new();
     std::fs::write(env.file(), "version = 1\nsecret = 3\n").unwrap();
-    std::fs::set_permissions(env.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(env.file(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env.run(
         &["enroll", "--secret", KEY, "--force", "--no-qr"],
-        "123456\n",
+        &code(KEY),
     );
     assert_exit(&out, 1);
     let err = stderr(&out);
@@ -166,10 +190,10 @@ fn force_over_an_unparseable_file_says_how_to_fix_it() {
         err.contains("rm -- ") && err.contains(env.file().to_str().unwrap()),
         "{err}"
     );
-    assert!(stdout(&out).is_empty(), "nothing shown before refusing");
     let out = env.run(&["remove"], "");
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("rm -- "), "{}", stderr(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    assert!(env.file().exists());
 }
 
 #[test]

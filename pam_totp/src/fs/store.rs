@@ -43,7 +43,7 @@ pub struct Owner {
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// No file: the user is not enrolled.
-    #[error("no secret file at {0}; the user is not enrolled (run totp-enroll)")]
+    #[error("{0} does not exist; the user is not enrolled (run totp-enroll)")]
     NotFound(PathBuf),
     /// A symlink where a directory or the file should be.
     #[error("{0} is a symbolic link; links are not followed below the home or secret directory (replace it with the real file or directory)")]
@@ -133,13 +133,10 @@ pub struct Loaded {
     content: SecretFile,
 }
 
-/// A secret file under an exclusive lock, current as of the lock.
+/// A secret file under an exclusive lock, parsed, current as of the lock.
 #[derive(Debug)]
 pub struct Locked {
-    dir: SecretDir,
-    /// Held only for the lock it carries; released on drop.
-    _lock: Flock<File>,
-    stat: FileStat,
+    file: LockedFile,
     content: SecretFile,
 }
 
@@ -379,49 +376,111 @@ impl Loaded {
         &self.dir.path
     }
 
-    /// Takes the exclusive lock, waiting at most [`LOCK_TIMEOUT`]. If another process replaced
-    /// the file meanwhile, the current file is opened, checked and read again.
+    /// Takes the exclusive lock, waiting at most [`LOCK_TIMEOUT`]. If the file was replaced or
+    /// changed since it was read, the current file is checked and read again under the lock.
     pub fn lock(self) -> Result<Locked, StoreError> {
         let Loaded {
             dir,
-            mut file,
-            mut stat,
+            file,
+            stat,
             mut content,
         } = self;
         let _act = dir.act()?;
+        let (mut lock, now) = dir.lock_current(file, stat)?;
+        if !same_version(&now, &stat) {
+            content = dir.read_parse(&mut lock, &now)?;
+        }
+        drop(_act);
+        Ok(Locked {
+            file: LockedFile {
+                dir,
+                _lock: lock,
+                stat: now,
+            },
+            content,
+        })
+    }
+}
+
+impl SecretDir {
+    /// Locks the current file without parsing it, so that a file that no longer parses can
+    /// still be replaced or removed (type, owner and mode are checked as always).
+    pub fn lock_unparsed(self) -> Result<LockedFile, StoreError> {
+        let _act = self.act()?;
+        let (file, stat) = self.open_checked()?;
+        let (lock, stat) = self.lock_current(file, stat)?;
+        drop(_act);
+        Ok(LockedFile {
+            dir: self,
+            _lock: lock,
+            stat,
+        })
+    }
+
+    /// Locks `file`, then makes sure the path still names it; when another process replaced
+    /// it meanwhile, opens and checks the new file and tries again. Returns the locked file and
+    /// its status as of the lock. The caller holds the right identity.
+    fn lock_current(
+        &self,
+        file: File,
+        stat: FileStat,
+    ) -> Result<(Flock<File>, FileStat), StoreError> {
         let deadline = Instant::now() + LOCK_TIMEOUT;
+        let (mut file, mut stat) = (file, stat);
         for _ in 0..MAX_REOPEN {
-            let locked = lock_until(file, deadline, &dir.path)?;
-            let on_disk =
-                match fstatat(&dir.dir, dir.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-                    Ok(st) => st,
-                    Err(Errno::ENOENT) => return Err(StoreError::NotFound(dir.path.clone())),
-                    Err(e) => return Err(io_err("inspect", &dir.path, e)),
-                };
+            let locked = lock_until(file, deadline, &self.path)?;
+            let on_disk = match fstatat(
+                &self.dir,
+                self.name.as_os_str(),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) {
+                Ok(st) => st,
+                Err(Errno::ENOENT) => return Err(StoreError::NotFound(self.path.clone())),
+                Err(e) => return Err(io_err("inspect", &self.path, e)),
+            };
             if on_disk.st_dev == stat.st_dev && on_disk.st_ino == stat.st_ino {
-                let now = fstat(&*locked).map_err(|e| io_err("inspect", &dir.path, e))?;
-                let mut locked = locked;
-                if !same_version(&now, &stat) {
-                    // Changed in place since we read it: check and read again under the lock.
-                    dir.check_stat(&now)?;
-                    content = dir.read_parse(&mut locked, &now)?;
-                    stat = now;
-                }
-                drop(_act);
-                return Ok(Locked {
-                    dir,
-                    _lock: locked,
-                    stat,
-                    content,
-                });
+                let now = fstat(&*locked).map_err(|e| io_err("inspect", &self.path, e))?;
+                self.check_stat(&now)?;
+                return Ok((locked, now));
             }
             drop(locked);
-            let (mut f, st) = dir.open_checked()?;
-            content = dir.read_parse(&mut f, &st)?;
-            file = f;
-            stat = st;
+            (file, stat) = self.open_checked()?;
         }
-        Err(StoreError::Unstable(dir.path.clone()))
+        Err(StoreError::Unstable(self.path.clone()))
+    }
+}
+
+/// A secret file under an exclusive lock, contents not parsed: it can be replaced or removed.
+#[derive(Debug)]
+pub struct LockedFile {
+    dir: SecretDir,
+    /// Held only for the lock it carries; released on drop.
+    _lock: Flock<File>,
+    stat: FileStat,
+}
+
+impl LockedFile {
+    /// The file's path.
+    pub fn path(&self) -> &PathBuf {
+        &self.dir.path
+    }
+
+    /// Replaces the file durably with `content` and releases the lock.
+    pub fn replace(self, content: &SecretFile) -> Result<(), StoreError> {
+        let _act = self.dir.act()?;
+        self.dir.replace_with(content, Some(&self.stat), false)
+    }
+
+    /// Removes the file (un-enrollment) and releases the lock.
+    pub fn remove(self) -> Result<(), StoreError> {
+        let _act = self.dir.act()?;
+        unlinkat(
+            &self.dir.dir,
+            self.dir.name.as_os_str(),
+            UnlinkatFlags::NoRemoveDir,
+        )
+        .map_err(|e| io_err("remove", &self.dir.path, e))?;
+        fsync(&self.dir.dir).map_err(|e| io_err("fsync directory of", &self.dir.path, e))
     }
 }
 
@@ -438,32 +497,22 @@ impl Locked {
 
     /// The file's path.
     pub fn path(&self) -> &PathBuf {
-        &self.dir.path
+        self.file.path()
     }
 
     /// Replaces the file durably with the current contents and releases the lock.
     pub fn save(self) -> Result<(), StoreError> {
-        let _act = self.dir.act()?;
-        self.dir
-            .replace_with(&self.content, Some(&self.stat), false)
+        self.file.replace(&self.content)
     }
 
     /// Replaces the file with other contents (re-enrollment) and releases the lock.
     pub fn replace(self, content: &SecretFile) -> Result<(), StoreError> {
-        let _act = self.dir.act()?;
-        self.dir.replace_with(content, Some(&self.stat), false)
+        self.file.replace(content)
     }
 
     /// Removes the file (un-enrollment) and releases the lock.
     pub fn remove(self) -> Result<(), StoreError> {
-        let _act = self.dir.act()?;
-        unlinkat(
-            &self.dir.dir,
-            self.dir.name.as_os_str(),
-            UnlinkatFlags::NoRemoveDir,
-        )
-        .map_err(|e| io_err("remove", &self.dir.path, e))?;
-        fsync(&self.dir.dir).map_err(|e| io_err("fsync directory of", &self.dir.path, e))
+        self.file.remove()
     }
 }
 

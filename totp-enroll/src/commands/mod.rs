@@ -70,13 +70,14 @@ pub enum Existing {
 
 /// Checks for an existing enrollment before anything is shown, so that a user never scans a
 /// key that will not be stored. Without `force` an existing file is refused; with it, a file
-/// that cannot be parsed (and so cannot be replaced under its lock) is refused as well.
+/// that does not parse is replaced, but one with a bad owner, mode or type is refused.
 pub fn check_existing(target: &Target, force: bool) -> Result<Existing, CliError> {
     let dir = target.open_dir()?;
     match dir.load() {
         Ok(_) if force => Ok(Existing::Enrolled),
         Ok(_) => Err(CliError::Store(StoreError::Exists(target.display_path()))),
         Err(e) if e.is_not_found() => Ok(Existing::None),
+        Err(StoreError::Format { .. }) if force => Ok(Existing::Enrolled),
         Err(e) if force => Err(CliError::UnreadableExisting {
             source: e,
             path: target.display_path(),
@@ -98,11 +99,9 @@ pub fn check_existing(target: &Target, force: bool) -> Result<Existing, CliError
 /// lock. The store writes atomically, mode 0600, as the user where the user owns the directory.
 pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Result<(), CliError> {
     if force {
-        match target.open_dir()?.load() {
-            Ok(loaded) => {
-                let locked = loaded.lock().map_err(|e| target.store_error(e))?;
-                return locked.replace(file).map_err(|e| target.store_error(e));
-            }
+        // Locked without parsing, so that a corrupt file can be replaced too.
+        match target.open_dir()?.lock_unparsed() {
+            Ok(locked) => return locked.replace(file).map_err(|e| target.store_error(e)),
             Err(e) if e.is_not_found() => {}
             Err(e) => {
                 return Err(CliError::UnreadableExisting {

@@ -3,27 +3,33 @@
 use super::print_out;
 use crate::error::CliError;
 use crate::target::Target;
-use pam_totp::fs::store::StoreError;
 
 /// Runs `remove`. A missing file is success (the user is not enrolled), noted on stderr.
 pub fn run(target: &Target) -> Result<(), CliError> {
     let path = target.display_path();
-    let loaded = match target.load() {
-        Ok(Some(l)) => l,
-        Ok(None) => {
-            eprintln!(
-                "totp-enroll: {}: not enrolled (no secret file); nothing to remove",
-                path.display()
-            );
-            return Ok(());
-        }
-        // A file that cannot be parsed cannot be locked through the store: say how to delete it.
-        Err(CliError::Store(e @ StoreError::Format { .. })) => {
-            return Err(CliError::UnreadableRemove { source: e, path });
-        }
+    let nothing = || {
+        eprintln!(
+            "totp-enroll: {}: not enrolled (no secret file); nothing to remove",
+            path.display()
+        );
+        Ok(())
+    };
+    let dir = match target.open_dir() {
+        Ok(dir) => dir,
+        Err(CliError::MissingDirectory(_)) => return nothing(),
         Err(e) => return Err(e),
     };
-    let locked = loaded.lock().map_err(|e| target.store_error(e))?;
+    // Locked without parsing: a corrupt file can be removed too (root's recovery path).
+    let locked = match dir.lock_unparsed() {
+        Ok(l) => l,
+        Err(e) if e.is_not_found() => return nothing(),
+        Err(e) => {
+            return Err(CliError::UnreadableRemove {
+                source: e,
+                path: path.clone(),
+            })
+        }
+    };
     locked.remove().map_err(|e| target.store_error(e))?;
     print_out(&format!(
         "Removed {}: {} no longer has a second factor from pam_totp.\n",
