@@ -70,11 +70,11 @@ pub fn module_path() -> &'static Path {
         let root = workspace_root();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "pam_totp", "--lib"])
+            .args(["build", "--release", "-p", "pam_totp", "-p", "totp-enroll"])
             .current_dir(&root)
             .status()
             .expect("run cargo build for the module");
-        assert!(status.success(), "cargo build --release -p pam_totp failed");
+        assert!(status.success(), "cargo build --release failed");
         let target = std::env::var("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|_| root.join("target"));
@@ -89,6 +89,19 @@ pub fn module_path() -> &'static Path {
         fs::rename(&so, &named).expect("rename the module into place");
         named
     })
+}
+
+/// The totp-enroll binary under test: `$TOTP_ENROLL`, or the release build next to the module.
+pub fn enroll_path() -> PathBuf {
+    if let Ok(p) = std::env::var("TOTP_ENROLL") {
+        return PathBuf::from(p);
+    }
+    module_path();
+    let root = workspace_root();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    target.join("release/totp-enroll")
 }
 
 /// The pam-driver binary built next to the running test binary.
