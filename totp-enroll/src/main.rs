@@ -12,6 +12,7 @@ mod error;
 mod google_authenticator;
 mod input;
 mod json;
+mod qr;
 mod target;
 mod uri;
 

@@ -22,6 +22,71 @@ fn parse_row(line: &str) -> Option<(Vec<bool>, Vec<bool>)> {
     (!upper.is_empty()).then_some((upper, lower))
 }
 
+/// Decodes a module grid (true = dark) with rqrr.
+fn decode(grid: &[Vec<bool>]) -> String {
+    let width = grid[0].len();
+    // Scale each module to 4x4 pixels and add a wider light border for the detector.
+    const SCALE: usize = 4;
+    const BORDER: usize = 8;
+    let w = width * SCALE + 2 * BORDER;
+    let h = grid.len() * SCALE + 2 * BORDER;
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        if x < BORDER || y < BORDER || x >= w - BORDER || y >= h - BORDER {
+            return 255;
+        }
+        if grid[(y - BORDER) / SCALE][(x - BORDER) / SCALE] {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    let (_, content) = grids[0].decode().expect("decode QR");
+    content
+}
+
+/// The URI line of the enroll output.
+fn uri_of(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("URI: "))
+        .expect("URI line")
+        .to_string()
+}
+
+#[test]
+fn without_colour_the_code_is_still_readable() {
+    let env = Env::new();
+    let file = env.file();
+    let out = run_with(
+        &[
+            "--secret-file",
+            file.to_str().unwrap(),
+            "enroll",
+            "--secret",
+            KEY,
+        ],
+        &code(KEY),
+        |c| {
+            c.env("NO_COLOR", "1");
+        },
+    );
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(!text.contains('\x1b'), "NO_COLOR: no escape sequences");
+    assert!(text.contains("NO_COLOR is set"), "the user is told: {text}");
+    let mut grid: Vec<Vec<bool>> = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && l.chars().all(|c| " █▀▄".contains(c)))
+    {
+        grid.push(line.chars().map(|c| c == '█' || c == '▀').collect());
+        grid.push(line.chars().map(|c| c == '█' || c == '▄').collect());
+    }
+    assert!(grid.len() > 20, "no QR block found in:\n{text}");
+    assert_eq!(decode(&grid), uri_of(&text));
+}
+
 #[test]
 fn qr_code_decodes_to_the_uri() {
     let env = Env::new();
@@ -49,24 +114,7 @@ fn qr_code_decodes_to_the_uri() {
     let width = grid[0].len();
     assert!(grid.iter().all(|r| r.len() == width));
 
-    // Scale each module to 4x4 pixels and add a wider light border for the detector.
-    const SCALE: usize = 4;
-    const BORDER: usize = 8;
-    let w = width * SCALE + 2 * BORDER;
-    let h = grid.len() * SCALE + 2 * BORDER;
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-        if x < BORDER || y < BORDER || x >= w - BORDER || y >= h - BORDER {
-            return 255;
-        }
-        if grid[(y - BORDER) / SCALE][(x - BORDER) / SCALE] {
-            0
-        } else {
-            255
-        }
-    });
-    let grids = img.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code");
-    let (_, content) = grids[0].decode().expect("decode QR");
+    let content = decode(&grid);
     assert_eq!(content, uri);
     assert!(content.contains(&format!("secret={KEY}")));
 

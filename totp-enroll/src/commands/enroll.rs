@@ -73,10 +73,7 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
     } else {
         let mut text = Zeroizing::new(String::new());
         if !args.no_qr {
-            let qr = Zeroizing::new(
-                qr2term::generate_qr_string(uri.as_bytes())
-                    .map_err(|e| CliError::Qr(e.to_string()))?,
-            );
+            let qr = Zeroizing::new(crate::qr::render(&uri).map_err(CliError::Qr)?);
             text.push_str(&qr);
         }
         let _ = write!(
