@@ -81,19 +81,43 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
             return Verdict::AuthErr;
         }
     };
+    let log_user = log_safe(&user);
     let mut flow = Flow {
         fe,
         opts,
         user,
+        log_user,
         now,
     };
     flow.run()
+}
+
+/// What the user typed: a code, or (forward_pass) password and code in one field.
+enum Input {
+    Code(Zeroizing<String>),
+    Combined(Zeroizing<String>),
+}
+
+/// A user name as it may appear in a log line: no spaces, control characters or `=` that
+/// could forge fields or lines for log parsers such as fail2ban.
+pub fn log_safe(name: &str) -> String {
+    name.chars()
+        .take(64)
+        .map(|c| {
+            if c.is_alphanumeric() || "._-@+$\\".contains(c) {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 struct Flow<'a> {
     fe: &'a mut dyn Frontend,
     opts: ModuleOptions,
     user: String,
+    log_user: String,
     now: u64,
 }
 
@@ -108,7 +132,7 @@ impl Flow<'_> {
         let rhost = self.fe.rhost().unwrap_or_default();
         let line = format!(
             "authentication failure; user={} rhost={} reason={}",
-            self.user, rhost, reason
+            self.log_user, rhost, reason
         );
         self.fe.log(level, &line);
     }
@@ -116,13 +140,23 @@ impl Flow<'_> {
     fn run(&mut self) -> Verdict {
         let account = match User::from_name(&self.user) {
             Ok(Some(a)) => a,
-            Ok(None) | Err(_) => return self.not_enrolled("unknown user"),
+            Ok(None) => return self.not_enrolled("unknown user"),
+            Err(e) => {
+                // An NSS failure is not "unknown user": never let nullok turn it into a pass.
+                let line = format!(
+                    "cannot look up user={} in the passwd database: {e}",
+                    self.log_user
+                );
+                self.fe.log(Level::Error, &line);
+                return self.refuse_after_prompt();
+            }
         };
-        let path = match template::expand(&self.opts.secret_template, &self.user, &account.dir) {
+        // The canonical name from passwd, not what the client typed (case, aliases).
+        let path = match template::expand(&self.opts.secret_template, &account.name, &account.dir) {
             Ok(p) => p,
             Err(template::TemplateError::BadUserName) => {
                 self.failure(Level::Error, "user name not usable in a file path");
-                return self.refuse_after_prompt(6);
+                return self.refuse_after_prompt();
             }
             Err(e) => {
                 self.fe
@@ -131,13 +165,12 @@ impl Flow<'_> {
             }
         };
         let owner = Owner {
-            name: self.user.clone(),
+            name: account.name.clone(),
             uid: account.uid,
             gid: account.gid,
         };
-        let loaded = SecretDir::open(&path, owner).and_then(SecretDir::load);
-        let loaded = match loaded {
-            Ok(l) => l,
+        let opened = match SecretDir::open(&path, owner).and_then(SecretDir::open_file) {
+            Ok(o) => o,
             Err(e) if e.is_not_found() => {
                 let msg = e.to_string();
                 self.debug(&msg);
@@ -146,23 +179,37 @@ impl Flow<'_> {
             Err(e) => {
                 self.fe.log(
                     Level::Error,
-                    &format!("refusing secret file of user={}: {e}", self.user),
+                    &format!("refusing secret file of user={}: {e}", self.log_user),
                 );
-                return self.refuse_after_prompt(6);
+                return self.refuse_after_prompt();
             }
         };
-        let digits = loaded.content().digits;
-        let Some(code) = self.obtain_code(digits) else {
+        let Some(input) = self.obtain_input() else {
             return Verdict::AuthErr;
         };
-        let mut locked = match loaded.lock() {
+        // The file is read and parsed only now, under the lock, so the check always sees the
+        // state the last login saved.
+        let mut locked = match opened.lock() {
             Ok(l) => l,
             Err(e) => {
                 self.fe.log(
                     Level::Error,
-                    &format!("cannot lock secret file of user={}: {e}", self.user),
+                    &format!("refusing secret file of user={}: {e}", self.log_user),
                 );
                 return Verdict::AuthErr;
+            }
+        };
+        let code = match input {
+            Input::Code(code) => code,
+            Input::Combined(combined) => {
+                let (password, code) = split_forwarded(&combined, locked.content().digits);
+                if !self.fe.set_authtok(password) {
+                    self.fe.log(
+                        Level::Error,
+                        "forward_pass: cannot set PAM_AUTHTOK for the next module",
+                    );
+                }
+                Zeroizing::new(code.to_string())
             }
         };
         let policy = Policy {
@@ -175,7 +222,7 @@ impl Flow<'_> {
             if let Err(e) = locked.save() {
                 self.fe.log(
                     Level::Error,
-                    &format!("cannot save login state of user={} (login refused to keep codes single-use): {e}", self.user),
+                    &format!("cannot save login state of user={} (login refused to keep codes single-use): {e}", self.log_user),
                 );
                 return Verdict::AuthErr;
             }
@@ -189,7 +236,7 @@ impl Flow<'_> {
             Outcome::Accepted { drift, .. } => {
                 let line = format!(
                     "accepted verification code; user={} drift_steps={drift}",
-                    self.user
+                    self.log_user
                 );
                 self.fe.log(Level::Info, &line);
                 Verdict::Success
@@ -197,7 +244,7 @@ impl Flow<'_> {
             Outcome::RecoveryAccepted { remaining } => {
                 let line = format!(
                     "accepted recovery code; user={} recovery_codes_left={remaining}",
-                    self.user
+                    self.log_user
                 );
                 self.fe.log(Level::Notice, &line);
                 Verdict::Success
@@ -252,19 +299,19 @@ impl Flow<'_> {
             Level::Notice,
             &format!("not enrolled ({why}); run totp-enroll or add nullok"),
         );
-        self.refuse_after_prompt(6)
+        self.refuse_after_prompt()
     }
 
     /// Asks as for an enrolled user (so that prompts do not reveal enrollment), then fails.
-    fn refuse_after_prompt(&mut self, digits: u8) -> Verdict {
-        drop(self.obtain_code(digits));
+    fn refuse_after_prompt(&mut self) -> Verdict {
+        drop(self.obtain_input());
         Verdict::AuthErr
     }
 
-    /// Gets the code from the configured source; None (logged) when there is none.
-    fn obtain_code(&mut self, digits: u8) -> Option<Zeroizing<String>> {
+    /// Gets the input from the configured source; None (logged) when there is none.
+    fn obtain_input(&mut self) -> Option<Input> {
         match self.opts.code_source {
-            CodeSource::Prompt => self.ask(),
+            CodeSource::Prompt => self.ask().map(Input::Code),
             CodeSource::UseFirstPass => {
                 let tok = self.fe.authtok();
                 if tok.is_none() {
@@ -273,23 +320,13 @@ impl Flow<'_> {
                         "use_first_pass but no earlier module set a password",
                     );
                 }
-                tok
+                tok.map(Input::Code)
             }
             CodeSource::TryFirstPass => match self.fe.authtok() {
-                Some(tok) if verify::looks_like_code(&tok, digits) => Some(tok),
-                _ => self.ask(),
+                Some(tok) if verify::looks_like_code(&tok) => Some(Input::Code(tok)),
+                _ => self.ask().map(Input::Code),
             },
-            CodeSource::ForwardPass => {
-                let combined = self.ask_with(FORWARD_PASS_PROMPT)?;
-                let (password, code) = split_forwarded(&combined, digits);
-                if !self.fe.set_authtok(password) {
-                    self.fe.log(
-                        Level::Error,
-                        "forward_pass: cannot set PAM_AUTHTOK for the next module",
-                    );
-                }
-                Some(Zeroizing::new(code.to_string()))
-            }
+            CodeSource::ForwardPass => self.ask_with(FORWARD_PASS_PROMPT).map(Input::Combined),
         }
     }
 
@@ -347,5 +384,13 @@ mod tests {
         assert_eq!(split_forwarded("12", 6), ("", "12"));
         assert_eq!(split_forwarded("pässwörd123456", 6), ("pässwörd", "123456"));
         assert_eq!(split_forwarded("ab€", 2), ("", "ab€"));
+    }
+
+    #[test]
+    fn user_names_cannot_forge_log_fields() {
+        assert_eq!(log_safe("alice"), "alice");
+        assert_eq!(log_safe("DOM\\bob.smith@ex-1"), "DOM\\bob.smith@ex-1");
+        assert_eq!(log_safe("x rhost=1.2.3.4\nfake"), "x?rhost?1.2.3.4?fake");
+        assert_eq!(log_safe(&"a".repeat(100)).len(), 64);
     }
 }

@@ -1,8 +1,11 @@
-//! The few libpam calls pam-bindings does not wrap: pam_syslog, setting PAM_AUTHTOK and
-//! pam_fail_delay. All `unsafe` of the module lives here.
+//! The few libpam calls pam-bindings does not wrap (pam_syslog, setting PAM_AUTHTOK,
+//! pam_fail_delay) and flock(2) without nix's panicking unlock. All `unsafe` of the module
+//! lives here.
 
 use pam::module::PamHandle;
 use std::ffi::{c_char, c_int, c_uint, c_void, CString};
+use std::io;
+use std::os::fd::AsRawFd;
 use zeroize::Zeroizing;
 
 const PAM_AUTHTOK: c_int = 6;
@@ -45,5 +48,21 @@ pub fn fail_delay(pamh: &mut PamHandle, micros: u32) {
     // SAFETY: `handle` is the live handle of this hook; the call takes only plain integers.
     unsafe {
         pam_fail_delay(handle.cast(), micros);
+    }
+}
+
+/// Tries to take an exclusive flock on `file` without waiting: Ok(false) when another process
+/// holds it. The lock is released when the file is closed.
+pub fn try_lock_exclusive(file: &impl AsRawFd) -> io::Result<bool> {
+    // SAFETY: flock takes a descriptor number and flags; an invalid descriptor only makes it
+    // fail with EBADF.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
+        _ => Err(err),
     }
 }

@@ -18,7 +18,7 @@ pub mod secret_file;
 pub mod template;
 pub mod verify;
 
-mod ffi;
+pub(crate) mod ffi;
 mod hooks;
 
 pub use hooks::PamTotp;

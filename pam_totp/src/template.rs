@@ -1,7 +1,7 @@
 //! Expansion of the `secret=` path template (`~`, `%h`, `%u`) into a base directory and
 //! the components below it that must be walked without following symlinks.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 use thiserror::Error;
 
@@ -9,11 +9,11 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretPath {
     /// Directory chosen by the administrator (or the user's home); opened normally.
-    pub base: PathBuf,
-    /// Components below `base`; the last one is the file name. Each is opened with O_NOFOLLOW.
-    pub below: Vec<OsString>,
+    base: PathBuf,
+    /// Components below `base`, never empty; the last one is the file name.
+    below: Vec<OsString>,
     /// The path is inside the user's home, so the user controls every directory below `base`.
-    pub in_home: bool,
+    in_home: bool,
 }
 
 impl SecretPath {
@@ -26,10 +26,26 @@ impl SecretPath {
         p
     }
 
+    /// The directory chosen by the administrator, or the user's home.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// The directories between the base and the file; each is opened with O_NOFOLLOW.
+    pub fn directories_below(&self) -> &[OsString] {
+        self.below.split_last().map_or(&[], |(_, dirs)| dirs)
+    }
+
     /// The file's name (last component).
-    pub fn file_name(&self) -> &OsString {
-        // `expand` guarantees at least one component below the base.
-        &self.below[self.below.len() - 1]
+    pub fn file_name(&self) -> &OsStr {
+        self.below
+            .last()
+            .map_or(OsStr::new(""), OsString::as_os_str)
+    }
+
+    /// True when the file is inside the user's home (`~` or `%h` templates).
+    pub fn in_home(&self) -> bool {
+        self.in_home
     }
 }
 

@@ -65,10 +65,10 @@ impl Outcome {
     }
 }
 
-/// True when `input` could be a TOTP code of `digits` digits or a recovery code, so that
+/// True when `input` could be a code (6 or 8 digits) or a recovery code, so that
 /// `try_first_pass` does not spend a check on an earlier module's password.
-pub fn looks_like_code(input: &str, digits: u8) -> bool {
-    totp_digits(input).is_some_and(|d| d.len() == usize::from(digits))
+pub fn looks_like_code(input: &str) -> bool {
+    totp_digits(input).is_some_and(|d| d.len() == 6 || d.len() == 8)
         || recovery::normalise(input).is_some_and(|n| n.len() == recovery::CODE_CHARS)
 }
 
@@ -331,9 +331,10 @@ mod tests {
 
     #[test]
     fn code_shapes() {
-        assert!(looks_like_code("123456", 6));
-        assert!(looks_like_code("abcde-fghjk", 6));
-        assert!(!looks_like_code("hunter2", 6));
-        assert!(!looks_like_code("12345678", 6));
+        assert!(looks_like_code("123456"));
+        assert!(looks_like_code("12345678"));
+        assert!(looks_like_code("abcde-fghjk"));
+        assert!(!looks_like_code("hunter2"));
+        assert!(!looks_like_code("1234567"));
     }
 }

@@ -86,3 +86,58 @@ fn a_burst_of_wrong_codes_exhausts_the_rate_limit() {
     let code = oathtool(KEY, &[], now());
     assert_eq!(env.login("burst", &[&code]).rc, rc::AUTH_ERR);
 }
+
+/// Unmounts a test mount when dropped.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn racing_on_a_filesystem_with_coarse_timestamps() {
+    // On ramfs two updates within one timer tick get equal timestamps; the module must still
+    // read the state under the lock instead of trusting what it read before the prompt.
+    if !needs_root("racing_on_a_filesystem_with_coarse_timestamps") {
+        return;
+    }
+    for _ in 0..3 {
+        let env = Env::new();
+        let ram = env.dir.path().join("ram");
+        std::fs::create_dir(&ram).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "ramfs", "ramfs"])
+            .arg(&ram)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mount -t ramfs failed");
+        let _mount = Mount(ram.clone());
+        std::fs::set_permissions(&ram, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let file = ram.join(format!("{}.toml", env.user));
+        write_private(&file, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+        env.service(
+            "race",
+            &format!(
+                "auth required @MODULE@ secret={}/%u.toml rate_limit=1000/30\n",
+                ram.display()
+            ),
+        );
+        wait_for_fresh_step(30);
+        let code = oathtool(KEY, &[], now());
+        let start = start_time(Duration::from_millis(1500));
+        let children: Vec<_> = (0..64).map(|_| env.spawn("race", &code, start)).collect();
+        let ok = children.into_iter().map(finish).filter(Login::ok).count();
+        assert_eq!(
+            ok,
+            1,
+            "one code accepted {ok} times on ramfs\n{}",
+            env.log()
+        );
+    }
+}

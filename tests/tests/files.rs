@@ -301,6 +301,9 @@ fn a_planted_temporary_symlink_is_not_followed() {
         "symlink target changed"
     );
     assert_eq!(fs::metadata(&precious).unwrap().uid(), 0);
+    // The planted link is neither followed nor removed; nothing else is left behind.
+    assert_eq!(fs::read_link(&planted).unwrap(), precious);
+    fs::remove_file(&planted).unwrap();
     assert_all_owned_by_nobody(&home);
 }
 
@@ -339,4 +342,102 @@ fn root_does_not_use_its_privileges_in_a_users_directory() {
     assert_eq!(fs::read(home.join("nobody.toml")).unwrap(), before);
     fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
     assert!(run().ok(), "{}", env.log());
+}
+
+#[test]
+fn a_missing_base_directory_fails_closed_even_with_nullok() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    env.service(
+        "typo",
+        &format!(
+            "auth required @MODULE@ secret={}/no-such-dir/%u.toml nullok\nauth required pam_permit.so\n",
+            env.dir.path().display()
+        ),
+    );
+    let login = env.login("typo", &["123456"]);
+    assert_eq!(login.rc, rc::AUTH_ERR, "{login:?}");
+    assert!(
+        env.log()
+            .contains("does not exist (not mounted, or a wrong secret= path)"),
+        "{}",
+        env.log()
+    );
+    // A missing directory below the home is the user's own business: not enrolled.
+    let home = env.dir.path().join("home");
+    fs::create_dir(&home).unwrap();
+    env.service(
+        "below",
+        &format!(
+            "auth required @MODULE@ secret={}/%u/sub/secret.toml nullok\nauth required pam_permit.so\n",
+            home.display()
+        ),
+    );
+    fs::create_dir(home.join(&env.user)).unwrap();
+    fs::set_permissions(home.join(&env.user), fs::Permissions::from_mode(0o700)).unwrap();
+    let login = env.login("below", &[]);
+    assert!(
+        login.ok() && login.prompts().is_empty(),
+        "{login:?}\n{}",
+        env.log()
+    );
+}
+
+#[test]
+fn directories_others_can_write_are_refused_unless_sticky() {
+    let env = Env::new();
+    let shared = env.dir.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    write_private(
+        &shared.join(format!("{}.toml", env.user)),
+        &secret_toml(KEY, "SHA1", 6, 30, &[]),
+    );
+    env.service(
+        "t",
+        &format!(
+            "auth required @MODULE@ secret={}/%u.toml nullok\n",
+            shared.display()
+        ),
+    );
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(
+        env.login("t", &[&oathtool(KEY, &[], now())]).rc,
+        rc::AUTH_ERR
+    );
+    let fix = format!("fix: chmod go-w {}", shared.display());
+    assert!(env.log().contains(&fix), "{}", env.log());
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    assert!(
+        env.login("t", &[&oathtool(KEY, &[], now())]).ok(),
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn updates_never_touch_other_files_in_the_directory() {
+    // With secret=DIR/%u, user "bob" must not clobber the file of a user named "bob.tmp".
+    let env = Env::new();
+    env.service(
+        "t",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=100/30\n",
+    );
+    env.enroll(KEY, &[]);
+    let neighbour = env.dir.path().join(format!("{}.toml.tmp", env.user));
+    write_private(&neighbour, "someone else's file\n");
+    assert!(
+        env.login("t", &[&oathtool(KEY, &[], now())]).ok(),
+        "{}",
+        env.log()
+    );
+    assert_eq!(
+        fs::read_to_string(&neighbour).unwrap(),
+        "someone else's file\n"
+    );
+    let names: Vec<String> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp") && n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "temporary files left: {names:?}");
 }

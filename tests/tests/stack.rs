@@ -318,3 +318,21 @@ fn hostile_input_is_refused() {
         assert_eq!(login.rc, rc::AUTH_ERR, "{:.20}", input);
     }
 }
+
+#[test]
+fn user_names_cannot_forge_log_lines() {
+    let env = Env::new();
+    env.service("t", "auth required @MODULE@ secret=@SECRET@\n");
+    let evil = "x rhost=198.51.100.9\npam_totp(t:auth): accepted verification code; user=root";
+    let login = env.run(&Run {
+        service: "t",
+        answers: &["123456"],
+        user: Some(evil),
+        ..Run::default()
+    });
+    assert_eq!(login.rc, rc::AUTH_ERR);
+    let log = env.log();
+    assert!(!log.contains("accepted verification code"), "{log}");
+    assert!(!log.contains("rhost=198.51.100.9"), "{log}");
+    assert!(log.contains("user=x?rhost?198.51.100.9?pam_totp"), "{log}");
+}

@@ -12,7 +12,7 @@ use crate::fs::identity::ActingAs;
 use crate::secret_file::{FileFormatError, SecretFile, MAX_FILE_BYTES};
 use crate::template::SecretPath;
 use nix::errno::Errno;
-use nix::fcntl::{openat, renameat, AtFlags, Flock, FlockArg, OFlag};
+use nix::fcntl::{openat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::{fchown, fsync, unlinkat, Gid, Uid, UnlinkatFlags};
 use std::ffi::OsString;
@@ -23,6 +23,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use zeroize::Zeroizing;
+
+/// A random suffix for temporary file names.
+fn unique_suffix() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No randomness: pid and time still make a collision unlikely, and O_EXCL catches one.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        bytes = (u64::from(std::process::id()) << 32 | u64::from(t)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// How long a login waits for another login's update before giving up.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,6 +58,19 @@ pub enum StoreError {
     /// No file: the user is not enrolled.
     #[error("{0} does not exist; the user is not enrolled (run totp-enroll)")]
     NotFound(PathBuf),
+    /// The administrator's directory (or the home) is missing: not the same as "not enrolled".
+    #[error("directory {0} does not exist (not mounted, or a wrong secret= path); refusing rather than treating the user as not enrolled")]
+    MissingDirectory(PathBuf),
+    /// A directory on the way that others could use to swap the file.
+    #[error("directory {path} {reason}; fix: {fix}")]
+    UnsafeDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+        /// The command that fixes it.
+        fix: String,
+    },
     /// A symlink where a directory or the file should be.
     #[error("{0} is a symbolic link; links are not followed below the home or secret directory (replace it with the real file or directory)")]
     Symlink(PathBuf),
@@ -124,12 +150,18 @@ pub struct SecretDir {
     user_managed: bool,
 }
 
-/// A secret file read (not locked), e.g. while the user types a code.
+/// A secret file opened and checked, not yet read: what the module holds while the user types.
 #[derive(Debug)]
-pub struct Loaded {
+pub struct Opened {
     dir: SecretDir,
     file: File,
     stat: FileStat,
+}
+
+/// A secret file read without a lock: a snapshot.
+#[derive(Debug)]
+pub struct Loaded {
+    opened: Opened,
     content: SecretFile,
 }
 
@@ -144,17 +176,20 @@ impl SecretDir {
     /// Opens the directory chain of `path` for `owner` without following symlinks below the base.
     pub fn open(path: &SecretPath, owner: Owner) -> Result<Self, StoreError> {
         let display = path.display_path();
-        let _act = if path.in_home {
+        let _act = if path.in_home() {
             acting_as(&owner, &display)?
         } else {
             ActingAs::caller()
         };
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let base = nix::fcntl::open(&path.base, flags, Mode::empty())
-            .map_err(|e| io_err("open directory", &path.base, e))?;
+        let base = nix::fcntl::open(path.base(), flags, Mode::empty()).map_err(|e| match e {
+            Errno::ENOENT => StoreError::MissingDirectory(path.base().to_path_buf()),
+            e => io_err("open directory", path.base(), e),
+        })?;
+        check_directory(&base, path.base(), &owner)?;
         let mut dir = base;
-        let mut walked = path.base.clone();
-        for comp in &path.below[..path.below.len() - 1] {
+        let mut walked = path.base().to_path_buf();
+        for comp in path.directories_below() {
             walked.push(comp);
             dir = openat(
                 &dir,
@@ -163,15 +198,16 @@ impl SecretDir {
                 Mode::empty(),
             )
             .map_err(|e| io_err("open directory", &walked, e))?;
+            check_directory(&dir, &walked, &owner)?;
         }
         let st = fstat(&dir).map_err(|e| io_err("inspect directory", &walked, e))?;
         let root_only = st.st_uid == 0 && st.st_mode & 0o022 == 0;
         Ok(SecretDir {
             dir,
-            name: path.file_name().clone(),
+            name: path.file_name().to_os_string(),
             path: display,
             owner,
-            user_managed: path.in_home || !root_only,
+            user_managed: path.in_home() || !root_only,
         })
     }
 
@@ -246,18 +282,25 @@ impl SecretDir {
         SecretFile::parse(&buf).map_err(format)
     }
 
-    /// Opens, checks and parses the file without locking it.
-    pub fn load(self) -> Result<Loaded, StoreError> {
+    /// Opens the file and checks its type, owner and mode, without reading it.
+    pub fn open_file(self) -> Result<Opened, StoreError> {
         let _act = self.act()?;
-        let (mut file, stat) = self.open_checked()?;
-        let content = self.read_parse(&mut file, &stat)?;
+        let (file, stat) = self.open_checked()?;
         drop(_act);
-        Ok(Loaded {
+        Ok(Opened {
             dir: self,
             file,
             stat,
-            content,
         })
+    }
+
+    /// Opens, checks and parses the file without locking it (a snapshot, e.g. for `status`).
+    pub fn load(self) -> Result<Loaded, StoreError> {
+        let mut opened = self.open_file()?;
+        let _act = opened.dir.act()?;
+        let content = opened.dir.read_parse(&mut opened.file, &opened.stat)?;
+        drop(_act);
+        Ok(Loaded { opened, content })
     }
 
     /// Writes `content` as a new file, refusing to replace an existing one.
@@ -286,15 +329,13 @@ impl SecretDir {
             path: self.path.clone(),
             source,
         })?;
-        let mut tmp_name = self.name.clone();
-        tmp_name.push(".tmp");
+        // A unique name, created O_EXCL: nothing that exists is ever removed or followed.
+        // It starts with '.', which no user name may, so it cannot be another user's file.
+        let mut tmp_name = OsString::from(".");
+        tmp_name.push(&self.name);
+        tmp_name.push(format!(".{}.tmp", unique_suffix()));
         let mut tmp_path = self.path.clone();
         tmp_path.set_file_name(&tmp_name);
-        // Under the lock any temporary file is a leftover of a crashed update.
-        match unlinkat(&self.dir, tmp_name.as_os_str(), UnlinkatFlags::NoRemoveDir) {
-            Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => return Err(io_err("remove stale", &tmp_path, e)),
-        }
         let fd = openat(
             &self.dir,
             tmp_name.as_os_str(),
@@ -365,31 +406,19 @@ impl SecretDir {
     }
 }
 
-impl Loaded {
-    /// The parsed file.
-    pub fn content(&self) -> &SecretFile {
-        &self.content
-    }
-
+impl Opened {
     /// The file's path.
     pub fn path(&self) -> &PathBuf {
         &self.dir.path
     }
 
-    /// Takes the exclusive lock, waiting at most [`LOCK_TIMEOUT`]. If the file was replaced or
-    /// changed since it was read, the current file is checked and read again under the lock.
+    /// Takes the exclusive lock (waiting at most [`LOCK_TIMEOUT`]), makes sure the path still
+    /// names the locked file, and reads and parses it under the lock.
     pub fn lock(self) -> Result<Locked, StoreError> {
-        let Loaded {
-            dir,
-            file,
-            stat,
-            mut content,
-        } = self;
+        let Opened { dir, file, stat } = self;
         let _act = dir.act()?;
         let (mut lock, now) = dir.lock_current(file, stat)?;
-        if !same_version(&now, &stat) {
-            content = dir.read_parse(&mut lock, &now)?;
-        }
+        let content = dir.read_parse(&mut lock.0, &now)?;
         drop(_act);
         Ok(Locked {
             file: LockedFile {
@@ -402,16 +431,33 @@ impl Loaded {
     }
 }
 
+impl Loaded {
+    /// The parsed file.
+    pub fn content(&self) -> &SecretFile {
+        &self.content
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &PathBuf {
+        self.opened.path()
+    }
+
+    /// Takes the exclusive lock and reads the file again under it: the snapshot may be stale.
+    pub fn lock(self) -> Result<Locked, StoreError> {
+        self.opened.lock()
+    }
+}
+
 impl SecretDir {
     /// Locks the current file without parsing it, so that a file that no longer parses can
     /// still be replaced or removed (type, owner and mode are checked as always).
     pub fn lock_unparsed(self) -> Result<LockedFile, StoreError> {
-        let _act = self.act()?;
-        let (file, stat) = self.open_checked()?;
-        let (lock, stat) = self.lock_current(file, stat)?;
+        let Opened { dir, file, stat } = self.open_file()?;
+        let _act = dir.act()?;
+        let (lock, stat) = dir.lock_current(file, stat)?;
         drop(_act);
         Ok(LockedFile {
-            dir: self,
+            dir,
             _lock: lock,
             stat,
         })
@@ -420,11 +466,7 @@ impl SecretDir {
     /// Locks `file`, then makes sure the path still names it; when another process replaced
     /// it meanwhile, opens and checks the new file and tries again. Returns the locked file and
     /// its status as of the lock. The caller holds the right identity.
-    fn lock_current(
-        &self,
-        file: File,
-        stat: FileStat,
-    ) -> Result<(Flock<File>, FileStat), StoreError> {
+    fn lock_current(&self, file: File, stat: FileStat) -> Result<(FileLock, FileStat), StoreError> {
         let deadline = Instant::now() + LOCK_TIMEOUT;
         let (mut file, mut stat) = (file, stat);
         for _ in 0..MAX_REOPEN {
@@ -439,7 +481,7 @@ impl SecretDir {
                 Err(e) => return Err(io_err("inspect", &self.path, e)),
             };
             if on_disk.st_dev == stat.st_dev && on_disk.st_ino == stat.st_ino {
-                let now = fstat(&*locked).map_err(|e| io_err("inspect", &self.path, e))?;
+                let now = fstat(&locked.0).map_err(|e| io_err("inspect", &self.path, e))?;
                 self.check_stat(&now)?;
                 return Ok((locked, now));
             }
@@ -454,8 +496,8 @@ impl SecretDir {
 #[derive(Debug)]
 pub struct LockedFile {
     dir: SecretDir,
-    /// Held only for the lock it carries; released on drop.
-    _lock: Flock<File>,
+    /// Held only for the lock it carries; released when the descriptor is closed.
+    _lock: FileLock,
     stat: FileStat,
 }
 
@@ -516,33 +558,55 @@ impl Locked {
     }
 }
 
-fn same_version(a: &FileStat, b: &FileStat) -> bool {
-    a.st_size == b.st_size
-        && a.st_mtime == b.st_mtime
-        && a.st_mtime_nsec == b.st_mtime_nsec
-        && a.st_ctime == b.st_ctime
-        && a.st_ctime_nsec == b.st_ctime_nsec
-        && a.st_mode == b.st_mode
-        && a.st_uid == b.st_uid
-}
+/// An open file with an exclusive `flock`; closing the descriptor releases the lock, so there
+/// is no unlock call that could fail.
+#[derive(Debug)]
+struct FileLock(File);
 
-fn lock_until(file: File, deadline: Instant, path: &Path) -> Result<Flock<File>, StoreError> {
-    let mut file = file;
+fn lock_until(file: File, deadline: Instant, path: &Path) -> Result<FileLock, StoreError> {
     let mut pause = Duration::from_millis(1);
     loop {
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(locked) => return Ok(locked),
-            Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) => {
+        match crate::ffi::try_lock_exclusive(&file) {
+            Ok(true) => return Ok(FileLock(file)),
+            Ok(false) => {
                 if Instant::now() >= deadline {
                     return Err(StoreError::LockTimeout(path.to_path_buf()));
                 }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(20));
-                file = f;
             }
-            Err((_, e)) => return Err(io_err("lock", path, e)),
+            Err(e) => return Err(io_err("lock", path, errno_of(&e))),
         }
     }
+}
+
+/// StrictModes for the directories on the way: owned by root or the user, and not writable by
+/// group or others unless sticky (where others cannot remove or rename the user's file).
+fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<(), StoreError> {
+    let st = fstat(dir).map_err(|e| io_err("inspect directory", path, e))?;
+    let shown = path.display();
+    if st.st_uid != 0 && st.st_uid != owner.uid.as_raw() {
+        return Err(StoreError::UnsafeDirectory {
+            path: path.to_path_buf(),
+            reason: format!(
+                "is owned by uid {}, neither root nor {}",
+                st.st_uid, owner.name
+            ),
+            fix: format!("chown {} {shown}", owner.name),
+        });
+    }
+    let sticky = st.st_mode & libc::S_ISVTX != 0;
+    if st.st_mode & 0o022 != 0 && !sticky {
+        return Err(StoreError::UnsafeDirectory {
+            path: path.to_path_buf(),
+            reason: format!(
+                "is writable by group or others (mode {:04o})",
+                st.st_mode & 0o7777
+            ),
+            fix: format!("chmod go-w {shown}"),
+        });
+    }
+    Ok(())
 }
 
 fn acting_as(owner: &Owner, path: &Path) -> Result<ActingAs, StoreError> {
