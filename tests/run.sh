@@ -14,4 +14,18 @@ done
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo build --release --workspace
+rm -rf target/test-logs
 cargo test --workspace
+
+# Every test keeps its captured syslog lines under target/test-logs: no test secret may appear
+# in them, in any spelling (the keys of tests/src/lib.rs and totp-enroll/tests/common).
+logs=$(find target/test-logs -name '*.log' | wc -l)
+[ "$logs" -gt 50 ] || { echo "only $logs captured logs: the log capture is broken" >&2; exit 1; }
+for secret in GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP; do
+    lower=$(echo "$secret" | tr 'A-Z' 'a-z')
+    if grep -rIl -e "$secret" -e "$lower" -e "${secret:0:16}" target/test-logs; then
+        echo "a test secret appears in the captured logs above" >&2
+        exit 1
+    fi
+done
+echo "checked $logs captured logs: no secrets"

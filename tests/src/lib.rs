@@ -287,6 +287,9 @@ pub struct Run<'a> {
     pub user: Option<&'a str>,
     /// Run the driver with this uid/gid.
     pub as_ids: Option<(u32, u32)>,
+    /// Run the driver in a private mount namespace with this file bound over /etc/passwd
+    /// (see [`FakeUsers`]). Needs root.
+    pub passwd: Option<&'a Path>,
 }
 
 /// A private directory with service files, secret files and the captured log.
@@ -361,7 +364,10 @@ impl Env {
 
     /// The driver command for a run, not started.
     pub fn command(&self, run: &Run) -> Command {
-        let mut cmd = Command::new(driver_path());
+        let mut cmd = match run.passwd {
+            Some(passwd) => in_namespace_with_passwd(passwd, &driver_path()),
+            None => Command::new(driver_path()),
+        };
         cmd.arg("--confdir")
             .arg(self.dir.path().join("pam.d"))
             .args([
@@ -413,6 +419,95 @@ impl Env {
         })
         .spawn()
         .expect("spawn pam-driver")
+    }
+}
+
+impl Drop for Env {
+    /// Keeps the captured log under target/test-logs so that tests/run.sh can check the logs
+    /// of the whole suite for leaked secrets.
+    fn drop(&mut self) {
+        let dir = workspace_root().join("target/test-logs");
+        if fs::create_dir_all(&dir).is_ok() {
+            let name = self
+                .dir
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = fs::copy(self.log_path(), dir.join(format!("{name}.log")));
+        }
+    }
+}
+
+/// A command that runs `program` in a private mount namespace where `passwd` is bound over
+/// /etc/passwd, so that test users with real home directories exist for it alone.
+pub fn in_namespace_with_passwd(passwd: &Path, program: &Path) -> Command {
+    let mut cmd = Command::new(tool("unshare", "util-linux"));
+    cmd.args([
+        "-m",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" /etc/passwd && exec \"$@\"",
+    ])
+    .arg(passwd)
+    .arg(program);
+    cmd
+}
+
+/// Test users that exist only inside a private mount namespace: a copy of /etc/passwd with
+/// extra entries, and a home directory (mode 0700, owned by the user) for each.
+pub struct FakeUsers {
+    /// The passwd file to bind over /etc/passwd.
+    pub passwd: PathBuf,
+    /// (name, uid, home) of each test user.
+    pub users: Vec<(String, u32, PathBuf)>,
+}
+
+impl FakeUsers {
+    /// Creates `count` users named `pamtestN` with uids from 40000, homes under `dir`.
+    /// Needs root (chown).
+    pub fn new(dir: &Path, count: u32) -> FakeUsers {
+        let mut text = fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
+        let homes = dir.join("homes");
+        fs::create_dir_all(&homes).expect("homes");
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o711)).expect("chmod");
+        fs::set_permissions(&homes, fs::Permissions::from_mode(0o711)).expect("chmod");
+        let mut users = Vec::new();
+        for i in 0..count {
+            let (name, uid) = (format!("pamtest{i}"), 40_000 + i);
+            let home = homes.join(&name);
+            fs::create_dir(&home).expect("home");
+            nix::unistd::chown(
+                &home,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(uid)),
+            )
+            .expect("chown home");
+            fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).expect("chmod home");
+            text.push_str(&format!(
+                "{name}:x:{uid}:{uid}:pam_totp test:{}:/bin/sh\n",
+                home.display()
+            ));
+            users.push((name, uid, home));
+        }
+        let passwd = dir.join("passwd");
+        fs::write(&passwd, text).expect("write passwd");
+        fs::set_permissions(&passwd, fs::Permissions::from_mode(0o644)).expect("chmod passwd");
+        FakeUsers { passwd, users }
+    }
+
+    /// Writes `text` as user `i`'s secret file at `~/.pam_totp.toml`, owned by the user.
+    pub fn enroll(&self, i: usize, text: &str) -> PathBuf {
+        let (_, uid, home) = &self.users[i];
+        let file = home.join(".pam_totp.toml");
+        write_private(&file, text);
+        nix::unistd::chown(
+            &file,
+            Some(nix::unistd::Uid::from_raw(*uid)),
+            Some(nix::unistd::Gid::from_raw(*uid)),
+        )
+        .expect("chown secret file");
+        file
     }
 }
 

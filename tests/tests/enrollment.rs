@@ -104,3 +104,54 @@ fn a_wrong_first_code_leaves_no_file_and_no_login() {
         rc::AUTH_ERR
     );
 }
+
+#[test]
+fn import_a_file_made_by_google_authenticator() {
+    let env = Env::new();
+    let ga = env.dir.path().join("google_authenticator");
+    let out = Command::new(tool("google-authenticator", "libpam-google-authenticator"))
+        .args([
+            "-t", "-d", "-f", "-r", "3", "-R", "30", "-w", "3", "-Q", "NONE", "-q", "-s",
+        ])
+        .arg(&ga)
+        .env("HOME", env.dir.path())
+        .output()
+        .expect("run google-authenticator");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&ga).unwrap();
+    let secret = text.lines().next().unwrap().to_string();
+    let scratch: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with('"'))
+        .collect();
+    assert_eq!(scratch.len(), 5, "{text}");
+
+    let (code, out, err) = enroll_cli(
+        &env,
+        &["import-google-authenticator", ga.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    env.service(
+        "totp",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=100/30\n",
+    );
+    // The phone keeps working: the same secret gives the same codes.
+    assert!(
+        env.login("totp", &[&oathtool(&secret, &[], now())]).ok(),
+        "{}",
+        env.log()
+    );
+    // Scratch codes became single-use recovery codes.
+    assert!(env.login("totp", &[scratch[0]]).ok(), "{}", env.log());
+    assert_eq!(env.login("totp", &[scratch[0]]).rc, rc::AUTH_ERR);
+    let stored = std::fs::read_to_string(env.secret_path()).unwrap();
+    for s in &scratch {
+        assert!(!stored.contains(s), "scratch code {s} stored in plain text");
+    }
+}
