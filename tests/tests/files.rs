@@ -22,7 +22,7 @@ fn refused(env: &Env, why: &str) {
     let login = env.login("t", &[&code]);
     assert_eq!(login.rc, rc::AUTH_ERR, "{why}: {login:?}");
     assert!(
-        start.elapsed().as_secs() < 5,
+        start.elapsed().as_millis() < 1000,
         "{why}: took {:?}",
         start.elapsed()
     );
@@ -134,6 +134,10 @@ fn unknown_versions_and_bad_contents_are_refused_with_a_reason() {
             "not a valid pam_totp file",
         ),
         ("\u{0}\u{1}binary", "not a valid pam_totp file"),
+        (
+            "version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n",
+            "not a valid pam_totp file",
+        ),
     ];
     for (text, reason) in cases {
         let env = env_with("nullok");

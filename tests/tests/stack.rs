@@ -297,6 +297,16 @@ fn conversation_failures_are_refusals() {
 }
 
 #[test]
+fn codes_typed_with_spaces_are_accepted() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    env.service("t", "auth required @MODULE@ secret=@SECRET@\n");
+    let code = oathtool(KEY, &[], now());
+    let spaced = format!(" {} {} ", &code[..3], &code[3..]);
+    assert!(env.login("t", &[&spaced]).ok(), "{}", env.log());
+}
+
+#[test]
 fn hostile_input_is_refused() {
     let env = Env::new();
     env.enroll(KEY, &[]);

@@ -1,0 +1,211 @@
+//! Faults: logins killed at any point of an update, a full disk, a read-only file system, a
+//! huge file. The file is always the old or the new state, never torn; failures are logged
+//! and fail closed.
+
+use pam_totp_tests::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A mount made for a test, unmounted (lazily) when dropped.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, size: &str) -> Mount {
+        fs::create_dir_all(dir).unwrap();
+        let status = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mount tmpfs failed");
+        Mount(dir.to_path_buf())
+    }
+
+    fn remount(&self, options: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "remount {options} failed");
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A fresh environment whose secret file lives on a small tmpfs.
+fn on_tmpfs(size: &str) -> (Env, Mount, PathBuf) {
+    let env = Env::new();
+    let dir = env.dir.path().join("fs");
+    let mount = Mount::tmpfs(&dir, size);
+    let file = dir.join(format!("{}.toml", env.user));
+    write_private(&file, &secret_toml(KEY, "SHA1", 6, 30, &["abcde-fghjk"]));
+    env.service(
+        "t",
+        &format!(
+            "auth required @MODULE@ secret={}/%u.toml rate_limit=1000/30\n",
+            dir.display()
+        ),
+    );
+    (env, mount, file)
+}
+
+#[test]
+fn a_full_disk_fails_closed_and_is_logged() {
+    if !needs_root("a_full_disk_fails_closed_and_is_logged") {
+        return;
+    }
+    let (env, _mount, file) = on_tmpfs("64k");
+    let before = fs::read(&file).unwrap();
+    // Fill the file system.
+    let filler = file.with_file_name("filler");
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4k", "count=64"])
+        .arg(format!("of={}", filler.display()))
+        .output();
+    let code = oathtool(KEY, &[], now());
+    let login = env.login("t", &[&code]);
+    assert_eq!(
+        login.rc,
+        rc::AUTH_ERR,
+        "a code must not be accepted when it cannot be recorded"
+    );
+    let log = env.log();
+    assert!(
+        log.contains("cannot save login state") && log.contains("No space left on device"),
+        "{log}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), before, "the file is unchanged");
+    // Space again: the same code works (it was never recorded as used).
+    fs::remove_file(&filler).unwrap();
+    assert!(env.login("t", &[&code]).ok(), "{}", env.log());
+}
+
+#[test]
+fn a_read_only_file_system_fails_closed_and_is_logged() {
+    if !needs_root("a_read_only_file_system_fails_closed_and_is_logged") {
+        return;
+    }
+    let (env, mount, file) = on_tmpfs("1m");
+    let before = fs::read(&file).unwrap();
+    mount.remount("ro");
+    let login = env.login("t", &[&oathtool(KEY, &[], now())]);
+    assert_eq!(login.rc, rc::AUTH_ERR);
+    assert!(env.log().contains("Read-only file system"), "{}", env.log());
+    assert_eq!(fs::read(&file).unwrap(), before);
+    assert_eq!(
+        env.login("t", &["abcde-fghjk"]).rc,
+        rc::AUTH_ERR,
+        "recovery codes too"
+    );
+    mount.remount("rw");
+    assert!(env.login("t", &["abcde-fghjk"]).ok(), "{}", env.log());
+}
+
+#[test]
+fn logins_killed_mid_update_never_tear_the_file() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    env.service(
+        "t",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=1000/30\n",
+    );
+    let code = oathtool(KEY, &[], now());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut killed = 0;
+    for round in 0..150u64 {
+        if Instant::now() > deadline {
+            break;
+        }
+        // Several logins at once, killed after a varying delay (0 to ~6 ms).
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                let answer = if i == 0 {
+                    code.clone()
+                } else {
+                    "000000".to_string()
+                };
+                env.command(&Run {
+                    service: "t",
+                    answers: &[&answer],
+                    ..Run::default()
+                })
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        std::thread::sleep(Duration::from_micros((round * 397) % 6000));
+        for mut c in children {
+            if c.try_wait().unwrap().is_none() {
+                let _ = c.kill();
+                killed += 1;
+            }
+            let _ = c.wait();
+        }
+        let text = fs::read_to_string(env.secret_path()).expect("the file is always there");
+        assert!(
+            text.starts_with("# pam_totp secret file") || text.starts_with("version = 1"),
+            "round {round}: torn file:\n{text}"
+        );
+        assert!(
+            text.contains("secret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\""),
+            "round {round}:\n{text}"
+        );
+        assert!(
+            text.trim_end().ends_with(']'),
+            "round {round}: truncated:\n{text}"
+        );
+    }
+    assert!(
+        killed > 20,
+        "only {killed} logins were killed while running"
+    );
+    // The state still works: a fresh code is accepted, the used one refused.
+    let next = oathtool(KEY, &[], now() + 30);
+    assert!(env.login("t", &[&next]).ok(), "{}", env.log());
+    assert_eq!(env.login("t", &[&next]).rc, rc::AUTH_ERR);
+    // Killed updates may leave a temporary file (never read); none is ever a torn secret file.
+    for entry in fs::read_dir(env.dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !name.ends_with(".toml") || name == format!("{}.toml", env.user),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_huge_file_is_refused_quickly() {
+    let env = Env::new();
+    env.service("t", "auth required @MODULE@ secret=@SECRET@\n");
+    let mut text = secret_toml(KEY, "SHA1", 6, 30, &[]);
+    text.push_str(&format!("# {}\n", "x".repeat(50 * 1024 * 1024)));
+    env.write_secret(&text);
+    fs::set_permissions(env.secret_path(), fs::Permissions::from_mode(0o600)).unwrap();
+    let start = Instant::now();
+    let login = env.login("t", &[&oathtool(KEY, &[], now())]);
+    assert_eq!(login.rc, rc::AUTH_ERR);
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(
+        env.log().contains("larger than 65536 bytes"),
+        "{}",
+        env.log()
+    );
+}
