@@ -208,6 +208,18 @@ fn nobody_setup() -> (Env, std::path::PathBuf) {
     (env, home)
 }
 
+/// Root (or, with `as_nobody`, nobody himself) authenticates nobody with the current code.
+fn login_nobody(env: &Env, as_nobody: bool) -> Login {
+    let n = nobody();
+    env.run(&Run {
+        service: "t",
+        answers: &[&oathtool(KEY, &[], now())],
+        user: Some("nobody"),
+        as_ids: as_nobody.then(|| (n.uid.as_raw(), n.gid.as_raw())),
+        ..Run::default()
+    })
+}
+
 fn assert_all_owned_by_nobody(home: &Path) {
     for entry in fs::read_dir(home).unwrap() {
         let entry = entry.unwrap();
@@ -231,21 +243,11 @@ fn works_when_the_caller_is_the_user_himself() {
         return;
     }
     let (env, home) = nobody_setup();
-    let n = nobody();
-    let run = |code: &str| {
-        env.run(&Run {
-            service: "t",
-            answers: &[code],
-            user: Some("nobody"),
-            as_ids: Some((n.uid.as_raw(), n.gid.as_raw())),
-            ..Run::default()
-        })
-    };
-    let code = oathtool(KEY, &[], now());
-    let login = run(&code);
+    wait_for_fresh_step(30);
+    let login = login_nobody(&env, true);
     assert!(login.ok(), "{login:?}\n{}", env.log());
     assert_eq!(
-        run(&code).rc,
+        login_nobody(&env, true).rc,
         rc::AUTH_ERR,
         "replay refused for an unprivileged caller too"
     );
@@ -260,12 +262,7 @@ fn root_updates_a_users_directory_as_that_user() {
         return;
     }
     let (env, home) = nobody_setup();
-    let login = env.run(&Run {
-        service: "t",
-        answers: &[&oathtool(KEY, &[], now())],
-        user: Some("nobody"),
-        ..Run::default()
-    });
+    let login = login_nobody(&env, false);
     assert!(login.ok(), "{login:?}\n{}", env.log());
     let meta = fs::metadata(home.join("nobody.toml")).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (65534, 0o600));
@@ -292,12 +289,7 @@ fn a_planted_temporary_symlink_is_not_followed() {
         nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .unwrap();
-    let login = env.run(&Run {
-        service: "t",
-        answers: &[&oathtool(KEY, &[], now())],
-        user: Some("nobody"),
-        ..Run::default()
-    });
+    let login = login_nobody(&env, false);
     assert!(login.ok(), "{login:?}\n{}", env.log());
     assert_eq!(
         fs::read(&precious).unwrap(),
@@ -317,14 +309,7 @@ fn root_does_not_use_its_privileges_in_a_users_directory() {
         return;
     }
     let (env, home) = nobody_setup();
-    let run = || {
-        env.run(&Run {
-            service: "t",
-            answers: &[&oathtool(KEY, &[], now())],
-            user: Some("nobody"),
-            ..Run::default()
-        })
-    };
+    let run = || login_nobody(&env, false);
     // A file its owner cannot read is not read by root on his behalf.
     fs::set_permissions(home.join("nobody.toml"), fs::Permissions::from_mode(0o000)).unwrap();
     assert_eq!(run().rc, rc::AUTH_ERR);
