@@ -442,23 +442,41 @@ impl Drop for Env {
 /// A command that runs `program` in a private mount namespace where `passwd` is bound over
 /// /etc/passwd, so that test users with real home directories exist for it alone.
 pub fn in_namespace_with_passwd(passwd: &Path, program: &Path) -> Command {
+    in_namespace(&[(passwd, "/etc/passwd")], program)
+}
+
+/// A command that runs `program` (arguments are added by the caller) in a private mount
+/// namespace in which each `(source, target)` is bind-mounted over the system path `target`
+/// (e.g. a test pam.d directory over /etc/pam.d, a test passwd over /etc/passwd). Nothing is
+/// changed outside the namespace. Needs root.
+pub fn in_namespace(binds: &[(&Path, &str)], program: &Path) -> Command {
     let mut cmd = Command::new(tool("unshare", "util-linux"));
     cmd.args([
         "-m",
+        "--propagation",
+        "private",
         "sh",
         "-c",
-        "mount --bind \"$0\" /etc/passwd && exec \"$@\"",
-    ])
-    .arg(passwd)
-    .arg(program);
+        "while [ \"$1\" != -- ]; do mount --bind \"$1\" \"$2\" || exit 97; shift 2; done; shift; exec \"$@\"",
+        "sh",
+    ]);
+    for (source, target) in binds {
+        cmd.arg(source).arg(target);
+    }
+    cmd.arg("--").arg(program);
     cmd
 }
 
-/// Test users that exist only inside a private mount namespace: a copy of /etc/passwd with
-/// extra entries, and a home directory (mode 0700, owned by the user) for each.
+/// Test users that exist only inside a private mount namespace: copies of /etc/passwd,
+/// /etc/shadow and /etc/group with extra entries, and a home directory (mode 0700, owned by the
+/// user) for each. Every test user's password is [`FakeUsers::PASSWORD`].
 pub struct FakeUsers {
     /// The passwd file to bind over /etc/passwd.
     pub passwd: PathBuf,
+    /// The shadow file to bind over /etc/shadow.
+    pub shadow: PathBuf,
+    /// The group file to bind over /etc/group.
+    pub group: PathBuf,
     /// (name, uid, home) of each test user.
     pub users: Vec<(String, u32, PathBuf)>,
 }
@@ -493,7 +511,42 @@ impl FakeUsers {
         let passwd = dir.join("passwd");
         fs::write(&passwd, text).expect("write passwd");
         fs::set_permissions(&passwd, fs::Permissions::from_mode(0o644)).expect("chmod passwd");
-        FakeUsers { passwd, users }
+
+        let hash = Command::new(tool("openssl", "openssl"))
+            .args(["passwd", "-6", "-salt", "pamtotptest", Self::PASSWORD])
+            .output()
+            .expect("openssl passwd");
+        let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+        assert!(hash.starts_with("$6$"), "openssl passwd failed");
+        let mut shadow = fs::read_to_string("/etc/shadow").unwrap_or_default();
+        let mut group = fs::read_to_string("/etc/group").expect("read /etc/group");
+        for (name, uid, _) in &users {
+            shadow.push_str(&format!("{name}:{hash}:20000:0:99999:7:::\n"));
+            group.push_str(&format!("{name}:x:{uid}:\n"));
+        }
+        let shadow_path = dir.join("shadow");
+        write_private(&shadow_path, &shadow);
+        let group_path = dir.join("group");
+        fs::write(&group_path, group).expect("write group");
+        fs::set_permissions(&group_path, fs::Permissions::from_mode(0o644)).expect("chmod group");
+        FakeUsers {
+            passwd,
+            shadow: shadow_path,
+            group: group_path,
+            users,
+        }
+    }
+
+    /// The password of every test user.
+    pub const PASSWORD: &'static str = "test-pass-1";
+
+    /// Bind mounts that make the test users exist: passwd, shadow and group.
+    pub fn binds(&self) -> Vec<(&Path, &'static str)> {
+        vec![
+            (self.passwd.as_path(), "/etc/passwd"),
+            (self.shadow.as_path(), "/etc/shadow"),
+            (self.group.as_path(), "/etc/group"),
+        ]
     }
 
     /// Writes `text` as user `i`'s secret file at `~/.pam_totp.toml`, owned by the user.
