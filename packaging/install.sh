@@ -7,11 +7,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-triplet=$(gcc -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo "$(uname -m)-linux-gnu")
+# gcc -print-multiarch prints an empty line (and succeeds) where there is no multiarch.
+triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch 2>/dev/null || true)
+[ -n "$triplet" ] || triplet="$(uname -m)-linux-gnu"
 secdir=/lib/$triplet/security
 [ -d "$secdir" ] || secdir=/lib/security
+docdir=/usr/share/doc/pam-totp
+# (/usr/share/doc/pam_totp: where versions before the Debian package put the examples)
 files=("$secdir/pam_totp.so" /usr/bin/totp-enroll /usr/share/man/man1/totp-enroll.1.gz
-       /usr/share/man/man8/pam_totp.8.gz /usr/share/doc/pam_totp/examples)
+       /usr/share/man/man8/pam_totp.8.gz "$docdir" /usr/share/doc/pam_totp)
+
+# The Debian package (packaging/build-deb.sh) owns the same paths: do not overwrite or delete
+# them behind dpkg's back.
+if dpkg-query -W -f '${db:Status-Abbrev}' pam-totp 2>/dev/null | grep -q '^ii'; then
+    echo "install.sh: the Debian package pam-totp is installed; use apt/dpkg (dpkg -r pam-totp) instead" >&2
+    exit 1
+fi
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -28,7 +39,7 @@ for page in packaging/man/*.[0-9]; do
     section=${page##*.}
     gzip -9nc "$page" | as_root install -D -m 0644 /dev/stdin "/usr/share/man/man$section/$(basename "$page").gz"
 done
-as_root install -d /usr/share/doc/pam_totp/examples
-as_root install -m 0644 packaging/pam.d/* /usr/share/doc/pam_totp/examples/
+as_root install -d "$docdir/examples"
+as_root install -m 0644 packaging/pam.d/* "$docdir/examples/"
 echo "Installed $secdir/pam_totp.so and /usr/bin/totp-enroll."
 echo "Next: run totp-enroll as each user, then add pam_totp to /etc/pam.d (see README.md)."
