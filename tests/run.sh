@@ -29,3 +29,4 @@ for secret in GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP;
     fi
 done
 echo "checked $logs captured logs: no secrets"
+tests/fuzz.sh 60

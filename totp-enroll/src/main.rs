@@ -9,7 +9,6 @@
 mod cli;
 mod commands;
 mod error;
-mod google_authenticator;
 mod input;
 mod json;
 mod qr;
@@ -17,6 +16,8 @@ mod target;
 mod uri;
 
 use std::process::ExitCode;
+// The parser lives in the library target (src/lib.rs) so that the fuzz targets can reach it.
+use totp_enroll::google_authenticator;
 
 fn main() -> ExitCode {
     // Usage errors make clap exit with status 2, --help and --version with 0.

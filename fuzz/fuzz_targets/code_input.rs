@@ -1,0 +1,129 @@
+//! What a user types at the code prompt: `pam_totp::verify::check`,
+//! `pam_totp::verify::looks_like_code` and `pam_totp::authenticate::split_forwarded`.
+//!
+//! The input is taken as UTF-8 text (non-UTF-8 inputs are skipped: PAM hands the module a
+//! string). It is checked against fixed files (RFC 6238 SHA1 key, 6 and 8 digits, two recovery
+//! codes and one imported 8-digit scratch code) at a fixed time, so the seeds in
+//! `corpus/code_input/` include codes that are accepted.
+//!
+//! Invariants: nothing panics; a rejected or rate-limited check never moves `last_step` nor
+//! uses up a recovery code; an accepted code moves `last_step` forward to the accepted step
+//! within the window, and the same input is never accepted twice; a rate-limited check changes
+//! nothing; `split_forwarded` splits the input into a prefix and a suffix.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pam_totp::authenticate::split_forwarded;
+use pam_totp::options::RateLimit;
+use pam_totp::recovery::{RecoveryHash, SALT_BYTES};
+use pam_totp::secret::TotpSecret;
+use pam_totp::secret_file::{Algorithm, SecretFile};
+use pam_totp::verify::{check, looks_like_code, Outcome, Policy, MAX_INPUT_BYTES};
+
+/// RFC 6238 appendix B SHA1 key (160 bits).
+const KEY: &[u8] = b"12345678901234567890";
+/// RFC 6238 test time: the 8-digit code is 07081804, the 6-digit code 081804.
+const NOW: u64 = 1_111_111_109;
+const PERIOD: u64 = 30;
+/// Recovery codes stored (hashed) in the files.
+const RECOVERY: [&str; 3] = ["abcde-fghjk", "22222-33333", "46859078"];
+
+const POLICY: Policy = Policy {
+    window: 1,
+    rate_limit: RateLimit {
+        max_checks: 1000,
+        seconds: 30,
+    },
+};
+
+fn file(digits: u8, last_step: Option<u64>) -> SecretFile {
+    let secret = match TotpSecret::from_bytes(KEY.to_vec()) {
+        Ok(s) => s,
+        Err(e) => panic!("fixed key refused: {e}"),
+    };
+    let mut file = SecretFile::new(secret, Algorithm::SHA1, digits, PERIOD);
+    for (i, code) in RECOVERY.iter().enumerate() {
+        let salt = [u8::try_from(i).unwrap_or(0) + 1; SALT_BYTES];
+        match RecoveryHash::new(salt, code) {
+            Some(h) => file.recovery.push(h),
+            None => panic!("fixed recovery code refused"),
+        }
+    }
+    file.state.last_step = last_step;
+    file
+}
+
+/// One check with the invariants that must hold whatever the input.
+fn checked(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Outcome {
+    let before = file.clone();
+    let outcome = check(file, input, now, policy);
+    match &outcome {
+        Outcome::RateLimited { retry_after } => {
+            assert_eq!(*file, before, "a rate-limited check changed the file");
+            assert!(*retry_after <= policy.rate_limit.seconds);
+        }
+        Outcome::Malformed | Outcome::Wrong | Outcome::Replayed { .. } => {
+            assert_eq!(file.state.last_step, before.state.last_step);
+            assert_eq!(file.recovery, before.recovery);
+        }
+        Outcome::Accepted { step, drift } => {
+            assert!(
+                looks_like_code(input),
+                "accepted input does not look like a code"
+            );
+            assert_eq!(file.state.last_step, Some(*step));
+            assert!(before.state.last_step.is_none_or(|last| *step > last));
+            assert!(drift.unsigned_abs() <= u64::from(policy.window));
+            assert_eq!(file.recovery, before.recovery);
+        }
+        Outcome::RecoveryAccepted { remaining } => {
+            assert_eq!(*remaining, file.recovery.len());
+            assert_eq!(file.recovery.len() + 1, before.recovery.len());
+            assert_eq!(file.state.last_step, before.state.last_step);
+        }
+    }
+    if input.len() > MAX_INPUT_BYTES {
+        assert!(matches!(
+            outcome,
+            Outcome::Malformed | Outcome::RateLimited { .. }
+        ));
+    }
+    outcome
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+
+    for digits in [6u8, 8] {
+        let (first, last) = split_forwarded(input, digits);
+        assert_eq!(first.len() + last.len(), input.len());
+        assert!(input.starts_with(first) && input.ends_with(last));
+    }
+    let _ = looks_like_code(input);
+
+    let current = NOW / PERIOD;
+    for mut f in [file(6, None), file(8, Some(current - 1))] {
+        let first = checked(&mut f, input, NOW, POLICY);
+        // The same input again, one second later: never a second success.
+        let second = checked(&mut f, input, NOW + 1, POLICY);
+        if first.is_success() {
+            assert!(!second.is_success(), "{first:?} then {second:?}");
+        }
+    }
+
+    // Three recent checks under the default 3/30 limit: refused unread, nothing changes.
+    let mut limited = file(6, None);
+    limited.state.checks = vec![NOW - 2, NOW - 1, NOW];
+    let outcome = checked(
+        &mut limited,
+        input,
+        NOW,
+        Policy {
+            window: 1,
+            rate_limit: RateLimit::default(),
+        },
+    );
+    assert!(matches!(outcome, Outcome::RateLimited { .. }));
+});
