@@ -1,0 +1,361 @@
+//! OpenVPN end to end: a real OpenVPN 2.6 server with the auth-pam plugin and real OpenVPN
+//! clients (`dev tun`, 127.0.0.1) inside a private network and mount namespace, with a test
+//! pam.d bound over /etc/pam.d (and fake users over /etc/passwd, /etc/shadow, /etc/group where
+//! pam_unix needs them). Nothing on the machine changes. Needs root; see `pam_totp_tests::vpn`.
+
+use pam_totp_tests::vpn::{Outcome, Server};
+use pam_totp_tests::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The code alone as the password: the plugin, given no name/value list, answers the module's
+/// hidden prompt with the password field.
+const CODE_ONLY: &str = "auth required @MODULE@ secret=@SECRET@\naccount required pam_permit.so\n";
+
+/// Password and code in one field, split by `forward_pass`, the password checked by pam_unix.
+const FORWARD_PASS: &str = "auth required @MODULE@ forward_pass\n\
+                            auth required pam_unix.so use_first_pass\n\
+                            account required pam_unix.so\n";
+
+/// Password, then code, as two PAM prompts answered from the plugin's name/value list.
+const PASSWORD_THEN_CODE: &str = "auth required pam_unix.so\n\
+                                  auth required @MODULE@\n\
+                                  account required pam_unix.so\n";
+
+fn syslog(env: &Env) -> PathBuf {
+    env.dir.path().join("syslog.log")
+}
+
+fn pamd(env: &Env) -> PathBuf {
+    env.dir.path().join("pam.d")
+}
+
+/// A six-digit code that is none of the codes for the previous, current and next time step.
+fn wrong_code() -> String {
+    let t = now();
+    let right: Vec<String> = [t - 30, t, t + 30]
+        .iter()
+        .map(|&at| oathtool(KEY, &[], at))
+        .collect();
+    ["000000", "111111", "222222", "333333"]
+        .iter()
+        .find(|c| !right.iter().any(|r| r == *c))
+        .map(|c| c.to_string())
+        .expect("a wrong code")
+}
+
+/// Starts a server whose PAM service is the code-only service for the current user, with
+/// `extra` server configuration lines.
+fn code_only_server_with(env: &Env, extra: &str) -> Server {
+    env.enroll(KEY, &[]);
+    env.service("openvpn-totp", CODE_ONLY);
+    let pamd = pamd(env);
+    Server::start_with(
+        env.dir.path(),
+        &[(pamd.as_path(), "/etc/pam.d")],
+        "openvpn-totp",
+        &syslog(env),
+        extra,
+    )
+}
+
+fn code_only_server(env: &Env) -> Server {
+    code_only_server_with(env, "")
+}
+
+/// Renegotiate the data channel keys every 5 s (the default is 3600 s).
+const FAST_RENEG: &str = "reneg-sec 5\n";
+
+/// Two enrolled fake users (pamtest0, pamtest1, password [`FakeUsers::PASSWORD`]) and a server
+/// whose namespace sees them and the test pam.d.
+fn fake_user_server(env: &Env, service: &str, text: &str, plugin_args: &str) -> Server {
+    let users = FakeUsers::new(env.dir.path(), 2);
+    for i in 0..2 {
+        users.enroll(i, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    }
+    env.service(service, text);
+    let pamd = pamd(env);
+    let mut binds: Vec<(&Path, &str)> = users.binds();
+    binds.push((pamd.as_path(), "/etc/pam.d"));
+    Server::start(env.dir.path(), &binds, plugin_args, &syslog(env))
+}
+
+#[test]
+fn openvpn_connects_with_the_code_as_the_password() {
+    if !needs_root("openvpn_connects_with_the_code_as_the_password") {
+        return;
+    }
+    let env = Env::new();
+    let server = code_only_server(&env);
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    let c = server.connect(&env.user, &code, None);
+    assert_eq!(
+        c.outcome,
+        Outcome::Connected,
+        "{}\n{}\n{}",
+        c.log,
+        server.log(),
+        env.log()
+    );
+    let log = env.log();
+    assert!(
+        log.contains(&format!(
+            "pam_totp(openvpn-totp:auth): accepted verification code; user={}",
+            env.user
+        )),
+        "{log}"
+    );
+    // The plugin asked the module's own prompt and answered it with the password field.
+    assert!(
+        server.log().contains("query='Verification code: '"),
+        "{}",
+        server.log()
+    );
+
+    // The same code again (a second client, or someone who saw it) is refused.
+    let again = server.connect(&env.user, &code, None);
+    assert_eq!(again.outcome, Outcome::AuthFailed, "{}", again.log);
+    assert!(env.log().contains("reason=replayed code"), "{}", env.log());
+}
+
+#[test]
+fn openvpn_refuses_a_wrong_code_with_auth_failed() {
+    if !needs_root("openvpn_refuses_a_wrong_code_with_auth_failed") {
+        return;
+    }
+    let env = Env::new();
+    let server = code_only_server(&env);
+    wait_for_fresh_step(30);
+    let c = server.connect(&env.user, &wrong_code(), None);
+    assert_eq!(
+        c.outcome,
+        Outcome::AuthFailed,
+        "{}\n{}\n{}",
+        c.log,
+        server.log(),
+        env.log()
+    );
+    assert!(
+        c.log
+            .contains("AUTH: Received control message: AUTH_FAILED"),
+        "{}",
+        c.log
+    );
+    let log = env.log();
+    assert!(
+        log.contains(&format!(
+            "pam_totp(openvpn-totp:auth): authentication failure; user={} rhost=127.0.0.1 reason=wrong code",
+            env.user
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("accepted verification code"), "{log}");
+    assert!(
+        server
+            .log()
+            .contains(&format!("user '{}' failed to authenticate", env.user)),
+        "{}",
+        server.log()
+    );
+
+    // The same server and user with the right code connect: the refusal was the code's.
+    let code = oathtool(KEY, &[], now());
+    let c = server.connect(&env.user, &code, None);
+    assert_eq!(c.outcome, Outcome::Connected, "{}\n{}", c.log, env.log());
+}
+
+#[test]
+fn openvpn_forward_pass_takes_password_and_code_in_one_field() {
+    if !needs_root("openvpn_forward_pass_takes_password_and_code_in_one_field") {
+        return;
+    }
+    let env = Env::new();
+    let server = fake_user_server(&env, "openvpn-fwd", FORWARD_PASS, "openvpn-fwd");
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+
+    // The right password followed by the right code.
+    let c = server.connect("pamtest0", &format!("{}{code}", FakeUsers::PASSWORD), None);
+    assert_eq!(
+        c.outcome,
+        Outcome::Connected,
+        "{}\n{}\n{}",
+        c.log,
+        server.log(),
+        env.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains("query='Password & verification code: '"),
+        "{}",
+        server.log()
+    );
+    assert!(
+        env.log()
+            .contains("pam_totp(openvpn-fwd:auth): accepted verification code; user=pamtest0"),
+        "{}",
+        env.log()
+    );
+
+    // A wrong password followed by the right code: pam_totp accepts the code, pam_unix
+    // refuses the password it was handed, and the client gets AUTH_FAILED.
+    let c = server.connect("pamtest1", &format!("not-the-password{code}"), None);
+    assert_eq!(
+        c.outcome,
+        Outcome::AuthFailed,
+        "{}\n{}\n{}",
+        c.log,
+        server.log(),
+        env.log()
+    );
+    let log = env.log();
+    assert!(
+        log.contains("pam_totp(openvpn-fwd:auth): accepted verification code; user=pamtest1"),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(
+            |l| l.contains("pam_unix(openvpn-fwd:auth): authentication failure")
+                && l.contains("user=pamtest1")
+        ),
+        "{log}"
+    );
+    assert!(
+        server
+            .log()
+            .contains("user 'pamtest1' failed to authenticate"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn openvpn_static_challenge_sends_password_and_code_separately() {
+    if !needs_root("openvpn_static_challenge_sends_password_and_code_separately") {
+        return;
+    }
+    let env = Env::new();
+    let server = fake_user_server(
+        &env,
+        "openvpn-sc",
+        PASSWORD_THEN_CODE,
+        "openvpn-sc login USERNAME password PASSWORD verification OTP",
+    );
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+
+    // The client asks for the code at its console and sends SCRV1:<password>:<code>; the
+    // plugin answers pam_unix's "Password: " with the password and pam_totp's
+    // "Verification code: " with the code.
+    let c = server.connect("pamtest0", FakeUsers::PASSWORD, Some(&code));
+    assert_eq!(
+        c.outcome,
+        Outcome::Connected,
+        "{}\n{}\n{}",
+        c.log,
+        server.log(),
+        env.log()
+    );
+    assert!(
+        server.log().contains("parsed static challenge password"),
+        "{}",
+        server.log()
+    );
+    assert!(
+        env.log()
+            .contains("pam_totp(openvpn-sc:auth): accepted verification code; user=pamtest0"),
+        "{}",
+        env.log()
+    );
+
+    // The right password with a wrong code.
+    let c = server.connect("pamtest1", FakeUsers::PASSWORD, Some(&wrong_code()));
+    assert_eq!(
+        c.outcome,
+        Outcome::AuthFailed,
+        "{}\n{}\n{}",
+        c.log,
+        server.log(),
+        env.log()
+    );
+    assert!(
+        env.log().contains(
+            "pam_totp(openvpn-sc:auth): authentication failure; user=pamtest1 rhost=127.0.0.1 reason=wrong code"
+        ),
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn openvpn_renegotiation_without_auth_gen_token_replays_the_code_and_drops_the_client() {
+    if !needs_root(
+        "openvpn_renegotiation_without_auth_gen_token_replays_the_code_and_drops_the_client",
+    ) {
+        return;
+    }
+    // OpenVPN renegotiates every reneg-sec (3600 s by default) and the client sends its cached
+    // password again: a one-time code cannot pass twice, so the tunnel drops. Documented in the
+    // README: use auth-gen-token.
+    let env = Env::new();
+    let server = code_only_server_with(&env, FAST_RENEG);
+    wait_for_fresh_step(30);
+    let mut client = server.client(&env.user, &oathtool(KEY, &[], now()), None);
+    let first = client.wait_for(
+        &["Initialization Sequence Completed", "AUTH_FAILED"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(first, Some(0), "{}\n{}", client.log(), server.log());
+    let later = client.wait_for(&["AUTH_FAILED"], Duration::from_secs(15));
+    assert_eq!(
+        later,
+        Some(0),
+        "no AUTH_FAILED at the renegotiation\n{}\n{}",
+        client.log(),
+        server.log()
+    );
+    assert!(server.log().contains("TLS: soft reset"), "{}", server.log());
+    let log = env.log();
+    assert!(log.contains("accepted verification code"), "{log}");
+    assert!(log.contains("reason=replayed code"), "{log}");
+}
+
+#[test]
+fn openvpn_auth_gen_token_keeps_the_tunnel_across_renegotiation() {
+    if !needs_root("openvpn_auth_gen_token_keeps_the_tunnel_across_renegotiation") {
+        return;
+    }
+    // With auth-gen-token the server hands the client a session token after the first login;
+    // renegotiations authenticate with the token and PAM (and the code) is not asked again.
+    // The token's renewal time must be at least twice hand-window (15 s here).
+    let env = Env::new();
+    let mut server = code_only_server_with(&env, &format!("{FAST_RENEG}auth-gen-token 0 30\n"));
+    wait_for_fresh_step(30);
+    let mut client = server.client(&env.user, &oathtool(KEY, &[], now()), None);
+    let first = client.wait_for(
+        &["Initialization Sequence Completed", "AUTH_FAILED"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(first, Some(0), "{}\n{}", client.log(), server.log());
+    let renegotiated = server.wait_for(
+        &["auth-token authentication succeeded"],
+        Duration::from_secs(15),
+    );
+    assert_eq!(
+        renegotiated,
+        Some(0),
+        "no renegotiation with the token\n{}",
+        server.log()
+    );
+    assert!(!client.exited(), "{}", client.log());
+    assert!(!client.log().contains("AUTH_FAILED"), "{}", client.log());
+    let log = env.log();
+    assert_eq!(
+        log.matches("accepted verification code").count(),
+        1,
+        "{log}"
+    );
+    assert!(!log.contains("authentication failure"), "{log}");
+}
