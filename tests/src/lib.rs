@@ -1,7 +1,9 @@
 //! Test harness for pam_totp: runs the real module through real libpam (`pam-driver`, which
 //! uses `pam_start_confdir`), captures its syslog lines, and gets codes from `oathtool`.
 
+pub mod consumers;
 pub mod pam_ffi;
+pub mod vpn;
 
 use sha2::{Digest, Sha256};
 use std::fs;

@@ -1,0 +1,377 @@
+//! OpenSSH end to end: a real sshd (UsePAM, keyboard-interactive) on a loopback port, in a
+//! private mount namespace with test users and a test pam.d, and the real ssh client answering
+//! the prompts through SSH_ASKPASS. Needs root; the machine's /etc is never changed.
+
+use pam_totp_tests::consumers::*;
+use pam_totp_tests::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Password (pam_unix), then code (pam_totp), as the README's "password, then code".
+const PASSWORD_THEN_CODE: &str = "auth required pam_unix.so\n\
+auth required @MODULE@\n\
+account required pam_unix.so\n\
+session required pam_permit.so\n";
+
+const KBD: &str = "keyboard-interactive";
+
+/// Fields drop in order: sshd stops before its directory goes.
+struct Setup {
+    sshd: Sshd,
+    users: FakeUsers,
+    env: Env,
+}
+
+impl Setup {
+    /// `count` test users, the service `sshd-totp` with `stack`, sshd with `methods`.
+    fn new(count: u32, stack: &str, methods: &str) -> Setup {
+        let env = Env::new();
+        let users = FakeUsers::new(env.dir.path(), count);
+        env.service("sshd-totp", stack);
+        let sshd = Sshd::start(&env, &users, "sshd-totp", methods);
+        Setup { env, users, sshd }
+    }
+
+    fn name(&self, i: usize) -> &str {
+        &self.users.users[i].0
+    }
+
+    /// Password and code over keyboard-interactive.
+    fn login(&self, i: usize, code: &str) -> SshOutcome {
+        self.sshd.ssh(&SshLogin {
+            user: self.name(i),
+            password: Some(FakeUsers::PASSWORD),
+            code: Some(code),
+            methods: KBD,
+            key: None,
+        })
+    }
+
+    /// Everything a failed assertion should show.
+    fn context(&self, outcome: &SshOutcome) -> String {
+        format!(
+            "{outcome:#?}\n--- sshd:\n{}\n--- syslog:\n{}",
+            self.sshd.log(),
+            self.sshd.syslog()
+        )
+    }
+}
+
+const USER_PROMPT: &str = "(pamtest0@127.0.0.1) ";
+
+#[test]
+fn password_then_code_logs_in() {
+    if !needs_root("password_then_code_logs_in") {
+        return;
+    }
+    let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
+    s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    wait_for_fresh_step(30);
+    let out = s.login(0, &oathtool(KEY, &[], now()));
+    assert!(out.logged_in_as("pamtest0"), "{}", s.context(&out));
+    // Both factors were asked, in order, and the module's prompt text reached the client.
+    assert_eq!(
+        out.prompts,
+        [
+            format!("{USER_PROMPT}Password: "),
+            format!("{USER_PROMPT}Verification code: ")
+        ],
+        "{}",
+        s.context(&out)
+    );
+    assert!(
+        s.sshd
+            .syslog()
+            .contains("pam_totp(sshd-totp:auth): accepted verification code; user=pamtest0"),
+        "{}",
+        s.context(&out)
+    );
+    assert!(
+        s.sshd
+            .log()
+            .contains("Accepted keyboard-interactive/pam for pamtest0 from 127.0.0.1"),
+        "{}",
+        s.context(&out)
+    );
+}
+
+#[test]
+fn wrong_password_with_right_code_is_refused() {
+    if !needs_root("wrong_password_with_right_code_is_refused") {
+        return;
+    }
+    let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
+    s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    wait_for_fresh_step(30);
+    let out = s.sshd.ssh(&SshLogin {
+        user: "pamtest0",
+        password: Some("not-the-password"),
+        code: Some(&oathtool(KEY, &[], now())),
+        methods: KBD,
+        key: None,
+    });
+    assert!(!out.ran.ok(), "{}", s.context(&out));
+    assert!(out.ran.stdout.is_empty(), "{}", s.context(&out));
+    assert!(
+        out.ran.stderr.contains("Permission denied"),
+        "{}",
+        s.context(&out)
+    );
+}
+
+#[test]
+fn wrong_code_is_refused() {
+    if !needs_root("wrong_code_is_refused") {
+        return;
+    }
+    let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
+    s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    let out = s.login(0, &wrong_code(KEY));
+    assert!(!out.ran.ok(), "{}", s.context(&out));
+    assert!(!out.ran.timed_out, "{}", s.context(&out));
+    assert!(out.ran.stdout.is_empty(), "{}", s.context(&out));
+    assert!(
+        out.ran.stderr.contains("Permission denied"),
+        "{}",
+        s.context(&out)
+    );
+    // The code prompt was reached (the password was right) and the module refused the code.
+    assert_eq!(out.prompts.len(), 2, "{}", s.context(&out));
+    assert!(
+        s.sshd
+            .syslog()
+            .contains("authentication failure; user=pamtest0 rhost=127.0.0.1 reason=wrong code"),
+        "{}",
+        s.context(&out)
+    );
+    assert!(
+        s.sshd.log().contains("Failed keyboard-interactive/pam"),
+        "{}",
+        s.context(&out)
+    );
+}
+
+#[test]
+fn a_code_is_accepted_once() {
+    if !needs_root("a_code_is_accepted_once") {
+        return;
+    }
+    let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
+    s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    let first = s.login(0, &code);
+    assert!(first.logged_in_as("pamtest0"), "{}", s.context(&first));
+    let again = s.login(0, &code);
+    assert!(
+        !again.ran.ok(),
+        "replayed code accepted: {}",
+        s.context(&again)
+    );
+    assert!(again.ran.stdout.is_empty(), "{}", s.context(&again));
+    assert!(
+        s.sshd.syslog().contains("reason=replayed code"),
+        "{}",
+        s.context(&again)
+    );
+}
+
+#[test]
+fn a_recovery_code_works_once() {
+    if !needs_root("a_recovery_code_works_once") {
+        return;
+    }
+    let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
+    s.users.enroll(
+        0,
+        &secret_toml(KEY, "SHA1", 6, 30, &["abcde-fghjk", "mnpqr-stvwx"]),
+    );
+    let first = s.login(0, "abcde-fghjk");
+    assert!(first.logged_in_as("pamtest0"), "{}", s.context(&first));
+    assert!(
+        s.sshd
+            .syslog()
+            .contains("accepted recovery code; user=pamtest0 recovery_codes_left=1"),
+        "{}",
+        s.context(&first)
+    );
+    let again = s.login(0, "abcde-fghjk");
+    assert!(
+        !again.ran.ok(),
+        "recovery code reused: {}",
+        s.context(&again)
+    );
+    assert!(again.ran.stdout.is_empty(), "{}", s.context(&again));
+    assert!(
+        !s.sshd.syslog().contains("abcde"),
+        "recovery code in the log: {}",
+        s.sshd.syslog()
+    );
+}
+
+#[test]
+fn nullok_lets_an_unenrolled_user_in_with_the_password_alone() {
+    if !needs_root("nullok_lets_an_unenrolled_user_in_with_the_password_alone") {
+        return;
+    }
+    let stack = PASSWORD_THEN_CODE.replace("@MODULE@", "@MODULE@ nullok");
+    let s = Setup::new(2, &stack, KBD);
+    // pamtest0 has no secret file; pamtest1 has one.
+    s.users.enroll(1, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    let out = s.sshd.ssh(&SshLogin {
+        user: "pamtest0",
+        password: Some(FakeUsers::PASSWORD),
+        code: None,
+        methods: KBD,
+        key: None,
+    });
+    assert!(out.logged_in_as("pamtest0"), "{}", s.context(&out));
+    assert_eq!(
+        out.prompts,
+        [format!("{USER_PROMPT}Password: ")],
+        "an unenrolled user was asked more than the password: {}",
+        s.context(&out)
+    );
+    // nullok does not let an enrolled user skip the code.
+    wait_for_fresh_step(30);
+    let enrolled = s.sshd.ssh(&SshLogin {
+        user: "pamtest1",
+        password: Some(FakeUsers::PASSWORD),
+        code: None,
+        methods: KBD,
+        key: None,
+    });
+    assert!(!enrolled.ran.ok(), "{}", s.context(&enrolled));
+    assert_eq!(
+        enrolled.prompts.last().map(String::as_str),
+        Some("(pamtest1@127.0.0.1) Verification code: "),
+        "{}",
+        s.context(&enrolled)
+    );
+    let ok = s.login(1, &oathtool(KEY, &[], now()));
+    assert!(ok.logged_in_as("pamtest1"), "{}", s.context(&ok));
+}
+
+#[test]
+fn the_module_prompt_text_reaches_the_ssh_client() {
+    if !needs_root("the_module_prompt_text_reaches_the_ssh_client") {
+        return;
+    }
+    let stack = PASSWORD_THEN_CODE.replace("@MODULE@", "@MODULE@ prompt=Code_from_your_phone:_");
+    let s = Setup::new(1, &stack, KBD);
+    s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    wait_for_fresh_step(30);
+    let out = s.login(0, &oathtool(KEY, &[], now()));
+    assert!(out.logged_in_as("pamtest0"), "{}", s.context(&out));
+    assert_eq!(
+        out.prompts,
+        [
+            format!("{USER_PROMPT}Password: "),
+            format!("{USER_PROMPT}Code from your phone: ")
+        ],
+        "{}",
+        s.context(&out)
+    );
+}
+
+/// Creates a client key pair and authorizes it in user `i`'s `~/.ssh/authorized_keys`
+/// (owned by the user, as StrictModes requires). Returns the private key.
+fn authorize_key(s: &Setup, i: usize) -> PathBuf {
+    let key = s.env.dir.path().join("client_key");
+    let keygen = Command::new(tool("ssh-keygen", "openssh-client"))
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{keygen:?}");
+    let (_, uid, home) = &s.users.users[i];
+    let ssh_dir = home.join(".ssh");
+    fs::create_dir(&ssh_dir).unwrap();
+    let authorized = ssh_dir.join("authorized_keys");
+    fs::copy(key.with_extension("pub"), &authorized).unwrap();
+    fs::set_permissions(&ssh_dir, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(&authorized, fs::Permissions::from_mode(0o600)).unwrap();
+    for p in [&ssh_dir, &authorized] {
+        nix::unistd::chown(
+            p,
+            Some(nix::unistd::Uid::from_raw(*uid)),
+            Some(nix::unistd::Gid::from_raw(*uid)),
+        )
+        .unwrap();
+    }
+    key
+}
+
+#[test]
+fn key_then_code_asks_only_for_the_code() {
+    if !needs_root("key_then_code_asks_only_for_the_code") {
+        return;
+    }
+    // "Key, then code": the PAM stack has only pam_totp (packaging/pam.d/sshd-publickey).
+    let stack = "auth required @MODULE@\n\
+                 account required pam_unix.so\n\
+                 session required pam_permit.so\n";
+    let s = Setup::new(1, stack, "publickey,keyboard-interactive");
+    s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    let key = authorize_key(&s, 0);
+    let both = "publickey,keyboard-interactive";
+
+    // Without the key, keyboard-interactive is not even offered.
+    let no_key = s.sshd.ssh(&SshLogin {
+        user: "pamtest0",
+        password: Some(FakeUsers::PASSWORD),
+        code: Some(&oathtool(KEY, &[], now())),
+        methods: KBD,
+        key: None,
+    });
+    assert!(!no_key.ran.ok(), "{}", s.context(&no_key));
+    assert!(no_key.prompts.is_empty(), "{}", s.context(&no_key));
+    assert!(
+        no_key.ran.stderr.contains("Permission denied (publickey)"),
+        "{}",
+        s.context(&no_key)
+    );
+
+    // The key and a wrong code: refused after the key was accepted.
+    let wrong = s.sshd.ssh(&SshLogin {
+        user: "pamtest0",
+        password: None,
+        code: Some(&wrong_code(KEY)),
+        methods: both,
+        key: Some(&key),
+    });
+    assert!(!wrong.ran.ok(), "{}", s.context(&wrong));
+    assert!(
+        s.sshd
+            .log()
+            .contains("Partial publickey for pamtest0 from 127.0.0.1"),
+        "{}",
+        s.context(&wrong)
+    );
+
+    // The key and the right code: in, and no password was asked.
+    wait_for_fresh_step(30);
+    let out = s.sshd.ssh(&SshLogin {
+        user: "pamtest0",
+        password: None,
+        code: Some(&oathtool(KEY, &[], now())),
+        methods: both,
+        key: Some(&key),
+    });
+    assert!(out.logged_in_as("pamtest0"), "{}", s.context(&out));
+    assert_eq!(
+        out.prompts,
+        [format!("{USER_PROMPT}Verification code: ")],
+        "{}",
+        s.context(&out)
+    );
+    assert!(
+        s.sshd
+            .log()
+            .contains("Accepted keyboard-interactive/pam for pamtest0 from 127.0.0.1"),
+        "{}",
+        s.context(&out)
+    );
+}

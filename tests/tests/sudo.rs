@@ -1,0 +1,229 @@
+//! sudo end to end, as the README sets it up: a sudoers drop-in `Defaults:USER
+//! pam_service=sudo-totp` and a PAM service `@include common-auth` + pam_totp. sudo runs as a
+//! test user (uid 40000, through setpriv) in a private mount namespace with test users, test
+//! pam.d, test sudoers and a private /dev/log; `sudo -S -k` reads the answers from stdin.
+//! Needs root; the machine's /etc is never changed.
+
+use pam_totp_tests::consumers::*;
+use pam_totp_tests::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+/// Debian 12's /etc/pam.d/common-auth (without pam_cap).
+const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\n\
+auth requisite pam_deny.so\n\
+auth required pam_permit.so\n";
+
+/// The README's sudo service.
+const SUDO_TOTP: &str = "@include common-auth\n\
+auth required @MODULE@\n\
+account required pam_unix.so\n\
+session required pam_permit.so\n";
+
+/// Fields drop in order: the log listener is drained before the directory goes.
+struct Sudo {
+    syslog: SyslogListener,
+    binds: Vec<(PathBuf, &'static str)>,
+    users: FakeUsers,
+    /// Owns the temporary directory.
+    _env: Env,
+}
+
+impl Sudo {
+    /// pamtest0, enrolled, may run `id` as root after password + code; sudo lets it try the
+    /// password `passwd_tries` times per invocation.
+    fn new(passwd_tries: u32) -> Sudo {
+        let env = Env::new();
+        let users = FakeUsers::new(env.dir.path(), 1);
+        users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+        env.service("common-auth", COMMON_AUTH);
+        env.service("sudo-totp", SUDO_TOTP);
+        let dir = env.dir.path().join("sudo");
+        let drop_ins = dir.join("sudoers.d");
+        fs::create_dir_all(&drop_ins).unwrap();
+        fs::set_permissions(&drop_ins, fs::Permissions::from_mode(0o755)).unwrap();
+        // The main file as Debian ships it, but with timestamps in the test's directory and
+        // no lecture (which would be recorded under /var/lib/sudo).
+        let sudoers = dir.join("sudoers");
+        write_mode(
+            &sudoers,
+            &format!(
+                "Defaults env_reset\nDefaults lecture=never\nDefaults timestampdir={}\n\
+                 root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+                dir.join("ts").display()
+            ),
+            0o440,
+        );
+        // The drop-in of the README (sudo checks: owned by root, not writable by others).
+        write_mode(
+            &drop_ins.join("totp"),
+            &format!(
+                "Defaults:pamtest0 pam_service=sudo-totp, passwd_tries={passwd_tries}\n\
+                 pamtest0 ALL=(root) /usr/bin/id\n"
+            ),
+            0o440,
+        );
+        let binds = namespace_binds(
+            &env,
+            &users,
+            &[(sudoers, "/etc/sudoers"), (drop_ins, "/etc/sudoers.d")],
+        );
+        let syslog = SyslogListener::start(&env, "devlog");
+        Sudo {
+            syslog,
+            binds,
+            users,
+            _env: env,
+        }
+    }
+
+    /// `sudo -S -k id -u` as pamtest0 with `input` on stdin.
+    fn sudo(&self, input: &str) -> Ran {
+        let mut cmd = namespace_command_as(
+            &self.binds,
+            Some(&self.syslog),
+            self.users.users[0].1,
+            &tool("sudo", "sudo"),
+        );
+        cmd.args(["-S", "-k", "id", "-u"]);
+        run_bounded(cmd, input, CLIENT_LIMIT)
+    }
+
+    fn context(&self, ran: &Ran) -> String {
+        format!(
+            "{ran:#?}\n--- syslog:\n{}\n--- secret file:\n{}",
+            self.syslog.log(),
+            self.secret_file()
+        )
+    }
+
+    fn secret_file(&self) -> String {
+        fs::read_to_string(self.users.users[0].2.join(".pam_totp.toml")).unwrap_or_default()
+    }
+}
+
+fn pw_and(code: &str) -> String {
+    format!("{}\n{code}\n", FakeUsers::PASSWORD)
+}
+
+#[test]
+fn password_and_code_give_root() {
+    if !needs_root("password_and_code_give_root") {
+        return;
+    }
+    let s = Sudo::new(1);
+    wait_for_fresh_step(30);
+    let ran = s.sudo(&pw_and(&oathtool(KEY, &[], now())));
+    assert!(ran.ok(), "{}", s.context(&ran));
+    assert_eq!(ran.stdout.trim(), "0", "{}", s.context(&ran));
+    // sudo asked for both, in order, with the module's prompt.
+    assert!(
+        ran.stderr
+            .starts_with("[sudo] password for pamtest0: Verification code: "),
+        "{}",
+        s.context(&ran)
+    );
+    assert!(
+        s.syslog
+            .log()
+            .contains("pam_totp(sudo-totp:auth): accepted verification code; user=pamtest0"),
+        "{}",
+        s.context(&ran)
+    );
+    assert!(
+        s.secret_file().contains("last_step = "),
+        "{}",
+        s.context(&ran)
+    );
+}
+
+#[test]
+fn a_wrong_code_does_not_give_root() {
+    if !needs_root("a_wrong_code_does_not_give_root") {
+        return;
+    }
+    let s = Sudo::new(1);
+    let ran = s.sudo(&pw_and(&wrong_code(KEY)));
+    assert!(!ran.ok(), "{}", s.context(&ran));
+    assert!(!ran.timed_out, "{}", s.context(&ran));
+    assert!(ran.stdout.is_empty(), "{}", s.context(&ran));
+    assert!(
+        ran.stderr.contains("Verification code: ")
+            && ran.stderr.contains("sudo: 1 incorrect password attempt"),
+        "{}",
+        s.context(&ran)
+    );
+    assert!(
+        s.syslog
+            .log()
+            .contains("pam_totp(sudo-totp:auth): authentication failure; user=pamtest0 rhost= reason=wrong code"),
+        "{}",
+        s.context(&ran)
+    );
+}
+
+/// What sudo's retry loop does (observed with sudo 1.9.13): each of the `passwd_tries` rounds
+/// runs the whole PAM stack again, so a wrong code costs one round ("Sorry, try again.") and
+/// the next round asks for the password and the code again.
+#[test]
+fn after_a_wrong_code_the_next_round_asks_for_password_and_code_again() {
+    if !needs_root("after_a_wrong_code_the_next_round_asks_for_password_and_code_again") {
+        return;
+    }
+    let s = Sudo::new(2);
+    wait_for_fresh_step(30);
+    let input = format!(
+        "{}{}",
+        pw_and(&wrong_code(KEY)),
+        pw_and(&oathtool(KEY, &[], now()))
+    );
+    let ran = s.sudo(&input);
+    assert!(ran.ok(), "{}", s.context(&ran));
+    assert_eq!(ran.stdout.trim(), "0", "{}", s.context(&ran));
+    let round = "[sudo] password for pamtest0: Verification code: ";
+    assert_eq!(
+        ran.stderr,
+        format!("{round}Sorry, try again.\n{round}"),
+        "{}",
+        s.context(&ran)
+    );
+    let log = s.syslog.log();
+    assert!(log.contains("reason=wrong code"), "{}", s.context(&ran));
+    assert!(
+        log.contains("accepted verification code; user=pamtest0"),
+        "{}",
+        s.context(&ran)
+    );
+}
+
+/// With Debian's common-auth a wrong password ends the stack at pam_deny (requisite): the code
+/// is not asked for and not spent, so the next round can still use it.
+#[test]
+fn a_wrong_password_is_refused_before_the_code_is_asked() {
+    if !needs_root("a_wrong_password_is_refused_before_the_code_is_asked") {
+        return;
+    }
+    let s = Sudo::new(2);
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    let ran = s.sudo(&format!("not-the-password\n{}", pw_and(&code)));
+    assert!(ran.ok(), "{}", s.context(&ran));
+    assert_eq!(ran.stdout.trim(), "0", "{}", s.context(&ran));
+    assert_eq!(
+        ran.stderr,
+        "[sudo] password for pamtest0: Sorry, try again.\n\
+         [sudo] password for pamtest0: Verification code: ",
+        "{}",
+        s.context(&ran)
+    );
+    // All rounds wrong: no root.
+    let ran = s.sudo("not-the-password\nnot-the-password\n");
+    assert!(!ran.ok(), "{}", s.context(&ran));
+    assert!(ran.stdout.is_empty(), "{}", s.context(&ran));
+    assert!(
+        ran.stderr.contains("sudo: 2 incorrect password attempts"),
+        "{}",
+        s.context(&ran)
+    );
+}
