@@ -11,7 +11,6 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -45,17 +44,13 @@ impl Ran {
 /// True once process `pid` (our child) has exited; the child is not reaped, so its process
 /// group cannot be reused before we kill it.
 fn has_exited(pid: i32) -> bool {
-    // SAFETY: waitid only writes into the zeroed siginfo_t we pass.
-    unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let r = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
-        );
-        r == 0 && info.si_pid() != 0
-    }
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
+    let pid = nix::unistd::Pid::from_raw(pid);
+    !matches!(
+        waitid(Id::Pid(pid), flags),
+        Ok(WaitStatus::StillAlive) | Err(_)
+    )
 }
 
 /// Reads `from` to its end in a thread; the text arrives on the returned channel.
@@ -82,15 +77,7 @@ pub fn run_bounded(mut cmd: Command, input: &str, limit: Duration) -> Ran {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: setsid is async-signal-safe; no allocation happens in the closure.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    crate::ffi::new_session_on_exec(&mut cmd);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
@@ -112,10 +99,10 @@ pub fn run_bounded(mut cmd: Command, input: &str, limit: Duration) -> Ran {
         thread::sleep(Duration::from_millis(20));
     }
     // The session leader is ours and not yet reaped: its group id still names our processes.
-    // SAFETY: plain kill(2) on our own process group.
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
-    }
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let status = child.wait().expect("wait for the child");
     drop(writer);
     Ran {
@@ -517,10 +504,11 @@ impl Drop for Sshd {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
-        // SAFETY: kill(2) on our own child, not yet reaped, so its pid is still ours.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
+        // Our own child, not yet reaped, so its pid is still ours.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {

@@ -2,7 +2,7 @@
 //! uses `pam_start_confdir`), captures its syslog lines, and gets codes from `oathtool`.
 
 pub mod consumers;
-pub mod pam_ffi;
+pub mod ffi;
 pub mod vpn;
 
 use sha2::{Digest, Sha256};

@@ -7,8 +7,7 @@
 use crate::{in_namespace, tool, write_private};
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -109,17 +108,9 @@ struct Group(Child, bool);
 
 impl Group {
     fn spawn(mut cmd: Command) -> Group {
-        // SAFETY: setsid is async-signal-safe; it detaches the child from any controlling
-        // terminal (so OpenVPN cannot read the developer's tty) and makes its pid the process
-        // group id, so that the group (including the auth-pam plugin's helper) can be killed.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // A new session: no controlling terminal (OpenVPN cannot read the developer's tty), and
+        // the pid is the process group id, so the group (with the plugin's helper) can be killed.
+        crate::ffi::new_session_on_exec(&mut cmd);
         Group(cmd.spawn().expect("spawn openvpn"), false)
     }
 
@@ -144,10 +135,10 @@ impl Group {
         }
         let pgid = self.0.id() as libc::pid_t;
         // The group is ours: its id is the pid of the child started above, not yet reaped.
-        // SAFETY: plain syscall on a process group this code created.
-        unsafe {
-            libc::killpg(pgid, libc::SIGTERM);
-        }
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -156,10 +147,10 @@ impl Group {
             std::thread::sleep(Duration::from_millis(20));
         }
         // Still running, so not reaped: the group id is still ours.
-        // SAFETY: as above.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.0.wait();
     }
 }
@@ -436,19 +427,6 @@ impl Client {
 
 /// A pseudo-terminal pair (master, slave).
 fn openpty() -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two descriptors into the provided integers; the name, termios and
-    // winsize pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened and are owned by nobody else.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    (pty.master, pty.slave)
 }

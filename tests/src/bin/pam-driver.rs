@@ -4,7 +4,7 @@
 //! pam-driver --confdir DIR --service NAME --user USER [--rhost HOST] [--silent] [--setcred]
 //!            [--start-at UNIX_MILLIS] [--answer TEXT | --answer-null | --answer-fail]...
 
-use pam_totp_tests::pam_ffi::{run, Answer, Transaction, PAM_SILENT};
+use pam_totp_tests::ffi::{run, Answer, Transaction, PAM_SILENT};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn usage(msg: &str) -> ! {

@@ -1,5 +1,6 @@
-//! Raw libpam client calls used by the `pam-driver` binary: one PAM transaction through
-//! `pam_start_confdir`, with a scripted conversation. All `unsafe` of the test crate is here.
+//! The raw calls of the test crate, and all of its `unsafe`: libpam client calls used by the
+//! `pam-driver` binary (one PAM transaction through `pam_start_confdir`, with a scripted
+//! conversation), and starting a child in its own session.
 
 use std::collections::VecDeque;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
@@ -221,4 +222,21 @@ pub fn run(t: &Transaction) -> c_int {
     unsafe { pam_end(pamh, auth) };
     drop(script);
     auth
+}
+
+/// Makes `cmd`'s child start a new session (setsid): it has no controlling terminal (so ssh
+/// uses SSH_ASKPASS and openvpn cannot read a developer's tty), and its pid is its process
+/// group id, so the whole group can be killed.
+pub fn new_session_on_exec(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec; it only calls setsid, which is
+    // async-signal-safe, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
