@@ -153,22 +153,6 @@ pub fn namespace_binds(
     binds
 }
 
-/// The shell script run by `unshare -m`: bind mounts, then (with `--devlog HOSTDEV SOCKET`) a
-/// private /dev whose `log` is the test's syslog socket, then the program.
-const NAMESPACE_SH: &str = r#"while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 97; shift 2; done; shift
-if [ "$1" = --devlog ]; then
-    host=$2 sock=$3; shift 3
-    mount --rbind /dev "$host" || exit 97
-    mount -t tmpfs -o mode=755,nosuid tmpfs /dev || exit 97
-    for n in null zero full random urandom tty; do
-        touch "/dev/$n" && mount --bind "$host/$n" "/dev/$n" || exit 97
-    done
-    mkdir /dev/pts /dev/shm && mount --rbind "$host/pts" /dev/pts && mount --rbind "$host/shm" /dev/shm || exit 97
-    ln -s pts/ptmx /dev/ptmx && ln -s /proc/self/fd /dev/fd && ln -s /proc/self/fd/0 /dev/stdin && ln -s /proc/self/fd/1 /dev/stdout &&
-        ln -s /proc/self/fd/2 /dev/stderr && ln -s "$sock" /dev/log || exit 97
-fi
-exec "$@""#;
-
 /// Like the harness's `in_namespace` (each `(source, target)` bound over `target` in a private
 /// mount namespace; nothing changes outside it), and with `devlog` the namespace gets a private
 /// /dev (tmpfs with the usual device nodes bound in) whose /dev/log is `devlog`'s socket. Needs
@@ -178,27 +162,11 @@ pub fn namespace_command(
     devlog: Option<&SyslogListener>,
     program: &Path,
 ) -> Command {
-    let mut cmd = Command::new(tool("unshare", "util-linux"));
-    cmd.args([
-        "-m",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        NAMESPACE_SH,
-        "sh",
-    ]);
-    for (source, target) in binds {
-        cmd.arg(source).arg(target);
+    let binds: Vec<(&Path, &str)> = binds.iter().map(|(p, t)| (p.as_path(), *t)).collect();
+    match devlog {
+        Some(d) => crate::in_namespace_with_devlog(&binds, &d.host_dev, &d.socket, program),
+        None => crate::in_namespace(&binds, program),
     }
-    cmd.arg("--");
-    if let Some(devlog) = devlog {
-        cmd.arg("--devlog")
-            .arg(&devlog.host_dev)
-            .arg(&devlog.socket);
-    }
-    cmd.arg(program);
-    cmd
 }
 
 /// [`namespace_command`] running `program` as user `uid` (gid = uid, no supplementary

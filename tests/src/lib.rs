@@ -452,6 +452,39 @@ pub fn in_namespace_with_passwd(passwd: &Path, program: &Path) -> Command {
 /// (e.g. a test pam.d directory over /etc/pam.d, a test passwd over /etc/passwd). Nothing is
 /// changed outside the namespace. Needs root.
 pub fn in_namespace(binds: &[(&Path, &str)], program: &Path) -> Command {
+    namespace(binds, None, program)
+}
+
+/// [`in_namespace`], and the namespace gets a private /dev (a tmpfs with the usual device nodes
+/// bound in from the real /dev, which stays reachable at `host_dev`) whose /dev/log is the
+/// unix socket `socket`: for hosts that log through syslog and ignore LD_PRELOAD (setuid
+/// programs) or wipe the environment (sshd).
+pub fn in_namespace_with_devlog(
+    binds: &[(&Path, &str)],
+    host_dev: &Path,
+    socket: &Path,
+    program: &Path,
+) -> Command {
+    namespace(binds, Some((host_dev, socket)), program)
+}
+
+/// The shell script run by `unshare -m`: bind mounts, then (with `--devlog HOSTDEV SOCKET`) a
+/// private /dev whose `log` is the test's syslog socket, then the program.
+const NAMESPACE_SH: &str = r#"while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 97; shift 2; done; shift
+if [ "$1" = --devlog ]; then
+    host=$2 sock=$3; shift 3
+    mount --rbind /dev "$host" || exit 97
+    mount -t tmpfs -o mode=755,nosuid tmpfs /dev || exit 97
+    for n in null zero full random urandom tty; do
+        touch "/dev/$n" && mount --bind "$host/$n" "/dev/$n" || exit 97
+    done
+    mkdir /dev/pts /dev/shm && mount --rbind "$host/pts" /dev/pts && mount --rbind "$host/shm" /dev/shm || exit 97
+    ln -s pts/ptmx /dev/ptmx && ln -s /proc/self/fd /dev/fd && ln -s /proc/self/fd/0 /dev/stdin && ln -s /proc/self/fd/1 /dev/stdout &&
+        ln -s /proc/self/fd/2 /dev/stderr && ln -s "$sock" /dev/log || exit 97
+fi
+exec "$@""#;
+
+fn namespace(binds: &[(&Path, &str)], devlog: Option<(&Path, &Path)>, program: &Path) -> Command {
     let mut cmd = Command::new(tool("unshare", "util-linux"));
     cmd.args([
         "-m",
@@ -459,13 +492,17 @@ pub fn in_namespace(binds: &[(&Path, &str)], program: &Path) -> Command {
         "private",
         "sh",
         "-c",
-        "while [ \"$1\" != -- ]; do mount --bind \"$1\" \"$2\" || exit 97; shift 2; done; shift; exec \"$@\"",
+        NAMESPACE_SH,
         "sh",
     ]);
     for (source, target) in binds {
         cmd.arg(source).arg(target);
     }
-    cmd.arg("--").arg(program);
+    cmd.arg("--");
+    if let Some((host_dev, socket)) = devlog {
+        cmd.arg("--devlog").arg(host_dev).arg(socket);
+    }
+    cmd.arg(program);
     cmd
 }
 
