@@ -211,11 +211,6 @@ impl SecretDir {
         })
     }
 
-    /// The full path of the secret file.
-    pub fn path(&self) -> &PathBuf {
-        &self.path
-    }
-
     fn act(&self) -> Result<ActingAs, StoreError> {
         if self.user_managed {
             acting_as(&self.owner, &self.path)
@@ -407,11 +402,6 @@ impl SecretDir {
 }
 
 impl Opened {
-    /// The file's path.
-    pub fn path(&self) -> &PathBuf {
-        &self.dir.path
-    }
-
     /// Takes the exclusive lock (waiting at most [`LOCK_TIMEOUT`]), makes sure the path still
     /// names the locked file, and reads and parses it under the lock.
     pub fn lock(self) -> Result<Locked, StoreError> {
@@ -435,11 +425,6 @@ impl Loaded {
     /// The parsed file.
     pub fn content(&self) -> &SecretFile {
         &self.content
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &PathBuf {
-        self.opened.path()
     }
 
     /// Takes the exclusive lock and reads the file again under it: the snapshot may be stale.
@@ -502,11 +487,6 @@ pub struct LockedFile {
 }
 
 impl LockedFile {
-    /// The file's path.
-    pub fn path(&self) -> &PathBuf {
-        &self.dir.path
-    }
-
     /// Replaces the file durably with `content` and releases the lock.
     pub fn replace(self, content: &SecretFile) -> Result<(), StoreError> {
         let _act = self.dir.act()?;
@@ -535,11 +515,6 @@ impl Locked {
     /// The contents, to be changed and then saved.
     pub fn content_mut(&mut self) -> &mut SecretFile {
         &mut self.content
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &PathBuf {
-        self.file.path()
     }
 
     /// Replaces the file durably with the current contents and releases the lock.
