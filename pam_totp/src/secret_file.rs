@@ -171,8 +171,7 @@ impl SecretFile {
             None => return Err(FileFormatError::NoVersion),
             Some(toml::Value::Integer(FORMAT_VERSION)) => {}
             Some(other) => {
-                let mut shown = other.to_string();
-                shown.truncate(32);
+                let shown: String = other.to_string().chars().take(32).collect();
                 return Err(FileFormatError::UnknownVersion(shown));
             }
         }
@@ -339,6 +338,22 @@ mod tests {
         assert!(matches!(
             SecretFile::parse(dup.as_bytes()),
             Err(FileFormatError::Syntax(_))
+        ));
+    }
+
+    /// Found by the secret_file fuzz target: a long non-ASCII version string used to be cut in
+    /// the middle of a character, which panicked.
+    #[test]
+    fn a_long_non_ascii_version_is_shortened_on_a_character_boundary() {
+        let text = "version = ''''\t\t\t''\t\t\t\tT10sio n osgy\u{34b}\u{34b}\u{7c8}ov'''\t";
+        let Err(FileFormatError::UnknownVersion(shown)) = SecretFile::parse(text.as_bytes()) else {
+            panic!("an unknown version is reported");
+        };
+        assert_eq!(shown.chars().count(), 32);
+        let wide = format!("version = \"{}\"\n", "\u{e9}".repeat(40));
+        assert!(matches!(
+            SecretFile::parse(wide.as_bytes()),
+            Err(FileFormatError::UnknownVersion(_))
         ));
     }
 
