@@ -108,19 +108,24 @@ pub fn enroll_path() -> PathBuf {
 
 /// The pam-driver binary built next to the running test binary.
 pub fn driver_path() -> PathBuf {
+    helper_path("pam-driver")
+}
+
+/// A binary of this crate (`pam-driver`, `pam-bench`) built next to the running test binary.
+pub fn helper_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current test binary");
-    // target/<profile>/deps/<test> -> target/<profile>/pam-driver
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target profile directory");
-    let driver = dir.join("pam-driver");
+    let helper = dir.join(name);
     assert!(
-        driver.exists(),
+        helper.exists(),
         "{} missing: run through cargo test",
-        driver.display()
+        helper.display()
     );
-    driver
+    helper
 }
 
 /// Path of an external tool; panics with the Debian package to install when it is missing.
@@ -227,7 +232,8 @@ pub struct Login {
 }
 
 impl Login {
-    fn from_output(out: &Output) -> Login {
+    /// Reads the driver's event lines from a finished process.
+    pub fn from_output(out: &Output) -> Login {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
         let rc = lines

@@ -186,7 +186,7 @@ impl SecretDir {
             Errno::ENOENT => StoreError::MissingDirectory(path.base().to_path_buf()),
             e => io_err("open directory", path.base(), e),
         })?;
-        check_directory(&base, path.base(), &owner)?;
+        let mut st = check_directory(&base, path.base(), &owner)?;
         let mut dir = base;
         let mut walked = path.base().to_path_buf();
         for comp in path.directories_below() {
@@ -198,9 +198,8 @@ impl SecretDir {
                 Mode::empty(),
             )
             .map_err(|e| io_err("open directory", &walked, e))?;
-            check_directory(&dir, &walked, &owner)?;
+            st = check_directory(&dir, &walked, &owner)?;
         }
-        let st = fstat(&dir).map_err(|e| io_err("inspect directory", &walked, e))?;
         let root_only = st.st_uid == 0 && st.st_mode & 0o022 == 0;
         Ok(SecretDir {
             dir,
@@ -557,7 +556,8 @@ fn lock_until(file: File, deadline: Instant, path: &Path) -> Result<FileLock, St
 
 /// StrictModes for the directories on the way: owned by root or the user, and not writable by
 /// group or others unless sticky (where others cannot remove or rename the user's file).
-fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<(), StoreError> {
+/// Returns the directory's status.
+fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<FileStat, StoreError> {
     let st = fstat(dir).map_err(|e| io_err("inspect directory", path, e))?;
     let shown = path.display();
     if st.st_uid != 0 && st.st_uid != owner.uid.as_raw() {
@@ -581,7 +581,7 @@ fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<(), Stor
             fix: format!("chmod go-w {shown}"),
         });
     }
-    Ok(())
+    Ok(st)
 }
 
 fn acting_as(owner: &Owner, path: &Path) -> Result<ActingAs, StoreError> {

@@ -21,6 +21,7 @@ fn main() {
         answers: Vec::new(),
         flags: 0,
         setcred: false,
+        echo: true,
     };
     let mut start_at: Option<u128> = None;
     let mut args = std::env::args().skip(1);

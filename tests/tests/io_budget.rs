@@ -1,0 +1,170 @@
+//! What a login costs on disk, seen from the kernel: real logins through libpam run under
+//! strace, and the calls on the user's file and its directory are counted. A login reads the
+//! small secret file once (one open, one read to the end) and writes at most once (one
+//! temporary file, fsync, rename, fsync of the directory). The figures are the contract in the
+//! README ("What a login costs"); time is measured by the benchmark, not here.
+
+use pam_totp_tests::*;
+use std::path::Path;
+use std::process::Command;
+
+const SERVICE: &str = "auth required @MODULE@ secret=@SECRET@\n";
+
+/// The calls a login made on the secret file and its directory.
+#[derive(Debug, Default)]
+struct FileCalls {
+    /// Opens of the secret file itself (not of temporary files).
+    opens: usize,
+    /// read() calls on the secret file and the bytes they returned.
+    reads: usize,
+    bytes_read: u64,
+    /// Temporary files created next to it.
+    temp_files: usize,
+    /// Renames onto the secret file.
+    renames: usize,
+    /// fsync/fdatasync calls on anything in the directory, or on the directory.
+    syncs: usize,
+    /// Every traced line that touched the directory, for failure messages.
+    lines: Vec<String>,
+}
+
+/// Runs one login of the current user under strace and sorts the calls on `env`'s directory.
+fn traced_login(env: &Env, answers: &[&str]) -> (Login, FileCalls) {
+    let strace = tool("strace", "strace");
+    let trace = env.dir.path().join("strace.out");
+    let driver = env.command(&Run {
+        service: "totp",
+        answers,
+        ..Run::default()
+    });
+    let mut cmd = Command::new(strace);
+    // -y: show the path behind each descriptor; -s 0: never print file contents (secrets).
+    cmd.args(["-f", "-qq", "-y", "-s", "0", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=open,openat,openat2,read,pread64,readv,write,pwrite64,writev,\
+             rename,renameat,renameat2,fsync,fdatasync,sync_file_range",
+        ])
+        .arg(driver.get_program())
+        .args(driver.get_args());
+    for (k, v) in driver.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().expect("run pam-driver under strace");
+    let login = Login::from_output(&out);
+    let text = std::fs::read_to_string(&trace).expect("read the strace output");
+    (login, sort_calls(&text, env.dir.path(), &env.secret_path()))
+}
+
+fn sort_calls(trace: &str, dir: &Path, secret: &Path) -> FileCalls {
+    let dir = dir.display().to_string();
+    let secret = secret.display().to_string();
+    let name = secret.rsplit('/').next().unwrap_or_default().to_string();
+    let on_secret = format!("<{secret}>");
+    let mut calls = FileCalls::default();
+    for line in trace.lines() {
+        if !line.contains(&dir) || line.contains("/pam.d") || line.contains("syslog.log") {
+            continue;
+        }
+        calls.lines.push(line.to_string());
+        let call = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.split('(').next())
+            .unwrap_or_default();
+        let result = line.rsplit(" = ").next().unwrap_or_default();
+        match call {
+            "open" | "openat" | "openat2" if line.contains("O_CREAT") => calls.temp_files += 1,
+            "open" | "openat" | "openat2" if result.contains(&on_secret) => calls.opens += 1,
+            "read" | "pread64" | "readv" if line.contains(&format!("{on_secret},")) => {
+                calls.reads += 1;
+                calls.bytes_read += result.trim().parse::<u64>().unwrap_or(0);
+            }
+            "rename" | "renameat" | "renameat2" if line.contains(&format!("\"{name}\"")) => {
+                calls.renames += 1
+            }
+            "fsync" | "fdatasync" | "sync_file_range" => calls.syncs += 1,
+            _ => {}
+        }
+    }
+    calls
+}
+
+fn enrolled_env() -> Env {
+    let env = Env::new();
+    env.enroll(KEY, &["aaaaa-bbbbb", "ccccc-ddddd"]);
+    env.service("totp", SERVICE);
+    env
+}
+
+fn assert_one_read_one_write(calls: &FileCalls, size: u64) {
+    assert_eq!(calls.opens, 1, "the secret file is opened once: {calls:#?}");
+    assert!(
+        calls.reads <= 2 && calls.bytes_read == size,
+        "the file is read once to its end ({size} bytes): {calls:#?}"
+    );
+    assert_eq!(
+        (calls.temp_files, calls.renames, calls.syncs),
+        (1, 1, 2),
+        "one durable write: a temporary file, fsync, rename, fsync of the directory: {calls:#?}"
+    );
+}
+
+#[test]
+fn an_accepted_code_costs_one_read_and_one_durable_write() {
+    let env = enrolled_env();
+    let size = std::fs::metadata(env.secret_path()).unwrap().len();
+    let code = oathtool(KEY, &[], now());
+    let (login, calls) = traced_login(&env, &[&code]);
+    assert!(login.ok(), "{login:?}\n{}", env.log());
+    assert_one_read_one_write(&calls, size);
+}
+
+#[test]
+fn a_refused_code_costs_one_read_and_one_durable_write() {
+    let env = enrolled_env();
+    let size = std::fs::metadata(env.secret_path()).unwrap().len();
+    let wrong = oathtool(KEY, &[], now() + 300);
+    let (login, calls) = traced_login(&env, &[&wrong]);
+    assert_eq!(login.rc, rc::AUTH_ERR, "{login:?}");
+    assert_one_read_one_write(&calls, size);
+}
+
+#[test]
+fn a_recovery_code_costs_one_read_and_one_durable_write() {
+    let env = enrolled_env();
+    let size = std::fs::metadata(env.secret_path()).unwrap().len();
+    let (login, calls) = traced_login(&env, &["ccccc-ddddd"]);
+    assert!(login.ok(), "{login:?}\n{}", env.log());
+    assert_one_read_one_write(&calls, size);
+}
+
+#[test]
+fn a_user_without_a_file_costs_no_read_and_no_write() {
+    let env = Env::new();
+    env.service(
+        "totp",
+        "auth required @MODULE@ secret=@SECRET@ nullok\nauth required pam_permit.so\n",
+    );
+    let (login, calls) = traced_login(&env, &[]);
+    assert!(
+        login.ok() && login.prompts().is_empty(),
+        "{login:?}\n{}",
+        env.log()
+    );
+    assert_eq!(
+        (
+            calls.opens,
+            calls.reads,
+            calls.temp_files,
+            calls.renames,
+            calls.syncs
+        ),
+        (0, 0, 0, 0, 0),
+        "{calls:#?}"
+    );
+}
