@@ -347,25 +347,26 @@ impl Flow<'_> {
 /// Splits `password || code` typed into one field: a trailing `xxxxx-xxxxx` recovery code,
 /// else the last `digits` characters.
 pub fn split_forwarded(combined: &str, digits: u8) -> (&str, &str) {
-    let len = combined.len();
-    let recovery_len = 11;
-    if len >= recovery_len && combined.is_char_boundary(len - recovery_len) {
-        let tail = &combined[len - recovery_len..];
-        let b = tail.as_bytes();
-        if b[5] == b'-'
-            && b.iter()
-                .enumerate()
-                .all(|(i, c)| i == 5 || c.is_ascii_alphanumeric())
-        {
-            return (&combined[..len - recovery_len], tail);
+    const RECOVERY_LEN: usize = 11;
+    let split_at = |tail_len: usize| {
+        combined
+            .len()
+            .checked_sub(tail_len)
+            .and_then(|at| Some((combined.get(..at)?, combined.get(at..)?)))
+    };
+    if let Some((password, tail)) = split_at(RECOVERY_LEN) {
+        let looks_like_recovery = tail.bytes().enumerate().all(|(i, c)| {
+            if i == RECOVERY_LEN / 2 {
+                c == b'-'
+            } else {
+                c.is_ascii_alphanumeric()
+            }
+        });
+        if looks_like_recovery {
+            return (password, tail);
         }
     }
-    let digits = usize::from(digits);
-    if len >= digits && combined.is_char_boundary(len - digits) {
-        (&combined[..len - digits], &combined[len - digits..])
-    } else {
-        ("", combined)
-    }
+    split_at(usize::from(digits)).unwrap_or(("", combined))
 }
 
 #[cfg(test)]

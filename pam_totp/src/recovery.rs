@@ -103,14 +103,16 @@ pub fn find(hashes: &[RecoveryHash], code: &str) -> Option<usize> {
 /// Makes one code (`xxxxx-xxxxx`) and its hash from `RANDOM_BYTES_PER_CODE` random bytes.
 pub fn generate(random: &[u8; RANDOM_BYTES_PER_CODE]) -> (Zeroizing<String>, RecoveryHash) {
     let mut code = Zeroizing::new(String::with_capacity(CODE_CHARS + 1));
-    for (i, b) in random[..CODE_CHARS].iter().enumerate() {
+    let (chars, salt_bytes) = random.split_at(CODE_CHARS);
+    for (i, b) in chars.iter().enumerate() {
         if i == CODE_CHARS / 2 {
             code.push('-');
         }
+        #[allow(clippy::indexing_slicing)] // `b & 31` is below 32, the alphabet's length.
         code.push(char::from(ALPHABET[usize::from(b & 31)]));
     }
     let mut salt = [0u8; SALT_BYTES];
-    salt.copy_from_slice(&random[CODE_CHARS..]);
+    salt.copy_from_slice(salt_bytes);
     let normal = normalise(&code).unwrap_or_default();
     let hash = RecoveryHash {
         salt,

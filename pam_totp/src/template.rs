@@ -94,8 +94,11 @@ pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, Tem
         .filter(|h| h.starts_with('/'))
         .ok_or_else(|| TemplateError::BadHome(home.display().to_string()))?;
 
-    let (in_home, rest) = if template == "~" || template.starts_with("~/") {
-        (true, &template[1..])
+    let (in_home, rest) = if let Some(r) = template
+        .strip_prefix('~')
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    {
+        (true, r)
     } else if let Some(r) = template.strip_prefix("%h") {
         (true, r)
     } else {
@@ -133,9 +136,10 @@ pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, Tem
         }
         // The base is the directory part before the first expansion (or before the file name).
         let limit = first_dynamic.unwrap_or(out.len());
-        let cut = out[..limit].rfind('/').unwrap_or(0);
-        let base = if cut == 0 { "/" } else { &out[..cut] };
-        (PathBuf::from(base), &out[cut..])
+        // `limit` and the position of a '/' are character boundaries, so `get` always succeeds.
+        let cut = out.get(..limit).and_then(|s| s.rfind('/')).unwrap_or(0);
+        let base = out.get(..cut).filter(|b| !b.is_empty()).unwrap_or("/");
+        (PathBuf::from(base), out.get(cut..).unwrap_or_default())
     };
 
     let mut below = Vec::new();
