@@ -62,7 +62,7 @@ const COMMAND_WORDS: &[&str] = &[
     "--version",
 ];
 
-/// Inserts `enroll` after the global options when the command line names no command, so that
+/// Inserts `enroll` after the global options when only options follow them, so that
 /// `totp-enroll`, `totp-enroll --no-qr` and `totp-enroll --user bob --force` run `enroll`.
 pub fn with_default_command(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mut i = 1;
@@ -73,9 +73,12 @@ pub fn with_default_command(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsSt
             _ => break,
         }
     }
-    let named = args
-        .get(i)
-        .is_some_and(|a| a.to_str().is_some_and(|a| COMMAND_WORDS.contains(&a)));
+    // A bare word that is no command is left for clap to report as an unknown command (with
+    // a "did you mean" hint); only a command line of options gets the implicit `enroll`.
+    let named = args.get(i).is_some_and(|a| {
+        a.to_str()
+            .is_none_or(|a| COMMAND_WORDS.contains(&a) || !a.starts_with('-'))
+    });
     let mut args = args;
     if !named && i <= args.len() {
         args.insert(i, "enroll".into());
@@ -340,6 +343,20 @@ mod tests {
         );
         assert_eq!(cli.secret_file, "/y");
         assert!(parse_from(["totp-enroll", "--user"]).is_err());
+    }
+
+    #[test]
+    fn a_misspelt_command_is_named_as_such() {
+        for (args, word) in [
+            (&["totp-enroll", "stauts"][..], "stauts"),
+            (&["totp-enroll", "--user", "bob", "frob"], "frob"),
+        ] {
+            let err = parse_from(args).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+            assert!(err.to_string().contains(word), "{err}");
+        }
+        let err = parse_from(["totp-enroll", "stauts"]).unwrap_err();
+        assert!(err.to_string().contains("'status'"), "{err}");
     }
 
     #[test]
