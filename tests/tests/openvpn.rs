@@ -359,3 +359,50 @@ fn openvpn_auth_gen_token_keeps_the_tunnel_across_renegotiation() {
     );
     assert!(!log.contains("authentication failure"), "{log}");
 }
+
+#[test]
+fn openvpn_deferred_auth_pam_accepts_the_right_code_and_refuses_a_wrong_one() {
+    if !needs_root("openvpn_deferred_auth_pam_accepts_the_right_code_and_refuses_a_wrong_one") {
+        return;
+    }
+    // The README recommends `setenv deferred_auth_pam 1`, so that the plugin checks in the
+    // background and a wrong code's failure delay does not hold up the server. Two clients at
+    // once, one with a wrong code and one with the right code: each gets its own answer.
+    let env = Env::new();
+    // duplicate-cn: both clients are the same user, and neither may replace the other.
+    let server = code_only_server_with(&env, "setenv deferred_auth_pam 1\nduplicate-cn\n");
+    wait_for_fresh_step(30);
+    let mut wrong = server.client(&env.user, &wrong_code(), None);
+    let right = server.connect(&env.user, &oathtool(KEY, &[], now()), None);
+    assert_eq!(
+        right.outcome,
+        Outcome::Connected,
+        "{}\n{}\n{}",
+        right.log,
+        server.log(),
+        env.log()
+    );
+    let refused = wrong.wait_for(
+        &["AUTH_FAILED", "Initialization Sequence Completed"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(refused, Some(0), "{}\n{}", wrong.log(), server.log());
+    // The plugin's background child reports each deferred result.
+    let server_log = server.log();
+    for needle in [
+        "deferred auth: PAM succeeded",
+        "deferred auth: PAM rejected",
+    ] {
+        assert!(
+            server_log.contains(needle),
+            "no \"{needle}\": the plugin did not defer\n{server_log}"
+        );
+    }
+    let log = env.log();
+    assert_eq!(
+        log.matches("accepted verification code").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("reason=wrong code"), "{log}");
+}
