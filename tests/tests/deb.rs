@@ -80,6 +80,7 @@ fn expected_files(triplet: &str) -> Vec<(String, &'static str)> {
         "sudo",
         "openvpn",
         "fail2ban-jail-pam-totp.conf",
+        "totp-enroll.toml",
     ] {
         files.push((
             format!("/usr/share/doc/pam-totp/examples/{example}"),

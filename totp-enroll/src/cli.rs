@@ -1,7 +1,6 @@
 //! Command line arguments (clap derive). Usage errors exit with status 2.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pam_totp::options::DEFAULT_SECRET_TEMPLATE;
 use pam_totp::secret::TotpSecret;
 use pam_totp::secret_file::{Algorithm, MAX_PERIOD};
 use std::path::PathBuf;
@@ -39,9 +38,10 @@ pub struct Cli {
     pub user: Option<String>,
 
     /// Secret file location, the same template as the module's secret= option
-    /// (~ or %h = the user's home, %u = the user name).
-    #[arg(long, value_name = "TEMPLATE", global = true, default_value = DEFAULT_SECRET_TEMPLATE)]
-    pub secret_file: String,
+    /// (~ or %h = the user's home, %u = the user name) [default: secret_file in
+    /// /etc/totp-enroll.toml, else ~/.pam_totp.toml]
+    #[arg(long, value_name = "TEMPLATE", global = true)]
+    pub secret_file: Option<String>,
 
     /// What to do (`enroll` is inserted by [`with_default_command`] when none is given).
     #[command(subcommand)]
@@ -163,7 +163,7 @@ Examples:
 /// Options of `enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// Issuer shown in the app (default: this host's name).
+    /// Issuer shown in the app [default: issuer in /etc/totp-enroll.toml, else this host's name]
     #[arg(long, value_name = "TEXT", value_parser = parse_uri_text)]
     pub issuer: Option<String>,
 
@@ -259,7 +259,7 @@ fn parse_secret(s: &str) -> Result<TotpSecret, String> {
 }
 
 /// Issuer and account name: the Key URI Format forbids a colon in either.
-fn parse_uri_text(s: &str) -> Result<String, String> {
+pub fn parse_uri_text(s: &str) -> Result<String, String> {
     if s.trim().is_empty() {
         return Err("must not be empty".to_string());
     }
@@ -320,7 +320,7 @@ mod tests {
             cli.command,
             Command::Enroll(EnrollArgs { force: true, .. })
         ));
-        assert_eq!(cli.secret_file, "/x/%u");
+        assert_eq!(cli.secret_file.as_deref(), Some("/x/%u"));
         let cli = parse_from(["totp-enroll", "--user", "bob", "status", "--json"]).unwrap();
         assert!(matches!(
             cli.command,
@@ -338,10 +338,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            (cli.user.as_deref(), cli.secret_file.as_str()),
+            (cli.user.as_deref(), cli.secret_file.as_deref().unwrap()),
             (Some("bob"), "/y")
         );
-        assert_eq!(cli.secret_file, "/y");
+        assert_eq!(cli.secret_file.as_deref(), Some("/y"));
         assert!(parse_from(["totp-enroll", "--user"]).is_err());
     }
 

@@ -10,6 +10,14 @@ use thiserror::Error;
 /// A failure of totp-enroll (exit status 1).
 #[derive(Debug, Error)]
 pub enum CliError {
+    /// The site defaults file is unsafe or malformed.
+    #[error("{}: {reason}", path.display())]
+    SiteConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and the fix.
+        reason: String,
+    },
     /// `--user NAME` does not exist.
     #[error("no such user: {0}")]
     NoSuchUser(String),

@@ -12,6 +12,7 @@ mod error;
 mod input;
 mod json;
 mod qr;
+mod site;
 mod target;
 mod uri;
 

@@ -443,3 +443,101 @@ fn root_enrolls_another_user_in_a_root_directory() {
     assert_exit(&out, 0);
     assert!(!file.exists());
 }
+
+/// Writes a site defaults file (mode 0644) in `env`'s directory and returns its path.
+fn site_config(env: &Env, text: &str, mode: u32) -> std::path::PathBuf {
+    let path = env.dir.path().join("totp-enroll.toml");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[test]
+fn site_defaults_give_the_issuer_and_the_secret_file() {
+    let env = Env::new();
+    let template = format!("{}/%u.toml", env.dir.path().display());
+    let config = site_config(
+        &env,
+        &format!("issuer = \"ACME VPN\"\nsecret_file = \"{template}\"\n"),
+        0o644,
+    );
+    let with_site = |cmd: &mut std::process::Command| {
+        cmd.env("TOTP_ENROLL_CONFIG", &config);
+    };
+    wait_for_fresh_step(30);
+    let out = run_with(
+        &["enroll", "--secret", KEY, "--json"],
+        &code(KEY),
+        with_site,
+    );
+    assert_exit(&out, 0);
+    let uri = json(&out)["otpauth_uri"].as_str().unwrap().to_string();
+    assert!(uri.starts_with("otpauth://totp/ACME%20VPN:"), "{uri}");
+    assert!(uri.ends_with("&issuer=ACME%20VPN"), "{uri}");
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let file = env.dir.path().join(format!("{user}.toml"));
+    assert!(
+        file.exists(),
+        "the site's secret_file was used: {}",
+        file.display()
+    );
+    let status = run_with(&["status", "--json"], "", with_site);
+    assert_exit(&status, 0);
+    assert_eq!(json(&status)["enrolled"], true);
+
+    // Command-line options win over the site defaults.
+    let other = Env::new();
+    let out = run_with(
+        &[
+            "--secret-file",
+            other.file().to_str().unwrap(),
+            "enroll",
+            "--secret",
+            KEY,
+            "--issuer",
+            "Override",
+            "--json",
+        ],
+        &code(KEY),
+        with_site,
+    );
+    assert_exit(&out, 0);
+    let uri = json(&out)["otpauth_uri"].as_str().unwrap().to_string();
+    assert!(uri.starts_with("otpauth://totp/Override:"), "{uri}");
+    assert!(other.file().exists());
+}
+
+#[test]
+fn unsafe_or_malformed_site_defaults_stop_the_tool() {
+    let env = Env::new();
+    for (text, mode, expected) in [
+        ("issuer = \"ACME\"\n", 0o666, "chmod go-w"),
+        ("isuer = \"ACME\"\n", 0o644, "isuer"),
+        ("issuer = \"a:b\"\n", 0o644, "issuer must not contain ':'"),
+        ("secret_file = \"relative/%u.toml\"\n", 0o644, "secret_file"),
+    ] {
+        let config = site_config(&env, text, mode);
+        let out = run_with(&["status"], "", |cmd| {
+            cmd.env("TOTP_ENROLL_CONFIG", &config);
+        });
+        assert_exit(&out, 1);
+        let err = stderr(&out);
+        assert!(
+            err.contains(config.to_str().unwrap()) && err.contains(expected),
+            "{text:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    // A symlink is not followed.
+    let target = site_config(&env, "issuer = \"ACME\"\n", 0o644);
+    let link = env.dir.path().join("link.toml");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = run_with(&["status"], "", |cmd| {
+        cmd.env("TOTP_ENROLL_CONFIG", &link);
+    });
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("link.toml"), "{}", stderr(&out));
+}

@@ -9,7 +9,8 @@ use std::process::Command;
 
 fn start(env: &Env) -> PtySession {
     let mut cmd = Command::new(bin());
-    cmd.arg("--secret-file")
+    cmd.env("TOTP_ENROLL_CONFIG", "/nonexistent/totp-enroll.toml")
+        .arg("--secret-file")
         .arg(env.file())
         .args(["enroll", "--issuer", "Example"]);
     spawn_command(cmd, Some(20_000)).expect("spawn totp-enroll in a pty")

@@ -9,8 +9,10 @@ mod status;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
+use crate::site;
 use crate::target::{resolve, Target};
 use pam_totp::fs::store::StoreError;
+use pam_totp::options::DEFAULT_SECRET_TEMPLATE;
 use pam_totp::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
 use pam_totp::secret_file::SecretFile;
 use std::io::Write;
@@ -20,11 +22,19 @@ use zeroize::Zeroizing;
 /// Recovery codes made per set.
 pub const RECOVERY_CODES: usize = 10;
 
-/// Runs the command line.
+/// Runs the command line, with the site defaults filling in what it leaves out.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let target = resolve(cli.user.as_deref(), &cli.secret_file)?;
+    let site = site::load(&site::config_path())?;
+    let template = cli
+        .secret_file
+        .or(site.secret_file)
+        .unwrap_or_else(|| DEFAULT_SECRET_TEMPLATE.to_string());
+    let target = resolve(cli.user.as_deref(), &template)?;
     match cli.command {
-        Command::Enroll(args) => enroll::run(&target, &args),
+        Command::Enroll(mut args) => {
+            args.issuer = args.issuer.or(site.issuer);
+            enroll::run(&target, &args)
+        }
         Command::Status(args) => status::run(&target, args.json),
         Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
         Command::Remove => remove::run(&target),

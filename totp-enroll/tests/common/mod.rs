@@ -56,6 +56,8 @@ pub fn run_with(args: &[&str], stdin: &str, setup: impl FnOnce(&mut Command)) ->
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .env_remove("NO_COLOR")
+        // No site defaults from the machine running the tests (tests that want some set it).
+        .env("TOTP_ENROLL_CONFIG", "/nonexistent/totp-enroll.toml")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

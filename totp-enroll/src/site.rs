@@ -1,0 +1,147 @@
+//! Site defaults for totp-enroll: `/etc/totp-enroll.toml` (or the file named by
+//! `$TOTP_ENROLL_CONFIG`), a small TOML file with `issuer` (what the apps show, instead of the
+//! host name) and `secret_file` (the template the site's pam.d lines use, so nobody has to
+//! repeat `--secret-file`). Options on the command line win. A missing file means no site
+//! defaults; a file that is unsafe or malformed stops the tool with a message naming it.
+
+use crate::cli::parse_uri_text;
+use crate::error::CliError;
+use serde::Deserialize;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Where the site defaults live.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/totp-enroll.toml";
+/// Environment variable naming another file (for testing a configuration before installing it).
+pub const CONFIG_ENV: &str = "TOTP_ENROLL_CONFIG";
+/// Far more than two settings ever need.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+
+/// The site defaults; every field is optional.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Default `--issuer`.
+    pub issuer: Option<String>,
+    /// Default `--secret-file`.
+    pub secret_file: Option<String>,
+}
+
+/// The configuration file in effect: `$TOTP_ENROLL_CONFIG` if set, else the default path.
+pub fn config_path() -> PathBuf {
+    std::env::var_os(CONFIG_ENV)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH))
+}
+
+/// Reads the site defaults. The file must be a regular file owned by root or by the user
+/// running the tool, and writable by nobody else: whoever can write it decides what every
+/// enrolling user's app shows.
+pub fn load(path: &Path) -> Result<SiteConfig, CliError> {
+    let bad = |reason: String| CliError::SiteConfig {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut file = match File::options()
+        .read(true)
+        .custom_flags(libc_flags())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SiteConfig::default()),
+        Err(e) => return Err(bad(format!("cannot open it ({e}); fix it or remove it"))),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| bad(format!("cannot inspect it ({e})")))?;
+    if !meta.is_file() {
+        return Err(bad("is not a regular file; remove it".into()));
+    }
+    let me = nix::unistd::getuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return Err(bad(format!(
+            "is owned by uid {}, neither root nor you; chown root {}",
+            meta.uid(),
+            path.display()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(bad(format!(
+            "is writable by group or others (mode {:04o}); chmod go-w {}",
+            meta.mode() & 0o7777,
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    (&mut file)
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(format!("cannot read it as UTF-8 text ({e})")))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(bad(format!("is larger than {MAX_CONFIG_BYTES} bytes")));
+    }
+    parse(&text).map_err(bad)
+}
+
+/// Parses and checks the settings (the same rules as the command-line options).
+fn parse(text: &str) -> Result<SiteConfig, String> {
+    let config: SiteConfig = toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim().replace('\n', " ");
+        match e.span() {
+            Some(span) => {
+                let line = text
+                    .get(..span.start)
+                    .map_or(0, |t| t.matches('\n').count())
+                    + 1;
+                format!("line {line}: {msg}")
+            }
+            None => msg,
+        }
+    })?;
+    if let Some(issuer) = &config.issuer {
+        parse_uri_text(issuer).map_err(|e| format!("issuer {e}"))?;
+    }
+    if let Some(template) = &config.secret_file {
+        // Expanded for a sample user only to check its form; the real expansion comes later.
+        pam_totp::template::expand(template, "user", Path::new("/home/user"))
+            .map_err(|e| format!("secret_file: {e}"))?;
+    }
+    Ok(config)
+}
+
+/// `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC`: no symlink, no hanging on a FIFO.
+fn libc_flags() -> i32 {
+    libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_settings_are_read() {
+        let c =
+            parse("issuer = \"ACME VPN\"\nsecret_file = \"/var/lib/pam_totp/%u.toml\"\n").unwrap();
+        assert_eq!(c.issuer.as_deref(), Some("ACME VPN"));
+        assert_eq!(c.secret_file.as_deref(), Some("/var/lib/pam_totp/%u.toml"));
+        assert_eq!(parse("").unwrap(), SiteConfig::default());
+    }
+
+    #[test]
+    fn unknown_settings_and_bad_values_are_refused() {
+        let e = parse("isuer = \"x\"\n").unwrap_err();
+        assert!(
+            e.contains("line 1") && e.contains("isuer") && e.contains("issuer"),
+            "{e}"
+        );
+        assert!(parse("issuer = \"a:b\"\n").unwrap_err().contains("issuer"));
+        assert!(parse("issuer = 3\n").is_err());
+        let e = parse("secret_file = \"relative/%u\"\n").unwrap_err();
+        assert!(e.contains("secret_file"), "{e}");
+        assert!(parse("secret_file = \"/x/%q\"\n").is_err());
+    }
+}
