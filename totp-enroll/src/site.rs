@@ -6,11 +6,12 @@
 
 use crate::cli::parse_uri_text;
 use crate::error::CliError;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use serde::Deserialize;
 use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{ErrorKind, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Where the site defaults live.
@@ -19,6 +20,8 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/totp-enroll.toml";
 pub const CONFIG_ENV: &str = "TOTP_ENROLL_CONFIG";
 /// Far more than two settings ever need.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+/// Where the settings are described.
+const SEE_ALSO: &str = "man totp-enroll, FILES";
 
 /// The site defaults; every field is optional.
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
@@ -30,61 +33,84 @@ pub struct SiteConfig {
     pub secret_file: Option<String>,
 }
 
-/// The configuration file in effect: `$TOTP_ENROLL_CONFIG` if set, else the default path.
-pub fn config_path() -> PathBuf {
-    std::env::var_os(CONFIG_ENV)
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH))
+/// Reads the site defaults in effect, and says from which file: the one named by
+/// `$TOTP_ENROLL_CONFIG` (which must exist: a typo there must not silently fall back to no
+/// defaults), else the default path (absent means no site defaults).
+pub fn load_in_effect() -> Result<(SiteConfig, PathBuf), CliError> {
+    let (path, required) = match std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        Some(path) => (PathBuf::from(path), true),
+        None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
+    };
+    Ok((load(&path, required)?, path))
 }
 
-/// Reads the site defaults. The file must be a regular file owned by root or by the user
-/// running the tool, and writable by nobody else: whoever can write it decides what every
-/// enrolling user's app shows.
-pub fn load(path: &Path) -> Result<SiteConfig, CliError> {
+/// Reads the site defaults from `path`. The file must be a regular file owned by root or by
+/// the user running the tool, and writable by nobody else: whoever can write it decides what
+/// every enrolling user's app shows and where their files go.
+pub fn load(path: &Path, required: bool) -> Result<SiteConfig, CliError> {
+    let shown = path.display();
     let bad = |reason: String| CliError::SiteConfig {
         path: path.to_path_buf(),
         reason,
     };
+    let flags = OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
     let mut file = match File::options()
         .read(true)
-        .custom_flags(libc_flags())
+        .custom_flags(flags.bits())
         .open(path)
     {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SiteConfig::default()),
-        Err(e) => return Err(bad(format!("cannot open it ({e}); fix it or remove it"))),
+        Err(e) if e.kind() == ErrorKind::NotFound && !required => return Ok(SiteConfig::default()),
+        Err(e) => {
+            return Err(bad(match (e.kind(), e.raw_os_error()) {
+                (ErrorKind::NotFound, _) => format!(
+                    "does not exist; fix {CONFIG_ENV} or unset it to use {DEFAULT_CONFIG_PATH}"
+                ),
+                (_, Some(libc_errno)) if libc_errno == Errno::ELOOP as i32 => {
+                    "is a symbolic link, which is not followed; put the file itself there"
+                        .to_string()
+                }
+                (ErrorKind::PermissionDenied, _) => {
+                    format!("cannot be read by you; make it readable: chmod 644 {shown}")
+                }
+                _ => format!("cannot be opened ({e})"),
+            }))
+        }
     };
     let meta = file
         .metadata()
-        .map_err(|e| bad(format!("cannot inspect it ({e})")))?;
+        .map_err(|e| bad(format!("cannot be inspected ({e})")))?;
     if !meta.is_file() {
-        return Err(bad("is not a regular file; remove it".into()));
+        return Err(bad(
+            "is not a regular file; site defaults must be a TOML file".to_string(),
+        ));
     }
     let me = nix::unistd::getuid().as_raw();
     if meta.uid() != 0 && meta.uid() != me {
         return Err(bad(format!(
-            "is owned by uid {}, neither root nor you; chown root {}",
-            meta.uid(),
-            path.display()
+            "is owned by uid {}, neither root nor you; chown root {shown}",
+            meta.uid()
         )));
     }
     if meta.mode() & 0o022 != 0 {
         return Err(bad(format!(
-            "is writable by group or others (mode {:04o}); chmod go-w {}",
-            meta.mode() & 0o7777,
-            path.display()
+            "is writable by group or others (mode {:04o}); chmod go-w {shown}",
+            meta.mode() & 0o7777
         )));
     }
-    let mut text = String::new();
-    (&mut file)
-        .take(MAX_CONFIG_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| bad(format!("cannot read it as UTF-8 text ({e})")))?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(bad(format!("is larger than {MAX_CONFIG_BYTES} bytes")));
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(bad(format!(
+            "is larger than {MAX_CONFIG_BYTES} bytes; it holds two settings ({SEE_ALSO})"
+        )));
     }
-    parse(&text).map_err(bad)
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(MAX_CONFIG_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(format!("cannot be read ({e})")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| bad("is not UTF-8 text; save it as UTF-8".to_string()))?;
+    parse(&text).map_err(|reason| bad(format!("{reason}; edit it ({SEE_ALSO})")))
 }
 
 /// Parses and checks the settings (the same rules as the command-line options).
@@ -111,11 +137,6 @@ fn parse(text: &str) -> Result<SiteConfig, String> {
             .map_err(|e| format!("secret_file: {e}"))?;
     }
     Ok(config)
-}
-
-/// `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC`: no symlink, no hanging on a FIFO.
-fn libc_flags() -> i32 {
-    libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC
 }
 
 #[cfg(test)]

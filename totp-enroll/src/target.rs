@@ -17,12 +17,19 @@ pub struct Target {
     pub for_other: bool,
 }
 
-/// Looks up the user (`--user` or the invoking user), checks permission and expands the template.
-pub fn resolve(user_arg: Option<&str>, template: &str) -> Result<Target, CliError> {
-    let uid = getuid();
-    if uid != geteuid() || getgid() != getegid() {
+/// Refuses to run set-uid or set-gid: nothing may be read or written with borrowed privilege.
+/// Called before anything else is read (the site defaults included).
+pub fn refuse_set_id() -> Result<(), CliError> {
+    if getuid() != geteuid() || getgid() != getegid() {
         return Err(CliError::SetId);
     }
+    Ok(())
+}
+
+/// Looks up the user (`--user` or the invoking user), checks permission and expands the template.
+pub fn resolve(user_arg: Option<&str>, template: &str) -> Result<Target, CliError> {
+    refuse_set_id()?;
+    let uid = getuid();
     let user = match user_arg {
         Some(name) => User::from_name(name)
             .map_err(|errno| CliError::Lookup {

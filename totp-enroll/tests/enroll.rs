@@ -531,6 +531,18 @@ fn unsafe_or_malformed_site_defaults_stop_the_tool() {
         );
         assert_eq!(err.lines().count(), 1, "one line: {err}");
     }
+    // A named file that does not exist is an error (a typo must not drop the defaults), and
+    // so is something that is not a regular file.
+    for (path, expected) in [
+        ("/nonexistent/totp-enroll.toml", "does not exist"),
+        ("/dev/null", "not a regular file"),
+    ] {
+        let out = run_with(&["status"], "", |cmd| {
+            cmd.env("TOTP_ENROLL_CONFIG", path);
+        });
+        assert_exit(&out, 1);
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    }
     // A symlink is not followed.
     let target = site_config(&env, "issuer = \"ACME\"\n", 0o644);
     let link = env.dir.path().join("link.toml");
@@ -539,5 +551,42 @@ fn unsafe_or_malformed_site_defaults_stop_the_tool() {
         cmd.env("TOTP_ENROLL_CONFIG", &link);
     });
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("link.toml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("link.toml: is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_set_uid_copy_refuses_to_run_before_reading_anything() {
+    use std::os::unix::process::CommandExt;
+    if !is_root() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("this test needs root in CI");
+        }
+        eprintln!("note: a_set_uid_copy_refuses_to_run_before_reading_anything skipped (not root)");
+        return;
+    }
+    // A mistaken `chmod u+s` must not let a user read root-only files through totp-enroll,
+    // not even in an error message about the site defaults.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = dir.path().join("totp-enroll");
+    std::fs::copy(bin(), &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let secret = dir.path().join("root-only.toml");
+    std::fs::write(&secret, "issuer = 424242\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = std::process::Command::new(&copy)
+        .arg("status")
+        .env("TOTP_ENROLL_CONFIG", &secret)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("must not run set-uid"), "{err}");
+    assert!(!err.contains("424242"), "{err}");
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 
 fn start(env: &Env) -> PtySession {
     let mut cmd = Command::new(bin());
-    cmd.env("TOTP_ENROLL_CONFIG", "/nonexistent/totp-enroll.toml")
+    cmd.env("TOTP_ENROLL_CONFIG", no_site_defaults())
         .arg("--secret-file")
         .arg(env.file())
         .args(["enroll", "--issuer", "Example"]);

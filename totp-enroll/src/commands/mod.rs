@@ -10,7 +10,7 @@ mod status;
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::site;
-use crate::target::{resolve, Target};
+use crate::target::{refuse_set_id, resolve, Target};
 use pam_totp::fs::store::StoreError;
 use pam_totp::options::DEFAULT_SECRET_TEMPLATE;
 use pam_totp::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
@@ -24,12 +24,21 @@ pub const RECOVERY_CODES: usize = 10;
 
 /// Runs the command line, with the site defaults filling in what it leaves out.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let site = site::load(&site::config_path())?;
+    refuse_set_id()?;
+    let (site, site_path) = site::load_in_effect()?;
+    let from_site = cli.secret_file.is_none() && site.secret_file.is_some();
     let template = cli
         .secret_file
         .or(site.secret_file)
         .unwrap_or_else(|| DEFAULT_SECRET_TEMPLATE.to_string());
-    let target = resolve(cli.user.as_deref(), &template)?;
+    let target = resolve(cli.user.as_deref(), &template).map_err(|e| match e {
+        // Say where a bad template came from when it was not the command line.
+        CliError::Template(t) if from_site => CliError::SiteConfig {
+            path: site_path,
+            reason: format!("secret_file: {t}"),
+        },
+        e => e,
+    })?;
     match cli.command {
         Command::Enroll(mut args) => {
             args.issuer = args.issuer.or(site.issuer);

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,13 +52,25 @@ impl Env {
     }
 }
 
+/// An empty site defaults file (mode 0644), so that a /etc/totp-enroll.toml on the machine
+/// running the tests cannot change them.
+pub fn no_site_defaults() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-site-defaults.toml");
+    if !path.exists() {
+        std::fs::write(&path, "").expect("write the empty site defaults");
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+        .expect("chmod the empty site defaults");
+    path
+}
+
 /// Runs the binary with `args` and `stdin`; `setup` may change the command (uid ...).
 pub fn run_with(args: &[&str], stdin: &str, setup: impl FnOnce(&mut Command)) -> Output {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .env_remove("NO_COLOR")
         // No site defaults from the machine running the tests (tests that want some set it).
-        .env("TOTP_ENROLL_CONFIG", "/nonexistent/totp-enroll.toml")
+        .env("TOTP_ENROLL_CONFIG", no_site_defaults())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
