@@ -171,7 +171,13 @@ impl SecretFile {
             None => return Err(FileFormatError::NoVersion),
             Some(toml::Value::Integer(FORMAT_VERSION)) => {}
             Some(other) => {
-                let shown: String = other.to_string().chars().take(32).collect();
+                // Shown in a log line: at most 32 characters, no line breaks or controls.
+                let shown: String = other
+                    .to_string()
+                    .chars()
+                    .take(32)
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect();
                 return Err(FileFormatError::UnknownVersion(shown));
             }
         }
@@ -350,6 +356,12 @@ mod tests {
             panic!("an unknown version is reported");
         };
         assert_eq!(shown.chars().count(), 32);
+        let multi_line = "version = \"\"\"\na\nb\"\"\"\n";
+        let Err(FileFormatError::UnknownVersion(shown)) = SecretFile::parse(multi_line.as_bytes())
+        else {
+            panic!("an unknown version is reported");
+        };
+        assert!(!shown.contains('\n'), "{shown:?}");
         let wide = format!("version = \"{}\"\n", "\u{e9}".repeat(40));
         assert!(matches!(
             SecretFile::parse(wide.as_bytes()),

@@ -1,13 +1,17 @@
 //! Side-by-side benchmark of pam_totp.so and pam_google_authenticator.so: the same secret, the
 //! same policy (one step of drift either way, at most 3 checks per 30 s, no code reuse), real
 //! logins through real libpam (`pam_start_confdir` + `pam_authenticate` + `pam_end`) in one
-//! process, codes from oathtool.
+//! process, codes from oathtool. pam_google_authenticator runs twice: as installed by default,
+//! and with `noskewadj`, which turns off its search for clock skew after a wrong code (half a
+//! day either way), the part of its work pam_totp does not do.
 //!
 //! pam-bench [--iterations N] [--dir DIR] [--check]
 //!
 //! Before every login the user's file is written afresh (not timed), so that each timed login
 //! is the full work of a first login in its time step: open, read, check, and the state update
-//! on disk. The modules take turns, so both see the same machine. Prints, per module and case,
+//! on disk. The wrong code matches no time step within the skew search either, as an
+//! attacker's guess almost never does. The modules take turns, so all see the same machine.
+//! Prints, per module and case,
 //! the median, 90th and 99th percentile and the mean time of one login, and the ratio.
 //! `--check` runs a few logins of each kind and only verifies that every one of them ended as
 //! expected (the test suite runs it so that the benchmark cannot silently measure failures).
@@ -24,6 +28,7 @@ use pam_totp_tests::ffi::{run, Answer, Transaction};
 use pam_totp_tests::{
     current_user, module_path, oathtool, secret_toml, workspace_root, write_private, KEY,
 };
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -84,8 +89,9 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The right code for the current step and a code from five steps later (outside the window),
-/// fetched from oathtool again whenever the step changes.
+/// The right code for the current step, and a wrong one that matches no step within
+/// pam_google_authenticator's skew search (1500 steps either way); fetched from oathtool again
+/// whenever the step changes.
 struct Codes {
     step: u64,
     right: String,
@@ -98,7 +104,7 @@ impl Codes {
         if t / 30 != self.step {
             self.step = t / 30;
             self.right = oathtool(KEY, &[], t);
-            self.wrong = oathtool(KEY, &[], t + 150);
+            self.wrong = wrong_code_far_from(t);
         }
         self
     }
@@ -133,6 +139,21 @@ fn rerun_with_syslog_shim() -> Option<i32> {
     Some(status.code().unwrap_or(1))
 }
 
+/// Steps pam_google_authenticator searches either way for clock skew after a wrong code.
+const SKEW_SEARCH_STEPS: u64 = 1500;
+
+/// A six-digit code that matches no step within `SKEW_SEARCH_STEPS` (and one more) of `t`.
+fn wrong_code_far_from(t: u64) -> String {
+    let span = SKEW_SEARCH_STEPS + 1;
+    let start = t.saturating_sub(span * 30);
+    let window = (2 * span).to_string();
+    let near = oathtool(KEY, &["-w", window.as_str()], start);
+    (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !near.lines().any(|l| l.trim() == c))
+        .unwrap_or_else(|| usage("no wrong code found"))
+}
+
 fn main() {
     if let Some(code) = rerun_with_syslog_shim() {
         std::process::exit(code);
@@ -164,7 +185,11 @@ fn main() {
     if check {
         iterations = 3;
     }
-    let base = base.unwrap_or_else(|| workspace_root().join("target"));
+    let base = base.unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"))
+    });
     std::fs::create_dir_all(&base).unwrap_or_else(|e| usage(&format!("{}: {e}", base.display())));
     let dir = tempfile::Builder::new()
         .prefix("pam_totp-bench")
@@ -189,11 +214,12 @@ fn main() {
         c.times = [Vec::new(), Vec::new()];
     }
 
+    let n = contenders.len();
     for round in 0..iterations {
         for case in Case::ALL {
-            // Alternate who goes first, so neither always runs on a cache the other warmed.
-            let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-            for i in order {
+            // Rotate who goes first, so no one always runs on a cache another warmed.
+            for k in 0..n {
+                let i = (round + k) % n;
                 let took = login(dir.path(), &mut contenders[i], &user, case, &mut codes);
                 contenders[i].times[case.index()].push(took);
             }
@@ -201,7 +227,7 @@ fn main() {
     }
 
     if check {
-        println!("pam-bench --check: every login of both modules ended as expected");
+        println!("pam-bench --check: every login of every module ended as expected");
         return;
     }
     report(&contenders, iterations, dir.path());
@@ -212,8 +238,12 @@ fn setup(dir: &Path, user: &str) -> Vec<Contender> {
     let confdir = dir.join("pam.d");
     let totp_dir = dir.join("totp");
     let ga_dir = dir.join("ga");
-    for d in [&confdir, &totp_dir, &ga_dir] {
+    let ga_noskew_dir = dir.join("ga-noskewadj");
+    for d in [&confdir, &totp_dir, &ga_dir, &ga_noskew_dir] {
         std::fs::create_dir(d).unwrap_or_else(|e| usage(&format!("{}: {e}", d.display())));
+        // Whatever the umask: pam_totp refuses group-writable directories.
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| usage(&format!("chmod {}: {e}", d.display())));
     }
     std::fs::write(
         confdir.join("bench-pam_totp"),
@@ -229,6 +259,14 @@ fn setup(dir: &Path, user: &str) -> Vec<Contender> {
         format!(
             "auth required pam_google_authenticator.so secret={}/${{USER}}\n",
             ga_dir.display()
+        ),
+    )
+    .unwrap_or_else(|e| usage(&format!("service file: {e}")));
+    std::fs::write(
+        confdir.join("bench-google_authenticator-noskewadj"),
+        format!(
+            "auth required pam_google_authenticator.so secret={}/${{USER}} noskewadj\n",
+            ga_noskew_dir.display()
         ),
     )
     .unwrap_or_else(|e| usage(&format!("service file: {e}")));
@@ -249,6 +287,13 @@ fn setup(dir: &Path, user: &str) -> Vec<Contender> {
             name: "pam_google_authenticator",
             service: "bench-google_authenticator",
             file: ga_dir.join(user),
+            pristine: ga.clone(),
+            times: [Vec::new(), Vec::new()],
+        },
+        Contender {
+            name: "pam_google_authenticator noskewadj",
+            service: "bench-google_authenticator-noskewadj",
+            file: ga_noskew_dir.join(user),
             pristine: ga,
             times: [Vec::new(), Vec::new()],
         },
@@ -272,8 +317,12 @@ fn login(dir: &Path, c: &mut Contender, user: &str, case: Case, codes: &mut Code
     let rc = run(&t);
     let took = start.elapsed();
     if rc != case.expected() {
+        let log = std::env::var_os("PAM_TOTP_TEST_SYSLOG")
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|l| format!("\nlog lines:\n{l}"))
+            .unwrap_or_default();
         eprintln!(
-            "pam-bench: {} returned {rc} for \"{}\" (expected {}); its file was {}",
+            "pam-bench: {} returned {rc} for \"{}\" (expected {}); its file was {}{log}",
             c.name,
             case.label(),
             case.expected(),
@@ -330,11 +379,14 @@ fn report(contenders: &[Contender], iterations: usize, dir: &Path) {
                 micros(mean)
             );
         }
-        if let [ours, theirs] = medians[..] {
-            println!(
-                "|  | median ratio pam_totp / google_authenticator | {:.2} | | | |",
-                ours.as_secs_f64() / theirs.as_secs_f64().max(1e-9)
-            );
+        if let Some((ours, others)) = medians.split_first() {
+            for (theirs, c) in others.iter().zip(&contenders[1..]) {
+                println!(
+                    "|  | median ratio pam_totp / {} | {:.2} | | | |",
+                    c.name,
+                    ours.as_secs_f64() / theirs.as_secs_f64().max(1e-9)
+                );
+            }
         }
     }
 }
