@@ -1,4 +1,5 @@
-//! Builds the syslog capture shim (support/syslog_capture.c) as a shared object for LD_PRELOAD.
+//! Builds the syslog capture shim (support/syslog_capture.c) as a shared object for LD_PRELOAD,
+//! and pam-bench's C host (support/pam_timer.c).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,4 +17,17 @@ fn main() {
     assert!(status.success(), "building the syslog capture shim failed");
     println!("cargo:rerun-if-changed=support/syslog_capture.c");
     println!("cargo:rustc-env=SYSLOG_CAPTURE_SO={}", so.display());
+
+    // pam-bench's timed host, a plain C program like the real PAM applications.
+    let timer = out.join("pam-timer");
+    let status = Command::new(compiler.path())
+        .args(["-O2", "-Wall", "-Werror", "-o"])
+        .arg(&timer)
+        .arg("support/pam_timer.c")
+        .arg("-lpam")
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "building pam-timer failed");
+    println!("cargo:rerun-if-changed=support/pam_timer.c");
+    println!("cargo:rustc-env=PAM_TIMER={}", timer.display());
 }

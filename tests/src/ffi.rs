@@ -84,23 +84,13 @@ pub struct Transaction {
     pub flags: c_int,
     /// Also call pam_setcred after a successful authentication.
     pub setcred: bool,
-    /// Print one line per event on stdout (off for benchmarks).
-    pub echo: bool,
 }
 
 struct Script {
     answers: VecDeque<Answer>,
 }
 
-thread_local! {
-    /// Whether `say` prints: set from `Transaction::echo` for the transaction on this thread.
-    static ECHO: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
-}
-
 fn say(line: String) {
-    if !ECHO.with(|e| e.get()) {
-        return;
-    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", line.replace('\n', "\\n"));
     let _ = out.flush();
@@ -186,7 +176,6 @@ extern "C" fn record_fail_delay(retval: c_int, usec: c_uint, _appdata: *mut c_vo
 /// Runs pam_start_confdir, pam_authenticate (and pam_setcred), printing one line per event.
 /// Returns the pam_authenticate code.
 pub fn run(t: &Transaction) -> c_int {
-    ECHO.with(|e| e.set(t.echo));
     let mut script = Box::new(Script {
         answers: t.answers.iter().cloned().collect(),
     });

@@ -1,7 +1,9 @@
 //! Side-by-side benchmark of pam_totp.so and pam_google_authenticator.so: the same secret, the
 //! same policy (one step of drift either way, at most 3 checks per 30 s, no code reuse), real
-//! logins through real libpam (`pam_start_confdir` + `pam_authenticate` + `pam_end`) in one
-//! process, codes from oathtool. pam_google_authenticator runs twice: as installed by default,
+//! logins through real libpam (`pam_start_confdir` + `pam_authenticate` + `pam_end`), codes
+//! from oathtool. Each timed login runs in `pam-timer` (tests/support/pam_timer.c), a plain C
+//! program like sshd, sudo or su: no Rust runtime and no libgcc_s loaded beforehand, so that
+//! each module's loading cost counts as it does in those programs. pam_google_authenticator runs twice: as installed by default,
 //! and with `noskewadj`, which turns off its search for clock skew after a wrong code (half a
 //! day either way), the part of its work pam_totp does not do.
 //!
@@ -20,18 +22,17 @@
 //!
 //! Both modules log every login. Without a syslog daemon (no `/dev/log`, as on build machines)
 //! glibc would write pam_google_authenticator's lines to the console (it opens its log with
-//! `LOG_CONS`), which costs more than the login itself and is not what a server does; the
-//! benchmark then runs itself again with the test suite's syslog shim preloaded, so that every
-//! log line of both modules is appended to a file instead.
+//! `LOG_CONS`), which costs more than the login itself and is not what a server does; then
+//! `pam-timer` runs with the test suite's syslog shim preloaded, so that every log line of
+//! every module is appended to a file instead.
 
-use pam_totp_tests::ffi::{run, Answer, Transaction};
 use pam_totp_tests::{
     current_user, module_path, oathtool, secret_toml, workspace_root, write_private, KEY,
 };
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const PAM_SUCCESS: i32 = 0;
 const PAM_AUTH_ERR: i32 = 7;
@@ -118,25 +119,9 @@ impl Codes {
     }
 }
 
-/// Set in the re-run that has the syslog shim preloaded.
-const SHIM_MARK: &str = "PAM_BENCH_SYSLOG_SHIM";
-
-/// Without `/dev/log`, runs this program again with the syslog shim and returns its status.
-fn rerun_with_syslog_shim() -> Option<i32> {
-    if Path::new("/dev/log").exists() || std::env::var_os(SHIM_MARK).is_some() {
-        return None;
-    }
-    let log = std::env::temp_dir().join(format!("pam_totp-bench-syslog.{}", std::process::id()));
-    let exe = std::env::current_exe().unwrap_or_else(|e| usage(&format!("own path: {e}")));
-    let status = Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("LD_PRELOAD", env!("SYSLOG_CAPTURE_SO"))
-        .env("PAM_TOTP_TEST_SYSLOG", &log)
-        .env(SHIM_MARK, "1")
-        .status()
-        .unwrap_or_else(|e| usage(&format!("run again with the syslog shim: {e}")));
-    let _ = std::fs::remove_file(&log);
-    Some(status.code().unwrap_or(1))
+/// Where the log lines go when there is no `/dev/log`: a file written by the syslog shim.
+fn syslog_capture(dir: &Path) -> Option<PathBuf> {
+    (!Path::new("/dev/log").exists()).then(|| dir.join("syslog.log"))
 }
 
 /// Steps pam_google_authenticator searches either way for clock skew after a wrong code.
@@ -155,9 +140,6 @@ fn wrong_code_far_from(t: u64) -> String {
 }
 
 fn main() {
-    if let Some(code) = rerun_with_syslog_shim() {
-        std::process::exit(code);
-    }
     let mut iterations: usize = 1000;
     let mut base: Option<PathBuf> = None;
     let mut check = false;
@@ -301,23 +283,36 @@ fn setup(dir: &Path, user: &str) -> Vec<Contender> {
 }
 
 /// Restores the contender's file (not timed), then times one whole PAM transaction.
+/// Restores the contender's file, then has `pam-timer` run and time one PAM transaction.
 fn login(dir: &Path, c: &mut Contender, user: &str, case: Case, codes: &mut Codes) -> Duration {
     write_private(&c.file, &c.pristine);
-    let t = Transaction {
-        confdir: dir.join("pam.d").display().to_string(),
-        service: c.service.to_string(),
-        user: user.to_string(),
-        rhost: None,
-        answers: vec![Answer::Text(codes.for_case(case))],
-        flags: 0,
-        setcred: false,
-        echo: false,
+    let mut timer = Command::new(env!("PAM_TIMER"));
+    timer
+        .arg(dir.join("pam.d"))
+        .args([c.service, user, codes.for_case(case).as_str()]);
+    let log = syslog_capture(dir);
+    if let Some(log) = &log {
+        timer
+            .env("LD_PRELOAD", env!("SYSLOG_CAPTURE_SO"))
+            .env("PAM_TOTP_TEST_SYSLOG", log);
+    }
+    let out = timer
+        .output()
+        .unwrap_or_else(|e| usage(&format!("run pam-timer: {e}")));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace().map(str::parse::<i64>);
+    let (Some(Ok(rc)), Some(Ok(usec))) = (fields.next(), fields.next()) else {
+        eprintln!(
+            "pam-bench: pam-timer failed for {}: {}{}",
+            c.name,
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::process::exit(1);
     };
-    let start = Instant::now();
-    let rc = run(&t);
-    let took = start.elapsed();
-    if rc != case.expected() {
-        let log = std::env::var_os("PAM_TOTP_TEST_SYSLOG")
+    let took = Duration::from_micros(u64::try_from(usec).unwrap_or(0));
+    if rc != i64::from(case.expected()) {
+        let log = log
             .and_then(|p| std::fs::read_to_string(p).ok())
             .map(|l| format!("\nlog lines:\n{l}"))
             .unwrap_or_default();
@@ -350,10 +345,9 @@ fn report(contenders: &[Contender], iterations: usize, dir: &Path) {
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let syslog = if std::env::var_os(SHIM_MARK).is_some() {
-        "appended to a file by the syslog shim (no /dev/log here)"
-    } else {
-        "sent to /dev/log"
+    let syslog = match syslog_capture(dir) {
+        Some(_) => "appended to a file by the syslog shim (no /dev/log here)",
+        None => "sent to /dev/log",
     };
     println!(
         "{iterations} logins per module and case; files in {} ({fs_type}); log lines {syslog}\n",

@@ -21,7 +21,6 @@ fn main() {
         answers: Vec::new(),
         flags: 0,
         setcred: false,
-        echo: true,
     };
     let mut start_at: Option<u128> = None;
     let mut args = std::env::args().skip(1);
