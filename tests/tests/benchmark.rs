@@ -19,3 +19,28 @@ fn the_benchmark_measures_real_logins_of_both_modules() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_module_needs_only_libpam_libc_and_the_loader() {
+    // pam_totp/build.rs links the unwinder statically: libgcc_s.so.1 would otherwise be loaded
+    // and unloaded with the module on every PAM transaction of sshd, sudo or su.
+    let out = Command::new(tool("readelf", "binutils"))
+        .arg("--dynamic")
+        .arg(module_path())
+        .output()
+        .expect("run readelf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+        .collect();
+    assert!(needed.contains(&"libpam.so.0"), "{text}");
+    // The dynamic loader (which the static unwinder asks for _dl_find_object) is in every
+    // process already.
+    let other: Vec<&&str> = needed
+        .iter()
+        .filter(|n| !["libpam.so.0", "libc.so.6"].contains(n) && !n.starts_with("ld-linux"))
+        .collect();
+    assert!(other.is_empty(), "unexpected libraries {other:?}:\n{text}");
+}
