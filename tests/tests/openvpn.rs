@@ -370,7 +370,7 @@ fn openvpn_deferred_auth_pam_accepts_the_right_code_and_refuses_a_wrong_one() {
     // once, one with a wrong code and one with the right code: each gets its own answer.
     let env = Env::new();
     // duplicate-cn: both clients are the same user, and neither may replace the other.
-    let server = code_only_server_with(&env, "setenv deferred_auth_pam 1\nduplicate-cn\n");
+    let mut server = code_only_server_with(&env, "setenv deferred_auth_pam 1\nduplicate-cn\n");
     wait_for_fresh_step(30);
     let mut wrong = server.client(&env.user, &wrong_code(), None);
     let right = server.connect(&env.user, &oathtool(KEY, &[], now()), None);
@@ -387,15 +387,16 @@ fn openvpn_deferred_auth_pam_accepts_the_right_code_and_refuses_a_wrong_one() {
         Duration::from_secs(20),
     );
     assert_eq!(refused, Some(0), "{}\n{}", wrong.log(), server.log());
-    // The plugin's background child reports each deferred result.
-    let server_log = server.log();
+    // The plugin's background child reports each deferred result (after answering, so wait).
     for needle in [
         "deferred auth: PAM succeeded",
         "deferred auth: PAM rejected",
     ] {
-        assert!(
-            server_log.contains(needle),
-            "no \"{needle}\": the plugin did not defer\n{server_log}"
+        assert_eq!(
+            server.wait_for(&[needle], Duration::from_secs(10)),
+            Some(0),
+            "no \"{needle}\": the plugin did not defer\n{}",
+            server.log()
         );
     }
     let log = env.log();
