@@ -40,6 +40,6 @@ for page in packaging/man/*.[0-9]; do
     gzip -9nc "$page" | as_root install -D -m 0644 /dev/stdin "/usr/share/man/man$section/$(basename "$page").gz"
 done
 as_root install -d "$docdir/examples"
-as_root install -m 0644 packaging/pam.d/* "$docdir/examples/"
+as_root install -m 0644 packaging/pam.d/* packaging/etc/totp-enroll.toml "$docdir/examples/"
 echo "Installed $secdir/pam_totp.so and /usr/bin/totp-enroll."
 echo "Next: run totp-enroll as each user, then add pam_totp to /etc/pam.d (see README.md)."
