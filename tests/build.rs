@@ -5,29 +5,37 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let so = out.join("libsyslog_capture.so");
+    // The shim, preloaded into programs under test.
+    build_c(
+        "support/syslog_capture.c",
+        "libsyslog_capture.so",
+        &["-shared", "-fPIC"],
+        &[],
+        "SYSLOG_CAPTURE_SO",
+    );
+    // pam-bench's timed host, a plain C program like the real PAM applications.
+    build_c(
+        "support/pam_timer.c",
+        "pam-timer",
+        &[],
+        &["-lpam"],
+        "PAM_TIMER",
+    );
+}
+
+/// Compiles one C file into OUT_DIR/`output` and hands its path to the crate as `env_name`.
+fn build_c(source: &str, output: &str, flags: &[&str], libs: &[&str], env_name: &str) {
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join(output);
     let compiler = cc::Build::new().get_compiler();
     let status = Command::new(compiler.path())
-        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o"])
-        .arg(&so)
-        .arg("support/syslog_capture.c")
-        .status()
-        .expect("run the C compiler");
-    assert!(status.success(), "building the syslog capture shim failed");
-    println!("cargo:rerun-if-changed=support/syslog_capture.c");
-    println!("cargo:rustc-env=SYSLOG_CAPTURE_SO={}", so.display());
-
-    // pam-bench's timed host, a plain C program like the real PAM applications.
-    let timer = out.join("pam-timer");
-    let status = Command::new(compiler.path())
+        .args(flags)
         .args(["-O2", "-Wall", "-Werror", "-o"])
-        .arg(&timer)
-        .arg("support/pam_timer.c")
-        .arg("-lpam")
+        .arg(&out)
+        .arg(source)
+        .args(libs)
         .status()
         .expect("run the C compiler");
-    assert!(status.success(), "building pam-timer failed");
-    println!("cargo:rerun-if-changed=support/pam_timer.c");
-    println!("cargo:rustc-env=PAM_TIMER={}", timer.display());
+    assert!(status.success(), "building {source} failed");
+    println!("cargo:rerun-if-changed={source}");
+    println!("cargo:rustc-env={env_name}={}", out.display());
 }

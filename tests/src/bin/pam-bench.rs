@@ -227,31 +227,34 @@ fn setup(dir: &Path, user: &str) -> Vec<Contender> {
         std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))
             .unwrap_or_else(|e| usage(&format!("chmod {}: {e}", d.display())));
     }
-    std::fs::write(
-        confdir.join("bench-pam_totp"),
-        format!(
-            "auth required {} secret={}/%u.toml\n",
-            module_path().display(),
-            totp_dir.display()
+    let services = [
+        (
+            "bench-pam_totp",
+            format!(
+                "{} secret={}/%u.toml",
+                module_path().display(),
+                totp_dir.display()
+            ),
         ),
-    )
-    .unwrap_or_else(|e| usage(&format!("service file: {e}")));
-    std::fs::write(
-        confdir.join("bench-google_authenticator"),
-        format!(
-            "auth required pam_google_authenticator.so secret={}/${{USER}}\n",
-            ga_dir.display()
+        (
+            "bench-google_authenticator",
+            format!(
+                "pam_google_authenticator.so secret={}/${{USER}}",
+                ga_dir.display()
+            ),
         ),
-    )
-    .unwrap_or_else(|e| usage(&format!("service file: {e}")));
-    std::fs::write(
-        confdir.join("bench-google_authenticator-noskewadj"),
-        format!(
-            "auth required pam_google_authenticator.so secret={}/${{USER}} noskewadj\n",
-            ga_noskew_dir.display()
+        (
+            "bench-google_authenticator-noskewadj",
+            format!(
+                "pam_google_authenticator.so secret={}/${{USER}} noskewadj",
+                ga_noskew_dir.display()
+            ),
         ),
-    )
-    .unwrap_or_else(|e| usage(&format!("service file: {e}")));
+    ];
+    for (name, module) in services {
+        std::fs::write(confdir.join(name), format!("auth required {module}\n"))
+            .unwrap_or_else(|e| usage(&format!("service file {name}: {e}")));
+    }
 
     // pam_totp's defaults are window=1 (three steps in all), rate_limit=3/30 and no reuse:
     // the same policy written the google-authenticator way.
