@@ -21,6 +21,18 @@ use std::time::{Duration, Instant};
 /// How long one client program (ssh, sudo, an expect dialogue) may take.
 pub const CLIENT_LIMIT: Duration = Duration::from_secs(20);
 
+/// Debian 12's /etc/pam.d/common-auth (without pam_cap), for services that include it.
+pub const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\n\
+auth requisite pam_deny.so\n\
+auth required pam_permit.so\n";
+
+/// A service as the README writes it for sudo, su and login: `@include common-auth`, then the
+/// code (`@MODULE@` is replaced by [`crate::Env::service`]).
+pub const PASSWORD_THEN_CODE_STACK: &str = "@include common-auth\n\
+auth required @MODULE@\n\
+account required pam_unix.so\n\
+session required pam_permit.so\n";
+
 /// What a bounded run of a program did.
 #[derive(Debug, Clone)]
 pub struct Ran {

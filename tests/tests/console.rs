@@ -7,17 +7,6 @@ use pam_totp_tests::consumers::*;
 use pam_totp_tests::*;
 use std::path::PathBuf;
 
-/// Debian 12's /etc/pam.d/common-auth (without pam_cap).
-const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\n\
-auth requisite pam_deny.so\n\
-auth required pam_permit.so\n";
-
-/// `@include common-auth` then the code, as the README adds it.
-const STACK: &str = "@include common-auth\n\
-auth required @MODULE@\n\
-account required pam_unix.so\n\
-session required pam_permit.so\n";
-
 /// Fields drop in order: the log listener is drained before the directory goes.
 struct Console {
     syslog: SyslogListener,
@@ -33,8 +22,8 @@ impl Console {
         let users = FakeUsers::new(env.dir.path(), 2);
         users.enroll(1, &secret_toml(KEY, "SHA1", 6, 30, &[]));
         env.service("common-auth", COMMON_AUTH);
-        env.service("su", STACK);
-        env.service("login", STACK);
+        env.service("su", PASSWORD_THEN_CODE_STACK);
+        env.service("login", PASSWORD_THEN_CODE_STACK);
         let binds = namespace_binds(&env, &users, &[]);
         let syslog = SyslogListener::start(&env, "devlog");
         Console {

@@ -10,17 +10,6 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-/// Debian 12's /etc/pam.d/common-auth (without pam_cap).
-const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\n\
-auth requisite pam_deny.so\n\
-auth required pam_permit.so\n";
-
-/// The README's sudo service.
-const SUDO_TOTP: &str = "@include common-auth\n\
-auth required @MODULE@\n\
-account required pam_unix.so\n\
-session required pam_permit.so\n";
-
 /// Fields drop in order: the log listener is drained before the directory goes.
 struct Sudo {
     syslog: SyslogListener,
@@ -38,7 +27,7 @@ impl Sudo {
         let users = FakeUsers::new(env.dir.path(), 1);
         users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
         env.service("common-auth", COMMON_AUTH);
-        env.service("sudo-totp", SUDO_TOTP);
+        env.service("sudo-totp", PASSWORD_THEN_CODE_STACK);
         let dir = env.dir.path().join("sudo");
         let drop_ins = dir.join("sudoers.d");
         fs::create_dir_all(&drop_ins).unwrap();

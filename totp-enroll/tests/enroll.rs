@@ -396,11 +396,7 @@ fn other_users_need_root() {
 #[test]
 fn root_enrolls_another_user_in_a_root_directory() {
     use std::os::unix::fs::MetadataExt;
-    if !is_root() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("this test needs root in CI");
-        }
-        eprintln!("note: root_enrolls_another_user_in_a_root_directory skipped (not root)");
+    if !needs_root("root_enrolls_another_user_in_a_root_directory") {
         return;
     }
     let env = Env::new();
@@ -561,11 +557,7 @@ fn unsafe_or_malformed_site_defaults_stop_the_tool() {
 #[test]
 fn a_set_uid_copy_refuses_to_run_before_reading_anything() {
     use std::os::unix::process::CommandExt;
-    if !is_root() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("this test needs root in CI");
-        }
-        eprintln!("note: a_set_uid_copy_refuses_to_run_before_reading_anything skipped (not root)");
+    if !needs_root("a_set_uid_copy_refuses_to_run_before_reading_anything") {
         return;
     }
     // A mistaken `chmod u+s` must not let a user read root-only files through totp-enroll,
