@@ -27,8 +27,8 @@ pub fn refuse_set_id() -> Result<(), CliError> {
 }
 
 /// Looks up the user (`--user` or the invoking user), checks permission and expands the template.
+/// The caller has already run [`refuse_set_id`].
 pub fn resolve(user_arg: Option<&str>, template: &str) -> Result<Target, CliError> {
-    refuse_set_id()?;
     let uid = getuid();
     let user = match user_arg {
         Some(name) => User::from_name(name)
