@@ -1,9 +1,11 @@
 //! The authentication flow, independent of libpam: conversation, items and log are reached
 //! through [`Frontend`], and the time is a parameter, so the whole flow is testable.
 
-use crate::fs::store::{Owner, SecretDir};
+use crate::forwarded::{KeptCode, Taken};
+use crate::fs::store::{Locked, Opened, Owner, SecretDir, StoreError};
+use crate::log_safe;
 use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
-use crate::template;
+use crate::template::{self, SecretPath};
 use crate::verify::{self, Outcome, Policy};
 use nix::unistd::User;
 use zeroize::Zeroizing;
@@ -12,6 +14,8 @@ use zeroize::Zeroizing;
 pub const FAIL_DELAY_MICROS: u32 = 2_000_000;
 /// Prompt for the password alone, used with `forward_pass` for users without a file.
 pub const PASSWORD_PROMPT: &str = "Password: ";
+/// Digits assumed when splitting a field for a user whose file cannot be read.
+const DEFAULT_DIGITS: u8 = 6;
 
 /// Syslog severities used by the module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +44,16 @@ pub trait Frontend {
     fn authtok(&self) -> Option<Zeroizing<String>>;
     /// Sets PAM_AUTHTOK for the following modules.
     fn set_authtok(&mut self, value: &str) -> bool;
-    /// PAM_RHOST, for log lines.
+    /// PAM_RHOST, for log lines (raw: the flow makes it log-safe).
     fn rhost(&self) -> Option<String>;
     /// Writes one line to the authpriv log.
     fn log(&mut self, level: Level, message: &str);
     /// Asks libpam to delay the answer if the stack fails.
     fn request_fail_delay(&mut self, micros: u32);
+    /// Keeps the code split off by `forward_pass` for the `check_forwarded` line.
+    fn keep_code(&mut self, kept: KeptCode) -> bool;
+    /// The code an earlier `forward_pass` line kept in this transaction, once.
+    fn take_kept_code(&mut self) -> Option<Taken>;
 }
 
 /// The module's answer, mapped to a PAM return code by the caller.
@@ -53,7 +61,8 @@ pub trait Frontend {
 pub enum Verdict {
     /// The code was right.
     Success,
-    /// Not enrolled and `nullok`: this module has no opinion.
+    /// Not enrolled and `nullok`, or a `forward_pass` line (which only splits): this module
+    /// has no opinion.
     Ignore,
     /// Wrong, replayed or throttled code, or an unusable file.
     AuthErr,
@@ -63,7 +72,7 @@ pub enum Verdict {
 
 /// Runs one authentication at Unix time `now` with the pam.d arguments `args`.
 pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
-    let opts = match ModuleOptions::parse(args.iter().copied()) {
+    let mut opts = match ModuleOptions::parse(args.iter().copied()) {
         Ok(o) => o,
         Err(e) => {
             fe.log(
@@ -81,36 +90,43 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
             return Verdict::AuthErr;
         }
     };
-    let log_user = log_safe(&user);
+    let log_user = log_safe::field(&user);
+    let mut kept_code = None;
+    if opts.code_source == CodeSource::CheckForwarded {
+        let Some(taken) = fe.take_kept_code() else {
+            fe.log(
+                Level::Error,
+                &format!("check_forwarded: no code was kept for user={log_user}: this line must come after 'auth required pam_totp.so forward_pass' and the password module (see the openvpn example); refusing"),
+            );
+            return Verdict::AuthErr;
+        };
+        if taken.user != user {
+            fe.log(
+                Level::Error,
+                &format!("check_forwarded: the code was kept for another user than user={log_user} (PAM_USER changed in between); refusing"),
+            );
+            return Verdict::AuthErr;
+        }
+        let debug = opts.debug;
+        opts = taken.options;
+        opts.debug |= debug;
+        opts.code_source = CodeSource::CheckForwarded;
+        kept_code = Some(taken.code);
+    }
     let mut flow = Flow {
         fe,
         opts,
         user,
         log_user,
         now,
+        kept_code,
     };
     flow.run()
 }
 
-/// What the user typed: a code, or (forward_pass) password and code in one field.
-enum Input {
-    Code(Zeroizing<String>),
-    Combined(Zeroizing<String>),
-}
-
-/// A user name as it may appear in a log line: no spaces, control characters or `=` that
-/// could forge fields or lines for log parsers such as fail2ban.
+/// A user name as it may appear in a log line (see [`log_safe::field`]).
 pub fn log_safe(name: &str) -> String {
-    name.chars()
-        .take(64)
-        .map(|c| {
-            if c.is_alphanumeric() || "._-@+$\\".contains(c) {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect()
+    log_safe::field(name)
 }
 
 struct Flow<'a> {
@@ -119,6 +135,20 @@ struct Flow<'a> {
     user: String,
     log_user: String,
     now: u64,
+    /// For `check_forwarded`: what `forward_pass` kept (None inside: nothing was split off).
+    kept_code: Option<Option<Zeroizing<String>>>,
+}
+
+/// Where the user's file stands, before any input is read.
+enum Located {
+    /// The file's directory, opened and trusted; `path` to open it again.
+    Found(SecretDir, SecretPath),
+    /// Not enrolled; the reason, for the log.
+    NotEnrolled(String),
+    /// The file exists somewhere we cannot trust, or cannot be read: refuse.
+    Refused,
+    /// The pam.d line cannot work.
+    ConfigError,
 }
 
 impl Flow<'_> {
@@ -129,7 +159,7 @@ impl Flow<'_> {
     }
 
     fn failure(&mut self, level: Level, reason: &str) {
-        let rhost = self.fe.rhost().unwrap_or_default();
+        let rhost = log_safe::host(&self.fe.rhost().unwrap_or_default());
         let line = format!(
             "authentication failure; user={} rhost={} reason={}",
             self.log_user, rhost, reason
@@ -137,10 +167,39 @@ impl Flow<'_> {
         self.fe.log(level, &line);
     }
 
+    fn refused_file(&mut self, e: &StoreError) {
+        let line = format!("refusing secret file of user={}: {e}", self.log_user);
+        self.fe.log(Level::Error, &line);
+    }
+
     fn run(&mut self) -> Verdict {
+        let (dir, path) = match self.locate() {
+            Located::Found(dir, path) => (dir, path),
+            Located::NotEnrolled(why) => return self.not_enrolled(&why),
+            Located::Refused => return self.refuse_after_prompt(),
+            Located::ConfigError => return Verdict::ServiceErr,
+        };
+        match self.opts.code_source {
+            CodeSource::ForwardPass => self.split_and_keep(Some(dir)),
+            CodeSource::TryFirstPass => self.try_first_pass(dir, &path),
+            CodeSource::Prompt | CodeSource::UseFirstPass | CodeSource::CheckForwarded => {
+                let opened = match dir.open_file() {
+                    Ok(o) => o,
+                    Err(e) => return self.file_trouble(&e),
+                };
+                let Some(code) = self.obtain_code() else {
+                    return Verdict::AuthErr;
+                };
+                self.check_locked(opened, code)
+            }
+        }
+    }
+
+    /// Finds the user's file: looks the user up, expands the template, opens the directory.
+    fn locate(&mut self) -> Located {
         let account = match User::from_name(&self.user) {
             Ok(Some(a)) => a,
-            Ok(None) => return self.not_enrolled("unknown user"),
+            Ok(None) => return Located::NotEnrolled("unknown user".into()),
             Err(e) => {
                 // An NSS failure is not "unknown user": never let nullok turn it into a pass.
                 let line = format!(
@@ -148,7 +207,7 @@ impl Flow<'_> {
                     self.log_user
                 );
                 self.fe.log(Level::Error, &line);
-                return self.refuse_after_prompt();
+                return Located::Refused;
             }
         };
         // The canonical name from passwd, not what the client typed (case, aliases).
@@ -156,12 +215,19 @@ impl Flow<'_> {
             Ok(p) => p,
             Err(template::TemplateError::BadUserName) => {
                 self.failure(Level::Error, "user name not usable in a file path");
-                return self.refuse_after_prompt();
+                return Located::Refused;
+            }
+            Err(template::TemplateError::BadHome(home)) => {
+                // No file can be found through a relative home: nothing to be enrolled with.
+                return Located::NotEnrolled(format!(
+                    "home directory {:?} is not an absolute path",
+                    log_safe::line(&home)
+                ));
             }
             Err(e) => {
                 self.fe
                     .log(Level::Error, &format!("configuration error: {e}"));
-                return Verdict::ServiceErr;
+                return Located::ConfigError;
             }
         };
         let owner = Owner {
@@ -169,49 +235,39 @@ impl Flow<'_> {
             uid: account.uid,
             gid: account.gid,
         };
-        let opened = match SecretDir::open(&path, owner).and_then(SecretDir::open_file) {
-            Ok(o) => o,
-            Err(e) if e.is_not_found() => {
-                let msg = e.to_string();
-                self.debug(&msg);
-                return self.not_enrolled("no secret file");
-            }
+        match SecretDir::open(&path, owner) {
+            Ok(dir) => Located::Found(dir, path),
+            Err(e) if e.is_not_enrolled() => Located::NotEnrolled(e.to_string()),
             Err(e) => {
-                self.fe.log(
-                    Level::Error,
-                    &format!("refusing secret file of user={}: {e}", self.log_user),
-                );
-                return self.refuse_after_prompt();
+                self.refused_file(&e);
+                Located::Refused
             }
-        };
-        let Some(input) = self.obtain_input() else {
-            return Verdict::AuthErr;
-        };
+        }
+    }
+
+    /// The file could not be opened: not enrolled, or refused.
+    fn file_trouble(&mut self, e: &StoreError) -> Verdict {
+        if e.is_not_enrolled() {
+            return self.not_enrolled(&e.to_string());
+        }
+        self.refused_file(e);
+        self.refuse_after_prompt()
+    }
+
+    /// Takes the lock, reads the file under it, checks `code` and saves the new state.
+    fn check_locked(&mut self, opened: Opened, code: Zeroizing<String>) -> Verdict {
         // The file is read and parsed only now, under the lock, so the check always sees the
         // state the last login saved.
-        let mut locked = match opened.lock() {
-            Ok(l) => l,
+        match opened.lock() {
+            Ok(locked) => self.check(locked, code),
             Err(e) => {
-                self.fe.log(
-                    Level::Error,
-                    &format!("refusing secret file of user={}: {e}", self.log_user),
-                );
-                return Verdict::AuthErr;
+                self.refused_file(&e);
+                Verdict::AuthErr
             }
-        };
-        let code = match input {
-            Input::Code(code) => code,
-            Input::Combined(combined) => {
-                let (password, code) = split_forwarded(&combined, locked.content().digits);
-                if !self.fe.set_authtok(password) {
-                    self.fe.log(
-                        Level::Error,
-                        "forward_pass: cannot set PAM_AUTHTOK for the next module",
-                    );
-                }
-                Zeroizing::new(code.to_string())
-            }
-        };
+        }
+    }
+
+    fn check(&mut self, mut locked: Locked, code: Zeroizing<String>) -> Verdict {
         let policy = Policy {
             window: self.opts.window,
             rate_limit: self.opts.rate_limit,
@@ -228,6 +284,95 @@ impl Flow<'_> {
             }
         }
         self.report(&outcome)
+    }
+
+    /// `try_first_pass`: PAM_AUTHTOK is taken only in the exact shape of this user's codes;
+    /// otherwise the user is asked.
+    fn try_first_pass(&mut self, dir: SecretDir, path: &SecretPath) -> Verdict {
+        let mut opened = match dir.open_file() {
+            Ok(o) => o,
+            Err(e) => return self.file_trouble(&e),
+        };
+        if let Some(tok) = self.fe.authtok() {
+            let locked = match opened.lock() {
+                Ok(l) => l,
+                Err(e) => {
+                    self.refused_file(&e);
+                    return Verdict::AuthErr;
+                }
+            };
+            let digits = locked.content().digits;
+            if verify::looks_like_code(&tok, Some(digits)) {
+                return self.check(locked, tok);
+            }
+            // Not a code: ask, without holding the lock while the user types.
+            drop(locked);
+            opened = match self.reopen(path) {
+                Ok(o) => o,
+                Err(e) => return self.file_trouble(&e),
+            };
+        }
+        let Some(code) = self.ask() else {
+            return Verdict::AuthErr;
+        };
+        self.check_locked(opened, code)
+    }
+
+    fn reopen(&self, path: &SecretPath) -> Result<Opened, StoreError> {
+        let account = User::from_name(&self.user)
+            .ok()
+            .flatten()
+            .ok_or_else(|| StoreError::NotFound(path.display_path()))?;
+        let owner = Owner {
+            name: account.name,
+            uid: account.uid,
+            gid: account.gid,
+        };
+        SecretDir::open(path, owner)?.open_file()
+    }
+
+    /// `forward_pass`: asks once for password and code, hands the password on as
+    /// PAM_AUTHTOK and keeps the code for `check_forwarded`; decides nothing (PAM_IGNORE), so
+    /// that the password module decides first. `dir` is None when the file cannot be used:
+    /// the field is split as for an enrolled user, and `check_forwarded` refuses.
+    fn split_and_keep(&mut self, dir: Option<SecretDir>) -> Verdict {
+        // The number of digits from a read without the lock (the file is only ever replaced
+        // whole); check_forwarded reads it again under the lock.
+        let digits = match dir.map(SecretDir::load) {
+            Some(Ok(loaded)) => loaded.content().digits,
+            Some(Err(e)) if e.is_not_enrolled() => return self.not_enrolled(&e.to_string()),
+            Some(Err(e)) => {
+                let line = format!("forward_pass: {e} (check_forwarded will refuse)");
+                self.debug(&line);
+                DEFAULT_DIGITS
+            }
+            None => DEFAULT_DIGITS,
+        };
+        let Some(combined) = self.ask_with(FORWARD_PASS_PROMPT) else {
+            return Verdict::AuthErr;
+        };
+        let (password, code) = split_forwarded(&combined, digits);
+        let code = Zeroizing::new(code.to_string());
+        if !self.fe.set_authtok(password) {
+            self.fe.log(
+                Level::Error,
+                "forward_pass: cannot set PAM_AUTHTOK for the next module",
+            );
+            return Verdict::AuthErr;
+        }
+        self.keep(Some(code))
+    }
+
+    fn keep(&mut self, code: Option<Zeroizing<String>>) -> Verdict {
+        let kept = KeptCode::new(&self.user, self.opts.clone(), code);
+        if !self.fe.keep_code(kept) {
+            self.fe.log(
+                Level::Error,
+                "forward_pass: libpam could not keep the code for check_forwarded",
+            );
+            return Verdict::AuthErr;
+        }
+        Verdict::Ignore
     }
 
     fn report(&mut self, outcome: &Outcome) -> Verdict {
@@ -283,17 +428,30 @@ impl Flow<'_> {
     /// No file (or no such user): PAM_IGNORE with nullok, otherwise ask anyway and fail.
     fn not_enrolled(&mut self, why: &str) -> Verdict {
         if self.opts.nullok {
-            self.debug(&format!(
+            let line = format!(
                 "user={} not enrolled ({why}); nullok lets the stack decide",
-                self.user
-            ));
+                self.log_user
+            );
+            self.debug(&line);
             if self.opts.code_source == CodeSource::ForwardPass {
                 // The single field holds only the password: pass it on unchanged.
-                if let Some(password) = self.fe.ask_hidden(PASSWORD_PROMPT) {
-                    self.fe.set_authtok(&password);
+                let Some(password) = self.ask_with(PASSWORD_PROMPT) else {
+                    return Verdict::AuthErr;
+                };
+                if !self.fe.set_authtok(&password) {
+                    self.fe.log(
+                        Level::Error,
+                        "forward_pass: cannot set PAM_AUTHTOK for the next module",
+                    );
+                    return Verdict::AuthErr;
                 }
+                return self.keep(None);
             }
             return Verdict::Ignore;
+        }
+        if self.opts.code_source == CodeSource::ForwardPass {
+            // Split as for an enrolled user; check_forwarded refuses after the password.
+            return self.split_and_keep(None);
         }
         self.failure(
             Level::Notice,
@@ -303,15 +461,22 @@ impl Flow<'_> {
     }
 
     /// Asks as for an enrolled user (so that prompts do not reveal enrollment), then fails.
+    /// A `forward_pass` line still only splits: `check_forwarded` refuses after the password.
     fn refuse_after_prompt(&mut self) -> Verdict {
-        drop(self.obtain_input());
-        Verdict::AuthErr
+        match self.opts.code_source {
+            CodeSource::ForwardPass => self.split_and_keep(None),
+            CodeSource::CheckForwarded => Verdict::AuthErr,
+            _ => {
+                drop(self.obtain_code());
+                Verdict::AuthErr
+            }
+        }
     }
 
-    /// Gets the input from the configured source; None (logged) when there is none.
-    fn obtain_input(&mut self) -> Option<Input> {
+    /// Gets the code from the configured source; None (logged) when there is none.
+    fn obtain_code(&mut self) -> Option<Zeroizing<String>> {
         match self.opts.code_source {
-            CodeSource::Prompt => self.ask().map(Input::Code),
+            CodeSource::Prompt => self.ask(),
             CodeSource::UseFirstPass => {
                 let tok = self.fe.authtok();
                 if tok.is_none() {
@@ -320,13 +485,23 @@ impl Flow<'_> {
                         "use_first_pass but no earlier module set a password",
                     );
                 }
-                tok.map(Input::Code)
+                tok
             }
             CodeSource::TryFirstPass => match self.fe.authtok() {
-                Some(tok) if verify::looks_like_code(&tok) => Some(Input::Code(tok)),
-                _ => self.ask().map(Input::Code),
+                Some(tok) if verify::looks_like_code(&tok, None) => Some(tok),
+                _ => self.ask(),
             },
-            CodeSource::ForwardPass => self.ask_with(FORWARD_PASS_PROMPT).map(Input::Combined),
+            CodeSource::ForwardPass => self.ask_with(FORWARD_PASS_PROMPT),
+            CodeSource::CheckForwarded => {
+                let code = self.kept_code.take().flatten();
+                if code.is_none() {
+                    self.failure(
+                        Level::Notice,
+                        "forward_pass handed the field on whole (the user was not enrolled then)",
+                    );
+                }
+                code
+            }
         }
     }
 

@@ -1,9 +1,11 @@
 //! The few libpam calls pam-bindings does not wrap (pam_syslog, setting PAM_AUTHTOK,
-//! pam_fail_delay) and flock(2) without nix's panicking unlock. All `unsafe` of the module
-//! lives here.
+//! pam_fail_delay, module data with a cleanup that sees the transaction's status), flock(2)
+//! without nix's panicking unlock, and the fscrypt ioctls. All `unsafe` of the module lives
+//! here.
 
+use crate::forwarded::KeptCode;
 use pam::module::PamHandle;
-use std::ffi::{c_char, c_int, c_uint, c_void, CString};
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::io;
 use std::os::fd::AsRawFd;
 use zeroize::Zeroizing;
@@ -20,7 +22,7 @@ extern "C" {
 
 /// Logs `message` to the authpriv facility through libpam (it adds "pam_totp(service:type): ").
 pub fn syslog(pamh: &PamHandle, priority: c_int, message: &str) {
-    let text = CString::new(message.replace('\0', "?")).unwrap_or_default();
+    let text = CString::new(crate::log_safe::line(message)).unwrap_or_default();
     let handle: *const PamHandle = pamh;
     // SAFETY: `handle` is the live handle libpam passed to this hook; the format is the constant
     // "%s" and its one argument a NUL-terminated string that outlives the call.
@@ -64,5 +66,167 @@ pub fn try_lock_exclusive(file: &impl AsRawFd) -> io::Result<bool> {
     match err.raw_os_error() {
         Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
         _ => Err(err),
+    }
+}
+
+/// `_IOWR('f', 22, __u8[9])`: FS_IOC_GET_ENCRYPTION_POLICY_EX (linux/fscrypt.h).
+const FS_IOC_GET_ENCRYPTION_POLICY_EX: libc::c_ulong = 0xC009_6616;
+/// `_IOWR('f', 26, struct fscrypt_get_key_status_arg)` (128 bytes).
+const FS_IOC_GET_ENCRYPTION_KEY_STATUS: libc::c_ulong = 0xC080_661A;
+const FSCRYPT_POLICY_V1: u8 = 0;
+const FSCRYPT_POLICY_V2: u8 = 2;
+const FSCRYPT_KEY_SPEC_TYPE_DESCRIPTOR: u32 = 1;
+const FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER: u32 = 2;
+const FSCRYPT_KEY_STATUS_PRESENT: u32 = 2;
+
+/// struct fscrypt_get_policy_ex_arg: the size, then a v1 (12 bytes) or v2 (24 bytes) policy.
+#[repr(C)]
+struct PolicyExArg {
+    policy_size: u64,
+    policy: [u8; 24],
+}
+
+/// struct fscrypt_get_key_status_arg.
+#[repr(C)]
+struct KeyStatusArg {
+    spec_type: u32,
+    spec_reserved: u32,
+    spec: [u8; 32],
+    reserved: [u32; 6],
+    status: u32,
+    status_flags: u32,
+    user_count: u32,
+    out_reserved: [u32; 13],
+}
+
+/// True when `dir` is encrypted with fscrypt and its key is not loaded (names in it cannot be
+/// looked up). An encrypted directory whose key status cannot be learnt counts as locked.
+pub fn fscrypt_locked(dir: &impl AsRawFd) -> bool {
+    let mut arg = PolicyExArg {
+        policy_size: 24,
+        policy: [0; 24],
+    };
+    // SAFETY: the request's argument is a fscrypt_get_policy_ex_arg of the size the kernel
+    // reads from `policy_size`; `arg` lives for the call and the kernel writes only into it.
+    let rc = unsafe {
+        libc::ioctl(
+            dir.as_raw_fd(),
+            FS_IOC_GET_ENCRYPTION_POLICY_EX,
+            std::ptr::addr_of_mut!(arg),
+        )
+    };
+    if rc != 0 {
+        // ENODATA: not encrypted; ENOTTY/EOPNOTSUPP: the file system has no encryption.
+        // EOVERFLOW (a policy version we do not know) means encrypted: count it as locked.
+        return io::Error::last_os_error().raw_os_error() == Some(libc::EOVERFLOW);
+    }
+    let mut status = KeyStatusArg {
+        spec_type: 0,
+        spec_reserved: 0,
+        spec: [0; 32],
+        reserved: [0; 6],
+        status: 0,
+        status_flags: 0,
+        user_count: 0,
+        out_reserved: [0; 13],
+    };
+    let [version, _, _, _, rest @ ..] = arg.policy;
+    match version {
+        // v1: 4 mode/flag bytes, then the 8-byte key descriptor.
+        FSCRYPT_POLICY_V1 => {
+            status.spec_type = FSCRYPT_KEY_SPEC_TYPE_DESCRIPTOR;
+            for (to, from) in status.spec.iter_mut().zip(rest.iter().take(8)) {
+                *to = *from;
+            }
+        }
+        // v2: 4 mode/flag bytes, 4 more bytes, then the 16-byte key identifier.
+        FSCRYPT_POLICY_V2 => {
+            status.spec_type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER;
+            for (to, from) in status.spec.iter_mut().zip(rest.iter().skip(4).take(16)) {
+                *to = *from;
+            }
+        }
+        _ => return true,
+    }
+    // SAFETY: the argument is a fscrypt_get_key_status_arg (128 bytes, as the request encodes);
+    // `status` lives for the call and the kernel writes only into it.
+    let rc = unsafe {
+        libc::ioctl(
+            dir.as_raw_fd(),
+            FS_IOC_GET_ENCRYPTION_KEY_STATUS,
+            std::ptr::addr_of_mut!(status),
+        )
+    };
+    rc != 0 || status.status != FSCRYPT_KEY_STATUS_PRESENT
+}
+
+/// The libpam data name under which `forward_pass` keeps the code for `check_forwarded`.
+const KEPT_CODE: &CStr = c"pam_totp_kept_code";
+const PAM_DATA_FLAGS: c_int = 0x6000_0000; // PAM_DATA_SILENT | PAM_DATA_REPLACE
+
+#[link(name = "pam")]
+extern "C" {
+    fn pam_set_data(
+        pamh: *mut c_void,
+        name: *const c_char,
+        data: *mut c_void,
+        cleanup: Option<extern "C" fn(*mut c_void, *mut c_void, c_int)>,
+    ) -> c_int;
+    fn pam_get_data(pamh: *const c_void, name: *const c_char, data: *mut *const c_void) -> c_int;
+}
+
+/// Keeps `kept` in the PAM handle until `check_forwarded` takes it or the transaction ends.
+pub fn keep_code(pamh: &mut PamHandle, kept: KeptCode) -> bool {
+    let data = Box::into_raw(Box::new(kept));
+    let handle: *mut PamHandle = pamh;
+    // SAFETY: `handle` is the live handle of this hook; `data` is a leaked Box<KeptCode> that
+    // libpam owns from now on and hands back to `drop_kept_code` exactly once.
+    let rc = unsafe {
+        pam_set_data(
+            handle.cast(),
+            KEPT_CODE.as_ptr(),
+            data.cast(),
+            Some(drop_kept_code),
+        )
+    };
+    if rc != PAM_SUCCESS {
+        // SAFETY: libpam refused the data, so `data` is still ours and freed only here.
+        drop(unsafe { Box::from_raw(data) });
+        return false;
+    }
+    true
+}
+
+/// The code kept by `forward_pass` in this transaction, if any; marks it as taken.
+pub fn take_kept_code(pamh: &PamHandle) -> Option<crate::forwarded::Taken> {
+    let mut data: *const c_void = std::ptr::null();
+    let handle: *const PamHandle = pamh;
+    // SAFETY: `handle` is the live handle of this hook; libpam writes one pointer into `data`.
+    let rc = unsafe { pam_get_data(handle.cast(), KEPT_CODE.as_ptr(), &mut data) };
+    if rc != PAM_SUCCESS || data.is_null() {
+        return None;
+    }
+    // SAFETY: only `keep_code` stores data under this name, always a Box<KeptCode>; it stays
+    // alive until pam_end or a replacement, neither of which can run during this hook.
+    let kept: &KeptCode = unsafe { &*data.cast::<KeptCode>() };
+    kept.take()
+}
+
+/// libpam's cleanup for the kept code (at pam_end, or when it is replaced): frees it, and
+/// when the transaction succeeded without the code having been checked, says so loudly.
+extern "C" fn drop_kept_code(pamh: *mut c_void, data: *mut c_void, status: c_int) {
+    if data.is_null() {
+        return;
+    }
+    // SAFETY: `data` is the Box<KeptCode> leaked by `keep_code`; libpam calls this once.
+    let kept = unsafe { Box::from_raw(data.cast::<KeptCode>()) };
+    let replaced = status & 0x2000_0000 != 0;
+    if !replaced && status & !PAM_DATA_FLAGS == PAM_SUCCESS {
+        if let Some(line) = kept.unchecked_success_line() {
+            let text = CString::new(line).unwrap_or_default();
+            // SAFETY: `pamh` is the handle being ended (still valid while its data is freed);
+            // constant "%s" format with one NUL-terminated argument.
+            unsafe { pam_syslog(pamh, libc::LOG_ALERT, c"%s".as_ptr(), text.as_ptr()) }
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::authenticate::{authenticate, Frontend, Level, Verdict};
 use crate::ffi;
+use crate::forwarded::{KeptCode, Taken};
 use pam::constants::{PamFlag, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_SILENT};
 use pam::conv::Conv;
 use pam::items::{AuthTok, RHost};
@@ -55,13 +56,7 @@ impl Frontend for PamFrontend<'_> {
 
     fn rhost(&self) -> Option<String> {
         let host = self.pamh.get_item::<RHost>().ok()??;
-        Some(
-            host.to_string_lossy()
-                .chars()
-                .filter(|c| !c.is_control() && !c.is_whitespace())
-                .take(256)
-                .collect(),
-        )
+        Some(host.to_string_lossy().into_owned())
     }
 
     fn log(&mut self, level: Level, message: &str) {
@@ -77,6 +72,14 @@ impl Frontend for PamFrontend<'_> {
 
     fn request_fail_delay(&mut self, micros: u32) {
         ffi::fail_delay(self.pamh, micros);
+    }
+
+    fn keep_code(&mut self, kept: KeptCode) -> bool {
+        ffi::keep_code(self.pamh, kept)
+    }
+
+    fn take_kept_code(&mut self) -> Option<Taken> {
+        ffi::take_kept_code(self.pamh)
     }
 }
 

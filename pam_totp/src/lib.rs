@@ -20,7 +20,9 @@
 )]
 
 pub mod authenticate;
+pub mod forwarded;
 pub mod fs;
+pub mod log_safe;
 pub mod options;
 pub mod rate_limit;
 pub mod recovery;

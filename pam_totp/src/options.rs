@@ -20,8 +20,11 @@ pub enum CodeSource {
     UseFirstPass,
     /// Take PAM_AUTHTOK when it is present and shaped like a code, else prompt.
     TryFirstPass,
-    /// Ask once for password and code together and hand the password on.
+    /// Ask once for password and code together, hand the password on, and keep the code for
+    /// a later `check_forwarded` line (this line decides nothing).
     ForwardPass,
+    /// Check the code that an earlier `forward_pass` line kept, after the password modules.
+    CheckForwarded,
 }
 
 /// At most `max_checks` code checks per `seconds` seconds for one user.
@@ -79,7 +82,7 @@ impl Default for ModuleOptions {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OptionError {
     /// The option name is not one of ours (a typo must not change policy silently).
-    #[error("unknown option \"{0}\"; valid options: secret=, nullok, window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, debug")]
+    #[error("unknown option \"{0}\"; valid options: secret=, nullok, window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, debug")]
     Unknown(String),
     /// The option is known but its value is not acceptable.
     #[error("bad value in option \"{option}\": {reason}")]
@@ -92,14 +95,18 @@ pub enum OptionError {
     /// Two options that exclude each other.
     #[error("options {0} and {1} cannot be combined; keep one")]
     Conflict(&'static str, &'static str),
+    /// `check_forwarded` takes its settings from the `forward_pass` line.
+    #[error("option \"{0}\" does not belong on the check_forwarded line: that line uses the options of the forward_pass line; move it there")]
+    NotWithCheckForwarded(String),
 }
 
 impl ModuleOptions {
     /// Parses the arguments of the pam.d line; any unknown or malformed option is an error.
     pub fn parse<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<Self, OptionError> {
+        let all: Vec<&str> = args.into_iter().collect();
         let mut opts = ModuleOptions::default();
         let mut source: Option<(&'static str, CodeSource)> = None;
-        for arg in args {
+        for &arg in &all {
             let (name, value) = match arg.split_once('=') {
                 Some((n, v)) => (n, Some(v)),
                 None => (arg, None),
@@ -113,6 +120,7 @@ impl ModuleOptions {
                     if v.is_empty() {
                         return Err(bad("the path template is empty"));
                     }
+                    crate::template::check_template(v).map_err(|e| bad(&e.to_string()))?;
                     opts.secret_template = v.to_string();
                 }
                 ("nullok", None) => opts.nullok = true,
@@ -136,10 +144,11 @@ impl ModuleOptions {
                 ("use_first_pass", None) => set_source(&mut source, "use_first_pass", CodeSource::UseFirstPass)?,
                 ("try_first_pass", None) => set_source(&mut source, "try_first_pass", CodeSource::TryFirstPass)?,
                 ("forward_pass", None) => set_source(&mut source, "forward_pass", CodeSource::ForwardPass)?,
+                ("check_forwarded", None) => set_source(&mut source, "check_forwarded", CodeSource::CheckForwarded)?,
                 ("secret" | "window" | "rate_limit" | "prompt", None) => {
                     return Err(bad("this option needs a value after '='"))
                 }
-                ("nullok" | "debug" | "use_first_pass" | "try_first_pass" | "forward_pass", Some(_)) => {
+                ("nullok" | "debug" | "use_first_pass" | "try_first_pass" | "forward_pass" | "check_forwarded", Some(_)) => {
                     return Err(bad("this option takes no value"))
                 }
                 _ => return Err(OptionError::Unknown(arg.to_string())),
@@ -147,6 +156,14 @@ impl ModuleOptions {
         }
         if let Some((_, s)) = source {
             opts.code_source = s;
+        }
+        if opts.code_source == CodeSource::CheckForwarded {
+            if let Some(other) = all
+                .iter()
+                .find(|a| **a != "check_forwarded" && **a != "debug")
+            {
+                return Err(OptionError::NotWithCheckForwarded(other.to_string()));
+            }
         }
         Ok(opts)
     }
@@ -245,6 +262,7 @@ mod tests {
             "rate_limit=3/x",
             "rate_limit=1001/30",
             "secret=",
+            "secret=/etc/pam_totp.toml",
             "prompt=",
         ] {
             assert!(
@@ -264,5 +282,21 @@ mod tests {
             Err(OptionError::Conflict("use_first_pass", "forward_pass"))
         );
         assert!(ModuleOptions::parse(["try_first_pass", "try_first_pass"]).is_ok());
+        assert_eq!(
+            ModuleOptions::parse(["forward_pass", "check_forwarded"]),
+            Err(OptionError::Conflict("forward_pass", "check_forwarded"))
+        );
+    }
+
+    #[test]
+    fn the_check_line_takes_the_split_lines_options() {
+        let o = ModuleOptions::parse(["check_forwarded", "debug"]).unwrap();
+        assert_eq!(o.code_source, CodeSource::CheckForwarded);
+        for other in ["nullok", "window=2", "secret=/x/%u"] {
+            assert_eq!(
+                ModuleOptions::parse(["check_forwarded", other]),
+                Err(OptionError::NotWithCheckForwarded(other.to_string()))
+            );
+        }
     }
 }

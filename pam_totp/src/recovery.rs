@@ -78,6 +78,20 @@ pub fn normalise(code: &str) -> Option<Zeroizing<String>> {
     (out.len() >= 6).then_some(out)
 }
 
+/// True when `text` is a recovery code as printed: five characters of [`ALPHABET`], a dash,
+/// five more (either case).
+pub fn is_dashed_form(text: &str) -> bool {
+    let half = CODE_CHARS / 2;
+    text.len() == CODE_CHARS + 1
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == half {
+                b == b'-'
+            } else {
+                ALPHABET.contains(&b.to_ascii_lowercase())
+            }
+        })
+}
+
 fn digest(salt: &[u8], normal: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(salt);

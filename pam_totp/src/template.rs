@@ -2,6 +2,7 @@
 //! the components below it that must be walked without following symlinks.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use thiserror::Error;
 
@@ -61,14 +62,43 @@ pub enum TemplateError {
     /// `.`/`..`/empty components would let the path escape its directory.
     #[error("secret= template \"{0}\" gives a path with '.' or '..' components or no file name")]
     BadComponent(String),
+    /// The template names the same file for every user.
+    #[error("secret= template \"{0}\" names one file for every user (one secret, one replay and rate-limit state for all); put %u in it or start it with ~ or %h, e.g. /var/lib/pam_totp/%u.toml")]
+    SharedByAllUsers(String),
     /// The user name cannot be placed into a path.
     #[error(
         "user name is not usable in a file path (empty, '/', leading '.', or control characters)"
     )]
     BadUserName,
-    /// The home directory from the passwd entry is not absolute.
-    #[error("home directory \"{0}\" of the user is not an absolute path; fix the passwd entry")]
+    /// The template uses the home directory, and the passwd entry's home is not absolute.
+    #[error("home directory \"{0}\" of the user is not an absolute path, and the secret= template uses the home (~ or %h)")]
     BadHome(String),
+}
+
+/// Checks a template on its own, before any user is known: it must name a file per user.
+pub fn check_template(template: &str) -> Result<(), TemplateError> {
+    let per_user = template.starts_with('~') || escapes(template).any(|e| e == 'u' || e == 'h');
+    if per_user {
+        Ok(())
+    } else {
+        Err(TemplateError::SharedByAllUsers(template.to_string()))
+    }
+}
+
+/// The characters after each `%` of a template (`%%` counts once, as `%`).
+fn escapes(template: &str) -> impl Iterator<Item = char> + '_ {
+    let mut chars = template.chars();
+    std::iter::from_fn(move || loop {
+        match chars.next()? {
+            '%' => return Some(chars.next().unwrap_or('%')),
+            _ => continue,
+        }
+    })
+}
+
+/// True when the template needs the user's home directory (`~` or `%h`).
+pub fn uses_home(template: &str) -> bool {
+    template.starts_with('~') || escapes(template).any(|e| e == 'h')
 }
 
 /// Checks that a user name can be used as a path component (CVE-2023-42456 style names refused).
@@ -86,13 +116,19 @@ pub fn check_user_name(user: &str) -> Result<(), TemplateError> {
     }
 }
 
-/// Expands `template` for `user` whose home is `home`.
+/// Expands `template` for `user` whose home is `home`. The home is looked at only when the
+/// template uses it (`~`, `%h`); it may then be any absolute path, UTF-8 or not.
 pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, TemplateError> {
+    check_template(template)?;
     check_user_name(user)?;
-    let home_str = home
-        .to_str()
-        .filter(|h| h.starts_with('/'))
-        .ok_or_else(|| TemplateError::BadHome(home.display().to_string()))?;
+    let home_bytes = || {
+        let bytes = home.as_os_str().as_bytes();
+        if bytes.starts_with(b"/") {
+            Ok(bytes)
+        } else {
+            Err(TemplateError::BadHome(home.display().to_string()))
+        }
+    };
 
     let (in_home, rest) = if let Some(r) = template
         .strip_prefix('~')
@@ -106,44 +142,50 @@ pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, Tem
     };
 
     // Expand escapes, remembering where the first user-dependent text starts.
-    let mut out = String::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut first_dynamic: Option<usize> = None;
     let mut chars = rest.chars();
     while let Some(c) = chars.next() {
         if c != '%' {
-            out.push(c);
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             continue;
         }
         match chars.next() {
             Some('u') => {
                 first_dynamic.get_or_insert(out.len());
-                out.push_str(user);
+                out.extend_from_slice(user.as_bytes());
             }
             Some('h') => {
                 first_dynamic.get_or_insert(out.len());
-                out.push_str(home_str);
+                out.extend_from_slice(home_bytes()?);
             }
-            Some('%') => out.push('%'),
+            Some('%') => out.push(b'%'),
             _ => return Err(TemplateError::BadEscape(template.to_string())),
         }
     }
 
-    let (base, tail) = if in_home {
-        (PathBuf::from(home_str), out.as_str())
+    let (base, tail): (PathBuf, &[u8]) = if in_home {
+        (PathBuf::from(OsStr::from_bytes(home_bytes()?)), &out)
     } else {
-        if !out.starts_with('/') {
+        if !out.starts_with(b"/") {
             return Err(TemplateError::NotAbsolute(template.to_string()));
         }
         // The base is the directory part before the first expansion (or before the file name).
         let limit = first_dynamic.unwrap_or(out.len());
-        // `limit` and the position of a '/' are character boundaries, so `get` always succeeds.
-        let cut = out.get(..limit).and_then(|s| s.rfind('/')).unwrap_or(0);
-        let base = out.get(..cut).filter(|b| !b.is_empty()).unwrap_or("/");
-        (PathBuf::from(base), out.get(cut..).unwrap_or_default())
+        let cut = out
+            .get(..limit)
+            .and_then(|s| s.iter().rposition(|b| *b == b'/'))
+            .unwrap_or(0);
+        let base = out.get(..cut).filter(|b| !b.is_empty()).unwrap_or(b"/");
+        (
+            PathBuf::from(OsStr::from_bytes(base)),
+            out.get(cut..).unwrap_or_default(),
+        )
     };
 
     let mut below = Vec::new();
-    for comp in Path::new(tail).components() {
+    for comp in Path::new(OsStr::from_bytes(tail)).components() {
         match comp {
             Component::RootDir => {}
             Component::Normal(c) => below.push(c.to_os_string()),
@@ -151,7 +193,7 @@ pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, Tem
         }
     }
     // Path::components drops "." silently; refuse it explicitly, and trailing slashes too.
-    if below.is_empty() || tail.split('/').any(|c| c == ".") || tail.ends_with('/') {
+    if below.is_empty() || tail.split(|b| *b == b'/').any(|c| c == b".") || tail.ends_with(b"/") {
         return Err(TemplateError::BadComponent(template.to_string()));
     }
     Ok(SecretPath {
@@ -208,8 +250,8 @@ mod tests {
             ex("/a/100%%/%u").unwrap().display_path(),
             PathBuf::from("/a/100%/alice")
         );
-        assert!(matches!(ex("/a/%x"), Err(TemplateError::BadEscape(_))));
-        assert!(matches!(ex("/a/%"), Err(TemplateError::BadEscape(_))));
+        assert!(matches!(ex("/a/%u/%x"), Err(TemplateError::BadEscape(_))));
+        assert!(matches!(ex("/a/%u%"), Err(TemplateError::BadEscape(_))));
     }
 
     #[test]
@@ -222,7 +264,7 @@ mod tests {
         assert!(matches!(ex("~/./x"), Err(TemplateError::BadComponent(_))));
         assert!(matches!(ex("~"), Err(TemplateError::BadComponent(_))));
         assert!(matches!(
-            ex("/var/lib/x/"),
+            ex("/var/lib/%u/"),
             Err(TemplateError::BadComponent(_))
         ));
     }
@@ -249,5 +291,53 @@ mod tests {
             expand("~/x", "bob", Path::new("relative")),
             Err(TemplateError::BadHome(_))
         ));
+    }
+
+    #[test]
+    fn the_home_is_needed_only_when_the_template_uses_it() {
+        for home in ["", "relative/home", "/home/b\u{e9}"] {
+            let p = expand("/var/lib/pam_totp/%u.toml", "bob", Path::new(home)).unwrap();
+            assert_eq!(
+                p.display_path(),
+                PathBuf::from("/var/lib/pam_totp/bob.toml")
+            );
+        }
+        for t in ["~/.pam_totp.toml", "%h/x", "/srv/%h/x"] {
+            assert!(uses_home(t), "{t}");
+            assert!(matches!(
+                expand(t, "bob", Path::new("")),
+                Err(TemplateError::BadHome(_))
+            ));
+        }
+        assert!(!uses_home("/var/lib/pam_totp/%u.toml"));
+        assert!(!uses_home("/var/lib/100%%h/%u"));
+    }
+
+    #[test]
+    fn homes_that_are_not_utf8_work() {
+        let home = OsStr::from_bytes(b"/home/caf\xe9");
+        let p = expand("~/.pam_totp.toml", "bob", Path::new(home)).unwrap();
+        assert_eq!(p.base(), Path::new(home));
+        assert_eq!(p.file_name(), ".pam_totp.toml");
+    }
+
+    #[test]
+    fn one_file_for_every_user_is_refused() {
+        for t in ["/etc/totp.toml", "/var/lib/100%%u.toml", "/srv/%%h/x"] {
+            assert_eq!(
+                check_template(t),
+                Err(TemplateError::SharedByAllUsers(t.to_string())),
+                "{t}"
+            );
+            assert!(matches!(ex(t), Err(TemplateError::SharedByAllUsers(_))));
+        }
+        for t in [
+            "~/.x",
+            "%h/.x",
+            "/var/lib/pam_totp/%u.toml",
+            "/srv/%u/secret",
+        ] {
+            assert_eq!(check_template(t), Ok(()), "{t}");
+        }
     }
 }

@@ -65,11 +65,18 @@ impl Outcome {
     }
 }
 
-/// True when `input` could be a code (6 or 8 digits) or a recovery code, so that
-/// `try_first_pass` does not spend a check on an earlier module's password.
-pub fn looks_like_code(input: &str) -> bool {
-    totp_digits(input).is_some_and(|d| d.len() == 6 || d.len() == 8)
-        || recovery::normalise(input).is_some_and(|n| n.len() == recovery::CODE_CHARS)
+/// True when `input` has the exact shape of a code: `digits` digits (6 or 8 when the number
+/// is not known), or a recovery code in its printed `xxxxx-xxxxx` form. `try_first_pass` takes
+/// PAM_AUTHTOK only in these shapes, so passwords such as `Summer2024` or `20242024` (for a
+/// 6-digit enrollment) are not spent as codes.
+pub fn looks_like_code(input: &str, digits: Option<u8>) -> bool {
+    let input = input.trim();
+    let all_digits = !input.is_empty() && input.bytes().all(|b| b.is_ascii_digit());
+    let digits_ok = match digits {
+        Some(d) => input.len() == usize::from(d),
+        None => input.len() == 6 || input.len() == 8,
+    };
+    (all_digits && digits_ok) || recovery::is_dashed_form(input)
 }
 
 /// The input with surrounding whitespace and inner spaces removed, if it is all digits.
@@ -331,10 +338,26 @@ mod tests {
 
     #[test]
     fn code_shapes() {
-        assert!(looks_like_code("123456"));
-        assert!(looks_like_code("12345678"));
-        assert!(looks_like_code("abcde-fghjk"));
-        assert!(!looks_like_code("hunter2"));
-        assert!(!looks_like_code("1234567"));
+        assert!(looks_like_code("123456", None));
+        assert!(looks_like_code("12345678", None));
+        assert!(looks_like_code("123456", Some(6)));
+        assert!(looks_like_code(" 12345678\n", Some(8)));
+        assert!(looks_like_code("abcde-fghjk", Some(6)));
+        assert!(looks_like_code("ABCDE-FGHJK", Some(8)));
+        for password in [
+            "hunter2",
+            "1234567",
+            "Summer2024",
+            "summer2024",
+            "abcdefghjk",
+            "hello-world",
+            "abcde fghjk",
+            "123 456",
+            "",
+        ] {
+            assert!(!looks_like_code(password, Some(6)), "{password}");
+        }
+        assert!(!looks_like_code("20242024", Some(6)));
+        assert!(!looks_like_code("202420", Some(8)));
     }
 }

@@ -3,7 +3,7 @@
 //! pam.d bound over /etc/pam.d (and fake users over /etc/passwd, /etc/shadow, /etc/group where
 //! pam_unix needs them). Nothing on the machine changes. Needs root; see `pam_totp_tests::vpn`.
 
-use pam_totp_tests::vpn::{Outcome, Server};
+use pam_totp_tests::vpn::{self, Outcome, Server};
 use pam_totp_tests::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,15 +12,17 @@ use std::time::Duration;
 /// hidden prompt with the password field.
 const CODE_ONLY: &str = "auth required @MODULE@ secret=@SECRET@\naccount required pam_permit.so\n";
 
-/// Password and code in one field, split by `forward_pass`, the password checked by pam_unix.
-const FORWARD_PASS: &str = "auth required @MODULE@ forward_pass\n\
-                            auth required pam_unix.so use_first_pass\n\
-                            account required pam_unix.so\n";
+/// Password and code in one field (packaging/pam.d/openvpn): `forward_pass` splits, pam_unix
+/// checks the password (requisite), `check_forwarded` checks the code.
+fn forward_pass_stack() -> String {
+    shipped_stack("openvpn")
+}
 
-/// Password, then code, as two PAM prompts answered from the plugin's name/value list.
-const PASSWORD_THEN_CODE: &str = "auth required pam_unix.so\n\
-                                  auth required @MODULE@\n\
-                                  account required pam_unix.so\n";
+/// Password, then code, as two PAM prompts answered from the plugin's name/value list
+/// (packaging/pam.d/openvpn-static-challenge).
+fn static_challenge_stack() -> String {
+    shipped_stack("openvpn-static-challenge")
+}
 
 fn syslog(env: &Env) -> PathBuf {
     env.dir.path().join("syslog.log")
@@ -32,16 +34,35 @@ fn pamd(env: &Env) -> PathBuf {
 
 /// A six-digit code that is none of the codes for the previous, current and next time step.
 fn wrong_code() -> String {
+    wrong_codes().swap_remove(0)
+}
+
+/// Six-digit codes that are none of the codes for the previous, current and next time step.
+fn wrong_codes() -> Vec<String> {
     let t = now();
     let right: Vec<String> = [t - 30, t, t + 30]
         .iter()
         .map(|&at| oathtool(KEY, &[], at))
         .collect();
-    ["000000", "111111", "222222", "333333"]
-        .iter()
-        .find(|c| !right.iter().any(|r| r == *c))
-        .map(|c| c.to_string())
-        .expect("a wrong code")
+    [
+        "000000", "111111", "222222", "333333", "444444", "555555", "666666",
+    ]
+    .iter()
+    .filter(|c| !right.iter().any(|r| r == *c))
+    .map(|c| c.to_string())
+    .collect()
+}
+
+/// Asserts that a connection ended as `want`, with the logs when it did not.
+fn assert_outcome(c: &vpn::Connection, want: Outcome, server: &Server, env: &Env) {
+    assert_eq!(
+        c.outcome,
+        want,
+        "{}\n{}\n{}",
+        c.log,
+        server.log(),
+        env.log()
+    );
 }
 
 /// Starts a server whose PAM service is the code-only service for the current user, with
@@ -171,20 +192,13 @@ fn openvpn_forward_pass_takes_password_and_code_in_one_field() {
         return;
     }
     let env = Env::new();
-    let server = fake_user_server(&env, "openvpn-fwd", FORWARD_PASS, "openvpn-fwd");
+    let server = fake_user_server(&env, "openvpn-fwd", &forward_pass_stack(), "openvpn-fwd");
     wait_for_fresh_step(30);
     let code = oathtool(KEY, &[], now());
 
     // The right password followed by the right code.
     let c = server.connect("pamtest0", &format!("{}{code}", FakeUsers::PASSWORD), None);
-    assert_eq!(
-        c.outcome,
-        Outcome::Connected,
-        "{}\n{}\n{}",
-        c.log,
-        server.log(),
-        env.log()
-    );
+    assert_outcome(&c, Outcome::Connected, &server, &env);
     assert!(
         server
             .log()
@@ -199,36 +213,65 @@ fn openvpn_forward_pass_takes_password_and_code_in_one_field() {
         env.log()
     );
 
-    // A wrong password followed by the right code: pam_totp accepts the code, pam_unix
-    // refuses the password it was handed, and the client gets AUTH_FAILED.
-    let c = server.connect("pamtest1", &format!("not-the-password{code}"), None);
-    assert_eq!(
-        c.outcome,
-        Outcome::AuthFailed,
-        "{}\n{}\n{}",
-        c.log,
-        server.log(),
-        env.log()
+    // The other order: the same code again behind a wrong password is stopped by pam_unix
+    // (requisite) before pam_totp sees it: no replay line, no check counted.
+    let before = env.log();
+    let c = server.connect("pamtest0", &format!("not-the-password{code}"), None);
+    assert_outcome(&c, Outcome::AuthFailed, &server, &env);
+    let added = env.log().replacen(&before, "", 1);
+    assert!(
+        added.contains("pam_unix(openvpn-fwd:auth): authentication failure"),
+        "{added}"
     );
+    assert!(
+        !added.contains("pam_totp(openvpn-fwd:auth): authentication failure"),
+        "{added}"
+    );
+    assert!(!added.contains("SECOND FACTOR NOT CHECKED"), "{added}");
+}
+
+#[test]
+fn openvpn_forward_pass_wrong_passwords_neither_burn_the_code_nor_count() {
+    if !needs_root("openvpn_forward_pass_wrong_passwords_neither_burn_the_code_nor_count") {
+        return;
+    }
+    // Issue 8: a wrong password with the right code used to burn the code (the right password
+    // then got "replayed code"), and three bogus logins per 30 s exhausted the user's rate
+    // limit: anyone who knew a user name could keep that user off the VPN.
+    let env = Env::new();
+    let server = fake_user_server(&env, "openvpn-fwd", &forward_pass_stack(), "openvpn-fwd");
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+
+    // Four bogus logins (more than the rate limit of 3 per 30 s), then a wrong password with
+    // the right code.
+    for wrong in wrong_codes().iter().take(4) {
+        let c = server.connect("pamtest1", &format!("notthepassword{wrong}"), None);
+        assert_outcome(&c, Outcome::AuthFailed, &server, &env);
+    }
+    let c = server.connect("pamtest1", &format!("not-the-password{code}"), None);
+    assert_outcome(&c, Outcome::AuthFailed, &server, &env);
+    let log = env.log();
+    assert!(
+        !log.contains("pam_totp(openvpn-fwd:auth): authentication failure"),
+        "a wrong password reached the code check:\n{log}"
+    );
+    assert_eq!(
+        log.matches("pam_unix(openvpn-fwd:auth): authentication failure")
+            .count(),
+        5,
+        "{log}"
+    );
+
+    // The right password with the same code: the code was not used up, the limit not reached.
+    let c = server.connect("pamtest1", &format!("{}{code}", FakeUsers::PASSWORD), None);
+    assert_outcome(&c, Outcome::Connected, &server, &env);
     let log = env.log();
     assert!(
         log.contains("pam_totp(openvpn-fwd:auth): accepted verification code; user=pamtest1"),
         "{log}"
     );
-    assert!(
-        log.lines().any(
-            |l| l.contains("pam_unix(openvpn-fwd:auth): authentication failure")
-                && l.contains("user=pamtest1")
-        ),
-        "{log}"
-    );
-    assert!(
-        server
-            .log()
-            .contains("user 'pamtest1' failed to authenticate"),
-        "{}",
-        server.log()
-    );
+    assert!(!log.contains("rate limit"), "{log}");
 }
 
 #[test]
@@ -240,24 +283,27 @@ fn openvpn_static_challenge_sends_password_and_code_separately() {
     let server = fake_user_server(
         &env,
         "openvpn-sc",
-        PASSWORD_THEN_CODE,
+        &static_challenge_stack(),
         "openvpn-sc login USERNAME password PASSWORD verification OTP",
     );
     wait_for_fresh_step(30);
     let code = oathtool(KEY, &[], now());
 
-    // The client asks for the code at its console and sends SCRV1:<password>:<code>; the
-    // plugin answers pam_unix's "Password: " with the password and pam_totp's
-    // "Verification code: " with the code.
-    let c = server.connect("pamtest0", FakeUsers::PASSWORD, Some(&code));
-    assert_eq!(
-        c.outcome,
-        Outcome::Connected,
-        "{}\n{}\n{}",
-        c.log,
-        server.log(),
+    // A wrong password with the right code: pam_unix (requisite) ends the login, the code is
+    // neither checked nor used up.
+    let c = server.connect("pamtest0", "not-the-password", Some(&code));
+    assert_outcome(&c, Outcome::AuthFailed, &server, &env);
+    assert!(
+        !env.log().contains("pam_totp(openvpn-sc:auth)"),
+        "a wrong password reached the code check:\n{}",
         env.log()
     );
+
+    // The client asks for the code at its console and sends SCRV1:<password>:<code>; the
+    // plugin answers pam_unix's "Password: " with the password and pam_totp's
+    // "Verification code: " with the code. The same code as above: it was not used up.
+    let c = server.connect("pamtest0", FakeUsers::PASSWORD, Some(&code));
+    assert_outcome(&c, Outcome::Connected, &server, &env);
     assert!(
         server.log().contains("parsed static challenge password"),
         "{}",
@@ -272,14 +318,7 @@ fn openvpn_static_challenge_sends_password_and_code_separately() {
 
     // The right password with a wrong code.
     let c = server.connect("pamtest1", FakeUsers::PASSWORD, Some(&wrong_code()));
-    assert_eq!(
-        c.outcome,
-        Outcome::AuthFailed,
-        "{}\n{}\n{}",
-        c.log,
-        server.log(),
-        env.log()
-    );
+    assert_outcome(&c, Outcome::AuthFailed, &server, &env);
     assert!(
         env.log().contains(
             "pam_totp(openvpn-sc:auth): authentication failure; user=pamtest1 rhost=127.0.0.1 reason=wrong code"

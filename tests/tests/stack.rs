@@ -68,71 +68,197 @@ fn unknown_user_fails_like_a_wrong_code() {
     assert_eq!(login.prompts(), vec!["Verification code: "]);
 }
 
+/// A stand-in for pam_unix: a pam_exec script that records PAM_AUTHTOK in `seen` and accepts
+/// it only when it is `password`. Returns the pam.d line (control `requisite`, as shipped).
+fn password_line(env: &Env, password: &str) -> String {
+    let seen = env.dir.path().join("authtok-seen");
+    let script = env.dir.path().join("check-password.sh");
+    fs::write(
+        &script,
+        "#!/bin/sh\ntr -d '\\000' > \"$1\"\n[ \"$(cat \"$1\")\" = \"$2\" ]\n",
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o700)).unwrap();
+    format!(
+        "auth requisite pam_exec.so expose_authtok quiet {} {} {password}\n",
+        script.display(),
+        seen.display()
+    )
+}
+
+/// What the password module was handed last.
+fn authtok_seen(env: &Env) -> String {
+    fs::read_to_string(env.dir.path().join("authtok-seen")).unwrap_or_default()
+}
+
+/// The shipped OpenVPN stack (packaging/pam.d/openvpn) with this environment's secret
+/// template and `options` on the forward_pass line, and `password_line` for pam_unix.
+fn openvpn_stack(env: &Env, options: &str) -> String {
+    let shipped = shipped_stack("openvpn");
+    let pam_unix = shipped
+        .lines()
+        .find(|l| l.contains("pam_unix.so use_first_pass"))
+        .expect("the shipped stack checks the password with pam_unix")
+        .to_string();
+    assert!(pam_unix.contains("requisite"), "{pam_unix}");
+    shipped
+        .replace(&format!("{pam_unix}\n"), &password_line(env, "s3cretpass"))
+        .replace(
+            "forward_pass",
+            &format!("forward_pass secret=@SECRET@ {options}"),
+        )
+        .replace(
+            "account    required    pam_unix.so",
+            "account required pam_permit.so",
+        )
+}
+
 #[test]
-fn forward_pass_hands_the_password_to_the_next_module() {
+fn forward_pass_hands_the_password_on_and_checks_the_code_after_it() {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    let seen = env.dir.path().join("authtok-seen");
-    let script = env.dir.path().join("record-authtok.sh");
-    fs::write(&script, "#!/bin/sh\ncat > \"$1\"\n").unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o700)).unwrap();
-    env.service(
-        "fwd",
-        &format!(
-            "auth required @MODULE@ secret=@SECRET@ forward_pass\nauth required pam_exec.so expose_authtok quiet {} {}\n",
-            script.display(),
-            seen.display()
-        ),
-    );
+    env.service("fwd", &openvpn_stack(&env, ""));
     let code = oathtool(KEY, &[], now());
-    let login = env.login("fwd", &[&format!("s3cret pass{code}")]);
+    let login = env.login("fwd", &[&format!("s3cretpass{code}")]);
     assert!(login.ok(), "{login:?}\n{}", env.log());
     assert_eq!(login.prompts(), vec!["Password & verification code: "]);
-    let handed = fs::read_to_string(&seen).unwrap();
     assert_eq!(
-        handed.trim_end_matches('\0'),
-        "s3cret pass",
+        authtok_seen(&env),
+        "s3cretpass",
         "PAM_AUTHTOK for the next module"
     );
+    assert!(
+        env.log().contains("accepted verification code"),
+        "{}",
+        env.log()
+    );
 
-    // A wrong code fails even though the next module is happy.
-    let wrong = env.login("fwd", &["s3cret pass000000"]);
+    // A wrong code fails even though the password module is happy.
+    let wrong = env.login("fwd", &["s3cretpass000000"]);
     assert_eq!(wrong.rc, rc::AUTH_ERR);
+    assert!(env.log().contains("reason=wrong code"), "{}", env.log());
+}
+
+#[test]
+fn forward_pass_a_wrong_password_never_reaches_the_code() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    env.service("fwd", &openvpn_stack(&env, ""));
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    // More wrong passwords than the rate limit allows checks, the last with the right code.
+    for attempt in ["notthepassword000000", "x111111", "y222222", "nope333333"] {
+        let login = env.login("fwd", &[attempt]);
+        assert!(!login.ok(), "{attempt}");
+    }
+    let login = env.login("fwd", &[&format!("wrongpass{code}")]);
+    assert!(!login.ok());
+    assert_eq!(authtok_seen(&env), "wrongpass");
+    let log = env.log();
+    assert!(
+        !log.contains("pam_totp(fwd:auth): authentication failure"),
+        "{log}"
+    );
+    // Nothing was counted or used up: the right password with the same code gets in.
+    let login = env.login("fwd", &[&format!("s3cretpass{code}")]);
+    assert!(login.ok(), "{login:?}\n{}", env.log());
+    // One check recorded: the right one.
+    let text = fs::read_to_string(env.secret_path()).unwrap();
+    let checks = text
+        .lines()
+        .find_map(|l| l.strip_prefix("checks = "))
+        .unwrap_or_default();
+    assert_eq!(checks.matches(',').count(), 0, "{text}");
+    assert!(checks.len() > 2, "{text}");
+}
+
+#[test]
+fn forward_pass_without_its_check_line_is_loud_on_every_login() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    // The check_forwarded line forgotten (the two-line stack of older releases).
+    let stack: String = openvpn_stack(&env, "")
+        .lines()
+        .filter(|l| !l.contains("check_forwarded") || l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    env.service("fwd", &stack);
+    for _ in 0..2 {
+        let login = env.login("fwd", &["s3cretpass000000"]);
+        assert!(login.ok(), "the stack decides without pam_totp: {login:?}");
+    }
+    let log = env.log();
+    assert_eq!(
+        log.matches("SECOND FACTOR NOT CHECKED: user=").count(),
+        2,
+        "{log}"
+    );
+    assert!(!log.contains("000000"), "{log}");
+    // A failed login (wrong password) is not an alarm.
+    let login = env.login("fwd", &["wrong000000"]);
+    assert!(!login.ok());
+    assert_eq!(env.log().matches("SECOND FACTOR NOT CHECKED").count(), 2);
+}
+
+#[test]
+fn check_forwarded_without_forward_pass_fails_closed() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    env.service(
+        "chk",
+        "auth required pam_permit.so\nauth required @MODULE@ check_forwarded\n",
+    );
+    let login = env.login("chk", &[]);
+    assert_eq!(login.rc, rc::AUTH_ERR);
+    assert!(login.prompts().is_empty(), "{login:?}");
+    assert!(
+        env.log().contains("check_forwarded: no code was kept"),
+        "{}",
+        env.log()
+    );
+    // Its options come from the forward_pass line: any other option is a configuration error.
+    env.service(
+        "chk2",
+        "auth required @MODULE@ secret=@SECRET@ forward_pass\nauth required @MODULE@ check_forwarded nullok\n",
+    );
+    let login = env.login("chk2", &["s3cretpass000000"]);
+    assert_eq!(login.rc, rc::SERVICE_ERR);
+    assert!(env.log().contains("move it there"), "{}", env.log());
 }
 
 #[test]
 fn forward_pass_with_a_recovery_code() {
     let env = Env::new();
     env.enroll(KEY, &["abcde-fghjk"]);
-    env.service(
-        "fwd",
-        "auth required @MODULE@ secret=@SECRET@ forward_pass\n",
+    env.service("fwd", &openvpn_stack(&env, ""));
+    assert!(
+        env.login("fwd", &["s3cretpassabcde-fghjk"]).ok(),
+        "{}",
+        env.log()
     );
-    assert!(env.login("fwd", &["pw-abcde-fghjk"]).ok(), "{}", env.log());
+    assert_eq!(authtok_seen(&env), "s3cretpass");
 }
 
 #[test]
 fn forward_pass_nullok_passes_the_whole_field_on() {
     let env = Env::new();
-    let seen = env.dir.path().join("seen");
-    let script = env.dir.path().join("rec.sh");
-    fs::write(&script, "#!/bin/sh\ncat > \"$1\"\n").unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o700)).unwrap();
-    env.service(
-        "fwd",
-        &format!(
-            "auth required @MODULE@ secret=@SECRET@ forward_pass nullok\nauth required pam_exec.so expose_authtok quiet {} {}\n",
-            script.display(),
-            seen.display()
-        ),
-    );
-    let login = env.login("fwd", &["justapassword123456"]);
-    assert!(login.ok(), "{login:?}");
+    env.service("fwd", &openvpn_stack(&env, "nullok"));
+    let login = env.login("fwd", &["s3cretpass"]);
+    assert!(login.ok(), "{login:?}\n{}", env.log());
     assert_eq!(login.prompts(), vec!["Password: "]);
-    assert_eq!(
-        fs::read_to_string(&seen).unwrap().trim_end_matches('\0'),
-        "justapassword123456"
+    assert_eq!(authtok_seen(&env), "s3cretpass");
+    assert!(
+        !env.log().contains("SECOND FACTOR NOT CHECKED"),
+        "{}",
+        env.log()
     );
+    // Without nullok an unenrolled user is refused, after the password and without a prompt
+    // that differs from an enrolled user's.
+    env.service("strict", &openvpn_stack(&env, ""));
+    let login = env.login("strict", &["s3cretpass123456"]);
+    assert_eq!(login.rc, rc::AUTH_ERR);
+    assert_eq!(login.prompts(), vec!["Password & verification code: "]);
+    assert!(env.log().contains("reason=not enrolled"), "{}", env.log());
 }
 
 #[test]
@@ -178,6 +304,36 @@ fn try_first_pass_prompts_when_the_earlier_answer_is_not_a_code() {
     let login = env.login("tfp", &[&code]);
     assert!(login.ok(), "{login:?}");
     assert_eq!(login.prompts().len(), 1);
+}
+
+#[test]
+fn try_first_pass_takes_only_the_exact_shape_of_a_code() {
+    // Passwords that are 10 letters and digits, or digits of the other length, are not codes:
+    // the user is asked for the code and can log in.
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    env.service(
+        "tfp",
+        "auth optional pam_unix.so\nauth required @MODULE@ secret=@SECRET@ try_first_pass\n",
+    );
+    wait_for_fresh_step(30);
+    let t = now();
+    for (at, password) in [
+        (t - 30, "Summer2024"),
+        (t, "20242024"),
+        (t + 30, "abcdefghjk"),
+    ] {
+        let code = oathtool(KEY, &[], at);
+        let login = env.login("tfp", &[password, &code]);
+        assert!(login.ok(), "{password}: {login:?}\n{}", env.log());
+        assert_eq!(login.prompts().len(), 2, "{password}: {login:?}");
+    }
+    assert!(
+        !env.log()
+            .contains("pam_totp(tfp:auth): authentication failure"),
+        "{}",
+        env.log()
+    );
 }
 
 #[test]

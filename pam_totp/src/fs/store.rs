@@ -58,7 +58,33 @@ pub enum StoreError {
     /// No file: the user is not enrolled.
     #[error("{0} does not exist; the user is not enrolled (run totp-enroll)")]
     NotFound(PathBuf),
-    /// The administrator's directory (or the home) is missing: not the same as "not enrolled".
+    /// The user's home directory does not exist (yet: pam_mkhomedir creates it at session
+    /// time), so no file can be in it: the user is not enrolled.
+    #[error(
+        "home directory {0} does not exist, so {0} holds no secret file; the user is not enrolled"
+    )]
+    HomeMissing(PathBuf),
+    /// No file, in or below a directory that is not trusted: nothing could have been planted
+    /// there, so the user is not enrolled (a file that exists there is refused).
+    #[error("{path} does not exist (not enrolled); note: {distrust}")]
+    AbsentFromUntrusted {
+        /// The secret file.
+        path: PathBuf,
+        /// Why the directory would not be trusted if the file existed.
+        distrust: Box<StoreError>,
+    },
+    /// The file name cannot be looked up because the directory is encrypted and locked
+    /// (fscrypt key not loaded, eCryptfs not mounted) until the user's session unlocks it.
+    #[error("{path} cannot be looked up: {dir} is {kind} and locked until the user's session unlocks it; refusing rather than treating the user as not enrolled; fix: keep secret files outside encrypted homes, e.g. secret=/var/lib/pam_totp/%u.toml (totp-enroll --secret-file)")]
+    EncryptedLocked {
+        /// The secret file.
+        path: PathBuf,
+        /// The locked directory.
+        dir: PathBuf,
+        /// "encrypted with fscrypt" or "an eCryptfs home that is not mounted".
+        kind: &'static str,
+    },
+    /// The administrator's directory is missing: not the same as "not enrolled".
     #[error("directory {0} does not exist (not mounted, or a wrong secret= path); refusing rather than treating the user as not enrolled")]
     MissingDirectory(PathBuf),
     /// A directory on the way that others could use to swap the file.
@@ -137,6 +163,17 @@ impl StoreError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, StoreError::NotFound(_))
     }
+
+    /// True when no file exists and none could be hidden from us: the file is missing, the
+    /// home is missing, or nothing exists in a directory we would not trust.
+    pub fn is_not_enrolled(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NotFound(_)
+                | StoreError::HomeMissing(_)
+                | StoreError::AbsentFromUntrusted { .. }
+        )
+    }
 }
 
 /// The directory that holds a user's secret file, opened safely.
@@ -174,6 +211,13 @@ pub struct Locked {
 
 impl SecretDir {
     /// Opens the directory chain of `path` for `owner` without following symlinks below the base.
+    ///
+    /// A directory on the way that fails the ownership and mode checks is refused only when
+    /// the file could be reached through it: where the file (or a directory before it) does
+    /// not exist, the answer is [`StoreError::AbsentFromUntrusted`], which means "not enrolled"
+    /// ([`StoreError::is_not_enrolled`]). A missing home is not enrolled either; a missing
+    /// administrator's directory is not. A name that cannot be found in an encrypted directory
+    /// whose key is not loaded is [`StoreError::EncryptedLocked`], never "not enrolled".
     pub fn open(path: &SecretPath, owner: Owner) -> Result<Self, StoreError> {
         let display = path.display_path();
         let _act = if path.in_home() {
@@ -183,24 +227,44 @@ impl SecretDir {
         };
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         let base = nix::fcntl::open(path.base(), flags, Mode::empty()).map_err(|e| match e {
+            Errno::ENOENT if path.in_home() => StoreError::HomeMissing(path.base().to_path_buf()),
             Errno::ENOENT => StoreError::MissingDirectory(path.base().to_path_buf()),
             e => io_err("open directory", path.base(), e),
         })?;
-        let mut st = check_directory(&base, path.base(), &owner)?;
+        // The first check a directory failed: it decides only if the file turns out to exist.
+        let mut distrust: Option<StoreError> = None;
+        let mut last = check_directory(&base, path.base(), &owner).map_err(|e| {
+            distrust.get_or_insert(e);
+        });
         let mut dir = base;
         let mut walked = path.base().to_path_buf();
         for comp in path.directories_below() {
-            walked.push(comp);
-            dir = openat(
+            let next = openat(
                 &dir,
                 comp.as_os_str(),
                 flags | OFlag::O_NOFOLLOW,
                 Mode::empty(),
-            )
-            .map_err(|e| io_err("open directory", &walked, e))?;
-            st = check_directory(&dir, &walked, &owner)?;
+            );
+            dir = match next {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => return Err(absent(&dir, &walked, &display, distrust)),
+                Err(e) => {
+                    walked.push(comp);
+                    return Err(distrust.unwrap_or_else(|| io_err("open directory", &walked, e)));
+                }
+            };
+            walked.push(comp);
+            last = check_directory(&dir, &walked, &owner).map_err(|e| {
+                distrust.get_or_insert(e);
+            });
         }
-        let root_only = st.st_uid == 0 && st.st_mode & 0o022 == 0;
+        if let Some(refusal) = distrust {
+            return match fstatat(&dir, path.file_name(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Err(Errno::ENOENT) => Err(absent(&dir, &walked, &display, Some(refusal))),
+                _ => Err(refusal),
+            };
+        }
+        let root_only = last.is_ok_and(|st| st.st_uid == 0 && st.st_mode & 0o022 == 0);
         Ok(SecretDir {
             dir,
             name: path.file_name().to_os_string(),
@@ -230,7 +294,10 @@ impl SecretDir {
                 | OFlag::O_NOCTTY,
             Mode::empty(),
         )
-        .map_err(|e| io_err("open", &self.path, e))?;
+        .map_err(|e| match e {
+            Errno::ENOENT => absent(&self.dir, Path::new(""), &self.path, None),
+            e => io_err("open", &self.path, e),
+        })?;
         let st = fstat(&fd).map_err(|e| io_err("inspect", &self.path, e))?;
         self.check_stat(&st)?;
         Ok((File::from(fd), st))
@@ -582,6 +649,43 @@ fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<FileStat
         });
     }
     Ok(st)
+}
+
+/// The error for a name that `dir` (at `dir_path`) does not hold: locked encryption first,
+/// then a directory we would not trust, else plain "not found" for `file`.
+fn absent(dir: &OwnedFd, dir_path: &Path, file: &Path, distrust: Option<StoreError>) -> StoreError {
+    if let Some(kind) = locked_encryption(dir) {
+        let dir = if dir_path.as_os_str().is_empty() {
+            file.parent().unwrap_or(file).to_path_buf()
+        } else {
+            dir_path.to_path_buf()
+        };
+        return StoreError::EncryptedLocked {
+            path: file.to_path_buf(),
+            dir,
+            kind,
+        };
+    }
+    match distrust {
+        Some(d) => StoreError::AbsentFromUntrusted {
+            path: file.to_path_buf(),
+            distrust: Box::new(d),
+        },
+        None => StoreError::NotFound(file.to_path_buf()),
+    }
+}
+
+/// Why names in `dir` cannot be seen yet, if they cannot: an fscrypt directory whose key is
+/// not loaded, or the lower directory of an eCryptfs home that is not mounted (it holds the
+/// `.ecryptfs` link that ecryptfs-setup-private makes).
+fn locked_encryption(dir: &OwnedFd) -> Option<&'static str> {
+    if crate::ffi::fscrypt_locked(dir) {
+        return Some("encrypted with fscrypt");
+    }
+    let unmounted_ecryptfs = fstatat(dir, ".ecryptfs", AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
+        && nix::sys::statfs::fstatfs(dir)
+            .is_ok_and(|fs| fs.filesystem_type() != nix::sys::statfs::ECRYPTFS_SUPER_MAGIC);
+    unmounted_ecryptfs.then_some("an eCryptfs home that is not mounted")
 }
 
 fn acting_as(owner: &Owner, path: &Path) -> Result<ActingAs, StoreError> {

@@ -1,0 +1,74 @@
+//! The one sanitizer for text that reaches the log. Log parsers such as fail2ban act on these
+//! lines, so nothing a user controls (user name, PAM_RHOST, paths built from them, file
+//! contents quoted in errors) may start a new line or forge a `key=value` field.
+
+/// Longest user-controlled field written to the log, in characters.
+pub const MAX_FIELD_CHARS: usize = 64;
+/// PAM_RHOST may be a long host name: a little more room.
+pub const MAX_HOST_CHARS: usize = 256;
+
+/// A value for a `key=value` field (user name, host): characters other than letters, digits
+/// and `._-@+$\:` become `?`, so it cannot contain spaces, `=` or line breaks; cut to
+/// [`MAX_FIELD_CHARS`].
+pub fn field(value: &str) -> String {
+    field_of_length(value, MAX_FIELD_CHARS)
+}
+
+/// [`field`] for PAM_RHOST, cut to [`MAX_HOST_CHARS`].
+pub fn host(value: &str) -> String {
+    field_of_length(value, MAX_HOST_CHARS)
+}
+
+fn field_of_length(value: &str, max: usize) -> String {
+    value
+        .chars()
+        .take(max)
+        .map(|c| {
+            if c.is_alphanumeric() || "._-@+$\\:".contains(c) {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// A whole log line: every control character (line breaks, NUL, escape sequences) and the
+/// Unicode line and paragraph separators become `?`. Applied to every line the module logs,
+/// after the fields were made safe with [`field`].
+pub fn line(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_cannot_forge_fields_or_lines() {
+        assert_eq!(field("alice"), "alice");
+        assert_eq!(field("DOM\\bob.smith@ex-1"), "DOM\\bob.smith@ex-1");
+        assert_eq!(field("x rhost=1.2.3.4\nfake"), "x?rhost?1.2.3.4?fake");
+        assert_eq!(field(&"a".repeat(100)).len(), MAX_FIELD_CHARS);
+        assert_eq!(host("2001:db8::1"), "2001:db8::1");
+        assert_eq!(host(&"h".repeat(300)).len(), MAX_HOST_CHARS);
+    }
+
+    #[test]
+    fn lines_have_no_control_characters() {
+        assert_eq!(line("a\nb\r\0c\x1b[31m\u{2028}d\te"), "a?b??c?[31m?d?e");
+        assert_eq!(
+            line("plain text, path /home/a b"),
+            "plain text, path /home/a b"
+        );
+    }
+}
