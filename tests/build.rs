@@ -1,5 +1,6 @@
 //! Builds the syslog capture shim (support/syslog_capture.c) as a shared object for LD_PRELOAD,
-//! and pam-bench's C host (support/pam_timer.c).
+//! pam-bench's C host (support/pam_timer.c), and a PAM module that returns a chosen code
+//! (support/pam_return.c).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,6 +21,14 @@ fn main() {
         &[],
         &["-lpam"],
         "PAM_TIMER",
+    );
+    // A module whose answer a test chooses (ret=N), to check shipped control lines.
+    build_c(
+        "support/pam_return.c",
+        "pam_return.so",
+        &["-shared", "-fPIC"],
+        &[],
+        "PAM_RETURN_SO",
     );
 }
 

@@ -33,6 +33,63 @@ auth required @MODULE@\n\
 account required pam_unix.so\n\
 session required pam_permit.so\n";
 
+/// Debian 12's /etc/pam.d/common-account.
+pub const COMMON_ACCOUNT: &str =
+    "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\n\
+account requisite pam_deny.so\n\
+account required pam_permit.so\n";
+
+/// Debian 12's /etc/pam.d/common-session, without pam_systemd (no logind in the test namespace).
+pub const COMMON_SESSION: &str = "session [default=1] pam_permit.so\n\
+session requisite pam_deny.so\n\
+session required pam_permit.so\n\
+session required pam_unix.so\n";
+
+/// Debian 12's /etc/pam.d/common-password.
+pub const COMMON_PASSWORD: &str =
+    "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n\
+password requisite pam_deny.so\n\
+password required pam_permit.so\n";
+
+/// Writes Debian 12's common-auth, common-account, common-session and common-password (as
+/// above) into `env`'s pam.d, for shipped stacks that `@include` them.
+pub fn write_common_includes(env: &Env) {
+    for (name, body) in [
+        ("common-auth", COMMON_AUTH),
+        ("common-account", COMMON_ACCOUNT),
+        ("common-session", COMMON_SESSION),
+        ("common-password", COMMON_PASSWORD),
+    ] {
+        env.service(name, body);
+    }
+}
+
+/// The stack `packaging/pam.d/NAME` exactly as shipped, except that the module name
+/// `pam_totp.so` on its non-comment lines becomes `@MODULE@` (the module under test, by absolute
+/// path, once [`crate::Env::service`] writes it). Its `@include`s need
+/// [`write_common_includes`].
+pub fn shipped_stack(name: &str) -> String {
+    let path = crate::workspace_root().join("packaging/pam.d").join(name);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut modules = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with('#') || !line.contains("pam_totp.so") {
+                return line.to_string();
+            }
+            modules += 1;
+            line.replace("pam_totp.so", "@MODULE@")
+        })
+        .collect();
+    assert!(
+        modules > 0,
+        "{} has no pam_totp.so line:\n{text}",
+        path.display()
+    );
+    lines.join("\n") + "\n"
+}
+
 /// What a bounded run of a program did.
 #[derive(Debug, Clone)]
 pub struct Ran {

@@ -6,7 +6,7 @@ use pam_totp_tests::consumers::*;
 use pam_totp_tests::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Password (pam_unix), then code (pam_totp), as the README's "password, then code".
@@ -279,7 +279,7 @@ fn the_module_prompt_text_reaches_the_ssh_client() {
 /// Creates a client key pair and authorizes it in user `i`'s `~/.ssh/authorized_keys`
 /// (owned by the user, as StrictModes requires). Returns the private key.
 fn authorize_key(s: &Setup, i: usize) -> PathBuf {
-    let key = s.env.dir.path().join("client_key");
+    let key = s.env.dir.path().join(format!("client_key{i}"));
     let keygen = Command::new(tool("ssh-keygen", "openssh-client"))
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(&key)
@@ -304,19 +304,80 @@ fn authorize_key(s: &Setup, i: usize) -> PathBuf {
     key
 }
 
+/// sshd_config's methods for "key, then code".
+const KEY_THEN_CODE: &str = "publickey,keyboard-interactive";
+
+/// The shipped "key, then code" stack, packaging/pam.d/sshd-publickey.
+const PUBLICKEY_STACK: &str = "sshd-publickey";
+
+/// The shipped stack without `nullok`: what an administrator enforces after the rollout.
+fn publickey_stack_enforced() -> String {
+    let shipped = shipped_stack(PUBLICKEY_STACK);
+    let enforced = shipped.replace(" nullok", "");
+    assert_ne!(enforced, shipped, "{PUBLICKEY_STACK} ships without nullok");
+    enforced
+}
+
+impl Setup {
+    /// `count` users, each with an authorized key; sshd with "key, then code" and `stack`
+    /// (the shipped common-* includes are there). Returns the users' private keys.
+    fn key_then_code(count: u32, stack: &str) -> (Setup, Vec<PathBuf>) {
+        let s = Setup::new(count, stack, KEY_THEN_CODE);
+        write_common_includes(&s.env);
+        let keys = (0..count as usize).map(|i| authorize_key(&s, i)).collect();
+        (s, keys)
+    }
+
+    /// User `i` with `key`, both methods, `code` as the answer to every prompt (None: the
+    /// askpass program fails, i.e. no answer).
+    fn key_login(&self, i: usize, key: &Path, code: Option<&str>) -> SshOutcome {
+        self.sshd.ssh(&SshLogin {
+            user: self.name(i),
+            password: None,
+            code,
+            methods: KEY_THEN_CODE,
+            key: Some(key),
+        })
+    }
+
+    /// Asserts that `out` did not log in, after the key was accepted.
+    fn refused_after_key(&self, out: &SshOutcome, i: usize) {
+        assert!(!out.ran.ok(), "{}", self.context(out));
+        assert!(!out.ran.timed_out, "{}", self.context(out));
+        assert!(out.ran.stdout.is_empty(), "{}", self.context(out));
+        let name = self.name(i);
+        assert!(
+            self.sshd
+                .log()
+                .contains(&format!("Partial publickey for {name} from 127.0.0.1")),
+            "{}",
+            self.context(out)
+        );
+        assert!(
+            !self
+                .sshd
+                .log()
+                .contains(&format!("Accepted keyboard-interactive/pam for {name}")),
+            "{}",
+            self.context(out)
+        );
+    }
+}
+
+/// The module's default prompt as the ssh client shows it.
+fn code_prompt(user: &str) -> String {
+    format!("({user}@127.0.0.1) Verification code: ")
+}
+
 #[test]
 fn key_then_code_asks_only_for_the_code() {
     if !needs_root("key_then_code_asks_only_for_the_code") {
         return;
     }
-    // "Key, then code": the PAM stack has only pam_totp (packaging/pam.d/sshd-publickey).
-    let stack = "auth required @MODULE@\n\
-                 account required pam_unix.so\n\
-                 session required pam_permit.so\n";
-    let s = Setup::new(1, stack, "publickey,keyboard-interactive");
+    // packaging/pam.d/sshd-publickey as shipped (with nullok); both users are enrolled.
+    let (s, keys) = Setup::key_then_code(2, &shipped_stack(PUBLICKEY_STACK));
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
-    let key = authorize_key(&s, 0);
-    let both = "publickey,keyboard-interactive";
+    s.users.enroll(1, &secret_toml(KEY, "SHA1", 6, 30, &[]));
 
     // Without the key, keyboard-interactive is not even offered.
     let no_key = s.sshd.ssh(&SshLogin {
@@ -335,35 +396,47 @@ fn key_then_code_asks_only_for_the_code() {
     );
 
     // The key and a wrong code: refused after the key was accepted.
-    let wrong = s.sshd.ssh(&SshLogin {
-        user: "pamtest0",
-        password: None,
-        code: Some(&wrong_code(KEY)),
-        methods: both,
-        key: Some(&key),
-    });
-    assert!(!wrong.ran.ok(), "{}", s.context(&wrong));
+    let wrong = s.key_login(0, &keys[0], Some(&wrong_code(KEY)));
+    s.refused_after_key(&wrong, 0);
+    assert_eq!(
+        wrong.prompts,
+        [code_prompt("pamtest0")],
+        "{}",
+        s.context(&wrong)
+    );
     assert!(
         s.sshd
-            .log()
-            .contains("Partial publickey for pamtest0 from 127.0.0.1"),
+            .syslog()
+            .contains("user=pamtest0 rhost=127.0.0.1 reason=wrong code"),
         "{}",
         s.context(&wrong)
     );
 
+    // The key and no answer (askpass fails), or an empty answer: refused.
+    let cancelled = s.key_login(1, &keys[1], None);
+    s.refused_after_key(&cancelled, 1);
+    assert_eq!(
+        cancelled.prompts,
+        [code_prompt("pamtest1")],
+        "{}",
+        s.context(&cancelled)
+    );
+    let empty = s.key_login(1, &keys[1], Some(""));
+    s.refused_after_key(&empty, 1);
+    assert_eq!(
+        empty.prompts,
+        [code_prompt("pamtest1")],
+        "{}",
+        s.context(&empty)
+    );
+
     // The key and the right code: in, and no password was asked.
     wait_for_fresh_step(30);
-    let out = s.sshd.ssh(&SshLogin {
-        user: "pamtest0",
-        password: None,
-        code: Some(&oathtool(KEY, &[], now())),
-        methods: both,
-        key: Some(&key),
-    });
+    let out = s.key_login(0, &keys[0], Some(&oathtool(KEY, &[], now())));
     assert!(out.logged_in_as("pamtest0"), "{}", s.context(&out));
     assert_eq!(
         out.prompts,
-        [format!("{USER_PROMPT}Verification code: ")],
+        [code_prompt("pamtest0")],
         "{}",
         s.context(&out)
     );
@@ -374,4 +447,146 @@ fn key_then_code_asks_only_for_the_code() {
         "{}",
         s.context(&out)
     );
+}
+
+#[test]
+fn key_then_code_with_nullok_lets_an_unenrolled_user_in_with_the_key_alone() {
+    if !needs_root("key_then_code_with_nullok_lets_an_unenrolled_user_in_with_the_key_alone") {
+        return;
+    }
+    // packaging/pam.d/sshd-publickey as shipped (nullok, the rollout setting); pamtest0 has no
+    // secret file.
+    let (s, keys) = Setup::key_then_code(1, &shipped_stack(PUBLICKEY_STACK));
+    let out = s.key_login(0, &keys[0], None);
+    assert!(
+        out.logged_in_as("pamtest0"),
+        "an unenrolled user was refused under nullok: {}",
+        s.context(&out)
+    );
+    assert!(
+        out.prompts.is_empty(),
+        "an unenrolled user was asked for a code: {}",
+        s.context(&out)
+    );
+    let log = s.sshd.log();
+    assert!(
+        log.contains("Partial publickey for pamtest0 from 127.0.0.1")
+            && log.contains("Accepted keyboard-interactive/pam for pamtest0 from 127.0.0.1"),
+        "{}",
+        s.context(&out)
+    );
+
+    // The key is still required: keyboard-interactive alone is not offered.
+    let no_key = s.sshd.ssh(&SshLogin {
+        user: "pamtest0",
+        password: Some(FakeUsers::PASSWORD),
+        code: Some(""),
+        methods: KBD,
+        key: None,
+    });
+    assert!(!no_key.ran.ok(), "{}", s.context(&no_key));
+    assert!(no_key.ran.stdout.is_empty(), "{}", s.context(&no_key));
+    assert!(
+        no_key.ran.stderr.contains("Permission denied (publickey)"),
+        "{}",
+        s.context(&no_key)
+    );
+}
+
+#[test]
+fn key_then_code_without_nullok_refuses_an_unenrolled_user() {
+    if !needs_root("key_then_code_without_nullok_refuses_an_unenrolled_user") {
+        return;
+    }
+    // The shipped stack with nullok removed, as its comment says to enforce; pamtest0 has no file.
+    let (s, keys) = Setup::key_then_code(1, &publickey_stack_enforced());
+    // Asked like an enrolled user (the prompt does not reveal enrollment), then refused.
+    let out = s.key_login(0, &keys[0], Some(&oathtool(KEY, &[], now())));
+    s.refused_after_key(&out, 0);
+    assert_eq!(
+        out.prompts,
+        [code_prompt("pamtest0")],
+        "{}",
+        s.context(&out)
+    );
+    assert!(
+        s.sshd
+            .syslog()
+            .contains("user=pamtest0 rhost=127.0.0.1 reason=not enrolled"),
+        "{}",
+        s.context(&out)
+    );
+    let cancelled = s.key_login(0, &keys[0], None);
+    s.refused_after_key(&cancelled, 0);
+}
+
+#[test]
+fn key_then_code_fails_closed_when_pam_totp_cannot_decide() {
+    if !needs_root("key_then_code_fails_closed_when_pam_totp_cannot_decide") {
+        return;
+    }
+    // pamtest0 is not enrolled: under nullok the key alone would do. A misspelt option
+    // (PAM_SERVICE_ERR) or a module libpam cannot load (PAM_MODULE_UNKNOWN) must not fall
+    // through to pam_permit. sshd reads the service file at each login.
+    let shipped = shipped_stack(PUBLICKEY_STACK);
+    let (s, keys) = Setup::key_then_code(1, &shipped);
+    let misspelt = shipped.replace(" nullok", " nulok");
+    assert_ne!(misspelt, shipped);
+    s.env.service("sshd-totp", &misspelt);
+    let out = s.key_login(0, &keys[0], None);
+    s.refused_after_key(&out, 0);
+    assert!(
+        s.sshd
+            .syslog()
+            .contains("pam_totp(sshd-totp:auth): configuration error"),
+        "{}",
+        s.context(&out)
+    );
+
+    let missing = s.env.dir.path().join("no-such-dir/pam_totp.so");
+    s.env.service(
+        "sshd-totp",
+        &shipped.replace("@MODULE@", &missing.display().to_string()),
+    );
+    let out = s.key_login(0, &keys[0], None);
+    s.refused_after_key(&out, 0);
+
+    // The control: the same user, the stack as shipped, gets in.
+    s.env.service("sshd-totp", &shipped);
+    let out = s.key_login(0, &keys[0], None);
+    assert!(out.logged_in_as("pamtest0"), "{}", s.context(&out));
+}
+
+/// PAM_IGNORE in libpam's numbering.
+const PAM_IGNORE: i32 = 25;
+
+#[test]
+fn key_then_code_stack_passes_only_success_and_ignore() {
+    // The shipped control line, driven through real libpam with a module that returns each code
+    // libpam knows (0..=31), and values outside that range: only PAM_SUCCESS and PAM_IGNORE
+    // (the user is not asked) may pass. No root needed: pam_start_confdir reads the test pam.d.
+    let env = Env::new();
+    write_common_includes(&env);
+    let shipped = shipped_stack(PUBLICKEY_STACK);
+    for ret in (-1..=33).chain([99, 1000]) {
+        let stub = format!("{} ret={ret}", env!("PAM_RETURN_SO"));
+        env.service("publickey", &shipped.replace("@MODULE@", &stub));
+        let login = env.run(&Run {
+            service: "publickey",
+            extra: &["--setcred"],
+            ..Run::default()
+        });
+        if ret == rc::SUCCESS || ret == PAM_IGNORE {
+            assert!(login.ok(), "module answer {ret}: {login:?}\n{}", env.log());
+            assert!(
+                login.lines.iter().any(|l| l == "SETCRED 0"),
+                "module answer {ret}: {login:?}"
+            );
+        } else {
+            assert!(
+                !login.ok(),
+                "module answer {ret} let the stack pass: {login:?}"
+            );
+        }
+    }
 }
