@@ -5,6 +5,8 @@ pub mod consumers;
 pub mod ffi;
 pub mod vpn;
 
+pub use consumers::shipped_stack;
+
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
@@ -137,14 +139,6 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
         }
     }
     panic!("{name} not found: apt-get install {package}");
-}
-
-/// A PAM stack exactly as shipped in `packaging/pam.d/NAME`, with `pam_totp.so` replaced by
-/// `@MODULE@` (see [`Env::service`]), so that tests run the lines administrators copy.
-pub fn shipped_stack(name: &str) -> String {
-    let path = workspace_root().join("packaging/pam.d").join(name);
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    text.replace("pam_totp.so", "@MODULE@")
 }
 
 /// Seconds since the epoch.
