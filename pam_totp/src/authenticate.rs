@@ -120,6 +120,7 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
         log_user,
         now,
         kept_code,
+        scrub: Vec::new(),
     };
     flow.run()
 }
@@ -137,6 +138,9 @@ struct Flow<'a> {
     now: u64,
     /// For `check_forwarded`: what `forward_pass` kept (None inside: nothing was split off).
     kept_code: Option<Option<Zeroizing<String>>>,
+    /// The user name and home as found in the user database, and their log-safe forms:
+    /// paths in messages are built from them.
+    scrub: Vec<(String, String)>,
 }
 
 /// Where the user's file stands, before any input is read.
@@ -168,8 +172,23 @@ impl Flow<'_> {
     }
 
     fn refused_file(&mut self, e: &StoreError) {
-        let line = format!("refusing secret file of user={}: {e}", self.log_user);
+        let line = format!(
+            "refusing secret file of user={}: {}",
+            self.log_user,
+            self.scrubbed(e)
+        );
         self.fe.log(Level::Error, &line);
+    }
+
+    /// An error's text with the user name and home (in paths) made log-safe.
+    fn scrubbed(&self, e: &dyn std::fmt::Display) -> String {
+        let mut text = e.to_string();
+        for (raw, safe) in &self.scrub {
+            if raw.len() > 1 && raw != safe {
+                text = text.replace(raw.as_str(), safe);
+            }
+        }
+        text
     }
 
     fn run(&mut self) -> Verdict {
@@ -210,6 +229,11 @@ impl Flow<'_> {
                 return Located::Refused;
             }
         };
+        let home = account.dir.to_string_lossy().into_owned();
+        self.scrub = vec![
+            (account.name.clone(), log_safe::path(&account.name)),
+            (home.clone(), log_safe::path(&home)),
+        ];
         // The canonical name from passwd, not what the client typed (case, aliases).
         let path = match template::expand(&self.opts.secret_template, &account.name, &account.dir) {
             Ok(p) => p,
@@ -220,8 +244,8 @@ impl Flow<'_> {
             Err(template::TemplateError::BadHome(home)) => {
                 // No file can be found through a relative home: nothing to be enrolled with.
                 return Located::NotEnrolled(format!(
-                    "home directory {:?} is not an absolute path",
-                    log_safe::line(&home)
+                    "home directory {} is not an absolute path",
+                    log_safe::path(&home)
                 ));
             }
             Err(e) => {
@@ -237,7 +261,7 @@ impl Flow<'_> {
         };
         match SecretDir::open(&path, owner) {
             Ok(dir) => Located::Found(dir, path),
-            Err(e) if e.is_not_enrolled() => Located::NotEnrolled(e.to_string()),
+            Err(e) if e.is_not_enrolled() => Located::NotEnrolled(self.scrubbed(&e)),
             Err(e) => {
                 self.refused_file(&e);
                 Located::Refused
@@ -248,7 +272,7 @@ impl Flow<'_> {
     /// The file could not be opened: not enrolled, or refused.
     fn file_trouble(&mut self, e: &StoreError) -> Verdict {
         if e.is_not_enrolled() {
-            return self.not_enrolled(&e.to_string());
+            return self.not_enrolled(&self.scrubbed(e));
         }
         self.refused_file(e);
         self.refuse_after_prompt()
@@ -276,10 +300,12 @@ impl Flow<'_> {
         drop(code);
         if outcome.needs_save() {
             if let Err(e) = locked.save() {
-                self.fe.log(
-                    Level::Error,
-                    &format!("cannot save login state of user={} (login refused to keep codes single-use): {e}", self.log_user),
+                let line = format!(
+                    "cannot save login state of user={} (login refused to keep codes single-use): {}",
+                    self.log_user,
+                    self.scrubbed(&e)
                 );
+                self.fe.log(Level::Error, &line);
                 return Verdict::AuthErr;
             }
         }
@@ -340,9 +366,12 @@ impl Flow<'_> {
         // whole); check_forwarded reads it again under the lock.
         let digits = match dir.map(SecretDir::load) {
             Some(Ok(loaded)) => loaded.content().digits,
-            Some(Err(e)) if e.is_not_enrolled() => return self.not_enrolled(&e.to_string()),
+            Some(Err(e)) if e.is_not_enrolled() => return self.not_enrolled(&self.scrubbed(&e)),
             Some(Err(e)) => {
-                let line = format!("forward_pass: {e} (check_forwarded will refuse)");
+                let line = format!(
+                    "forward_pass: {} (check_forwarded will refuse)",
+                    self.scrubbed(&e)
+                );
                 self.debug(&line);
                 DEFAULT_DIGITS
             }

@@ -223,10 +223,44 @@ extern "C" fn drop_kept_code(pamh: *mut c_void, data: *mut c_void, status: c_int
     let replaced = status & 0x2000_0000 != 0;
     if !replaced && status & !PAM_DATA_FLAGS == PAM_SUCCESS {
         if let Some(line) = kept.unchecked_success_line() {
-            let text = CString::new(line).unwrap_or_default();
-            // SAFETY: `pamh` is the handle being ended (still valid while its data is freed);
-            // constant "%s" format with one NUL-terminated argument.
-            unsafe { pam_syslog(pamh, libc::LOG_ALERT, c"%s".as_ptr(), text.as_ptr()) }
+            // libpam has left the module by now, so pam_syslog would not name it: write the
+            // usual "pam_totp(SERVICE:auth): " prefix here.
+            let service = item_string(pamh, PAM_SERVICE).unwrap_or_default();
+            let text = format!(
+                "pam_totp({}:auth): {line}",
+                crate::log_safe::field(&service)
+            );
+            let text = CString::new(crate::log_safe::line(&text)).unwrap_or_default();
+            // SAFETY: constant "%s" format with one NUL-terminated argument that outlives
+            // the call.
+            unsafe {
+                libc::syslog(
+                    libc::LOG_AUTHPRIV | libc::LOG_ALERT,
+                    c"%s".as_ptr(),
+                    text.as_ptr(),
+                )
+            }
         }
     }
+}
+
+const PAM_SERVICE: c_int = 1;
+
+#[link(name = "pam")]
+extern "C" {
+    fn pam_get_item(pamh: *const c_void, item_type: c_int, item: *mut *const c_void) -> c_int;
+}
+
+/// A string item of a handle that libpam passes to a cleanup function.
+fn item_string(pamh: *mut c_void, item: c_int) -> Option<String> {
+    let mut value: *const c_void = std::ptr::null();
+    // SAFETY: `pamh` is the handle being ended, still valid while its data is freed; libpam
+    // writes one pointer into `value`.
+    let rc = unsafe { pam_get_item(pamh, item, &mut value) };
+    if rc != PAM_SUCCESS || value.is_null() {
+        return None;
+    }
+    // SAFETY: string items are NUL-terminated C strings owned by libpam, alive during this call.
+    let text = unsafe { CStr::from_ptr(value.cast::<c_char>()) };
+    Some(text.to_string_lossy().into_owned())
 }

@@ -48,7 +48,7 @@ impl KeptCode {
             return None;
         }
         Some(format!(
-            "pam_totp: SECOND FACTOR NOT CHECKED: user={} was authenticated with the password alone: the forward_pass line split a code off, but no 'auth required pam_totp.so check_forwarded' line after the password module checked it; fix this service's pam.d file (see /usr/share/doc/pam-totp/examples/openvpn)",
+            "SECOND FACTOR NOT CHECKED: user={} was authenticated with the password alone: the forward_pass line split a code off, but no 'auth required pam_totp.so check_forwarded' line after the password module checked it; fix this service's pam.d file (see /usr/share/doc/pam-totp/examples/openvpn)",
             log_safe::field(&self.user)
         ))
     }

@@ -19,18 +19,26 @@ pub fn host(value: &str) -> String {
     field_of_length(value, MAX_HOST_CHARS)
 }
 
-fn field_of_length(value: &str, max: usize) -> String {
+/// A path built from a user name or home directory, for the middle of a message: as [`field`]
+/// but `/`, `%`, `~` and `,` are kept, and up to [`MAX_HOST_CHARS`] characters.
+pub fn path(value: &str) -> String {
     value
         .chars()
-        .take(max)
-        .map(|c| {
-            if c.is_alphanumeric() || "._-@+$\\:".contains(c) {
-                c
-            } else {
-                '?'
-            }
-        })
+        .take(MAX_HOST_CHARS)
+        .map(|c| if "/%~,".contains(c) { c } else { field_char(c) })
         .collect()
+}
+
+fn field_char(c: char) -> char {
+    if c.is_alphanumeric() || "._-@+$\\:".contains(c) {
+        c
+    } else {
+        '?'
+    }
+}
+
+fn field_of_length(value: &str, max: usize) -> String {
+    value.chars().take(max).map(field_char).collect()
 }
 
 /// A whole log line: every control character (line breaks, NUL, escape sequences) and the
@@ -61,6 +69,7 @@ mod tests {
         assert_eq!(field(&"a".repeat(100)).len(), MAX_FIELD_CHARS);
         assert_eq!(host("2001:db8::1"), "2001:db8::1");
         assert_eq!(host(&"h".repeat(300)).len(), MAX_HOST_CHARS);
+        assert_eq!(path("/home/a b/x=y.toml"), "/home/a?b/x?y.toml");
     }
 
     #[test]
