@@ -431,8 +431,8 @@ impl SecretDir {
             // Over NFS a LINK the server carried out can still be reported as failed, EEXIST
             // included, when the client retransmits it after a lost reply. The temporary file
             // was created O_EXCL under a random name, so the name holding its inode means the
-            // link is ours.
-            if !self.names_inode_of(tmp)? {
+            // link is ours. When that cannot be checked, the link's own error is reported.
+            if !self.names_inode_of(tmp) {
                 return Err(match e {
                     Errno::EEXIST => StoreError::Exists(self.path.clone()),
                     e => io_err("link into place", &self.path, e),
@@ -447,18 +447,18 @@ impl SecretDir {
         }
     }
 
-    /// True when the secret file's name refers to the same inode as `file`.
-    fn names_inode_of(&self, file: &File) -> Result<bool, StoreError> {
-        let ours = fstat(file).map_err(|e| io_err("inspect", &self.path, e))?;
-        match fstatat(
+    /// True when the secret file's name (not followed if a symlink) is known to refer to the
+    /// same inode as `file`; false when it does not, or when that cannot be checked.
+    fn names_inode_of(&self, file: &File) -> bool {
+        let Ok(ours) = fstat(file) else {
+            return false;
+        };
+        fstatat(
             &self.dir,
             self.name.as_os_str(),
             AtFlags::AT_SYMLINK_NOFOLLOW,
-        ) {
-            Ok(st) => Ok(st.st_dev == ours.st_dev && st.st_ino == ours.st_ino),
-            Err(Errno::ENOENT) => Ok(false),
-            Err(e) => Err(io_err("inspect", &self.path, e)),
-        }
+        )
+        .is_ok_and(|st| st.st_dev == ours.st_dev && st.st_ino == ours.st_ino)
     }
 }
 
