@@ -1,6 +1,6 @@
-//! Builds the syslog capture shim (support/syslog_capture.c) as a shared object for LD_PRELOAD,
-//! pam-bench's C host (support/pam_timer.c), and a PAM module that returns a chosen code
-//! (support/pam_return.c).
+//! Builds the syslog capture shim (support/syslog_capture.c) and the NFS-like renameat2 shim
+//! (support/renameat2_einval.c) as shared objects for LD_PRELOAD, pam-bench's C host
+//! (support/pam_timer.c), and a PAM module that returns a chosen code (support/pam_return.c).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,6 +13,14 @@ fn main() {
         &["-shared", "-fPIC"],
         &[],
         "SYSLOG_CAPTURE_SO",
+    );
+    // A renameat2() that answers EINVAL to RENAME_NOREPLACE, as NFS does (enrollment tests).
+    build_c(
+        "support/renameat2_einval.c",
+        "librenameat2_einval.so",
+        &["-shared", "-fPIC"],
+        &[],
+        "RENAMEAT2_EINVAL_SO",
     );
     // pam-bench's timed host, a plain C program like the real PAM applications.
     build_c(

@@ -5,8 +5,12 @@ use std::fmt;
 use thiserror::Error;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-/// Shortest accepted secret (RFC 4226 section 4: at least 128 bits).
-pub const MIN_SECRET_BYTES: usize = 16;
+/// Shortest secret accepted in a secret file or an import: 80 bits, what older versions of the
+/// `google-authenticator` tool made. Such enrollments live on and keep working.
+pub const MIN_STORED_SECRET_BYTES: usize = 10;
+/// Shortest secret for a new enrollment (RFC 4226 section 4: at least 128 bits). totp-enroll
+/// makes 160-bit keys; a key given with `--secret` must have at least this many bytes.
+pub const MIN_NEW_SECRET_BYTES: usize = 16;
 /// Longest accepted secret; longer keys add nothing to HMAC-SHA512.
 pub const MAX_SECRET_BYTES: usize = 128;
 
@@ -16,11 +20,12 @@ pub enum SecretError {
     /// Characters outside the base32 alphabet.
     #[error("the secret is not valid base32 (letters A-Z and digits 2-7)")]
     NotBase32,
-    /// Fewer than 128 bits.
-    #[error(
-        "the secret has {0} bits; at least 128 are required (RFC 4226), re-enroll with totp-enroll"
-    )]
+    /// Fewer than 80 bits: no tool ever made such a key.
+    #[error("the secret has {0} bits; at least 80 are required, re-enroll with totp-enroll")]
     TooShort(usize),
+    /// At least 80 but fewer than 128 bits, given for a new enrollment.
+    #[error("the key has {0} bits; a new enrollment needs at least 128 (RFC 4226); omit --secret for a new 160-bit key (an older google-authenticator key of 80 bits is kept with `totp-enroll import-google-authenticator`)")]
+    TooShortForNew(usize),
     /// Absurdly long.
     #[error("the secret has {0} bits; at most 1024 are accepted")]
     TooLong(usize),
@@ -37,11 +42,12 @@ impl fmt::Debug for TotpSecret {
 }
 
 impl TotpSecret {
-    /// Wraps raw key bytes, checking the length.
+    /// Wraps raw key bytes, checking the length: at least [`MIN_STORED_SECRET_BYTES`], the
+    /// floor for keys that already exist (a secret file, an import).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SecretError> {
         let secret = TotpSecret(bytes);
-        let bits = secret.0.len() * 8;
-        if secret.0.len() < MIN_SECRET_BYTES {
+        let bits = secret.bits();
+        if secret.0.len() < MIN_STORED_SECRET_BYTES {
             return Err(SecretError::TooShort(bits));
         }
         if secret.0.len() > MAX_SECRET_BYTES {
@@ -64,6 +70,26 @@ impl TotpSecret {
         let bytes = totp_rs::Secret::try_from_base32(normalised.as_str())
             .map_err(|_| SecretError::NotBase32)?;
         TotpSecret::from_bytes(bytes.as_bytes().to_vec())
+    }
+
+    /// Decodes a key given for a new enrollment: as [`TotpSecret::from_base32`], and at least
+    /// [`MIN_NEW_SECRET_BYTES`] (RFC 4226's floor for making keys).
+    pub fn from_base32_for_new(text: &str) -> Result<Self, SecretError> {
+        let secret = TotpSecret::from_base32(text)?;
+        if secret.0.len() < MIN_NEW_SECRET_BYTES {
+            return Err(SecretError::TooShortForNew(secret.bits()));
+        }
+        Ok(secret)
+    }
+
+    /// The key length in bits.
+    pub fn bits(&self) -> usize {
+        self.0.len() * 8
+    }
+
+    /// True when the key is shorter than RFC 4226 asks of new keys (an older import).
+    pub fn is_below_new_minimum(&self) -> bool {
+        self.0.len() < MIN_NEW_SECRET_BYTES
     }
 
     /// The canonical form: upper case, no padding.
@@ -124,6 +150,35 @@ mod tests {
     }
 
     #[test]
+    fn old_google_authenticator_keys_are_accepted_but_not_for_new_enrollments() {
+        // 80 bits, what older google-authenticator versions made.
+        let old = TotpSecret::from_base32("2SH3V3GDW7ZNMGYE").unwrap();
+        assert_eq!((old.bits(), old.is_below_new_minimum()), (80, true));
+        assert_eq!(old.to_base32().as_str(), "2SH3V3GDW7ZNMGYE");
+        assert_eq!(
+            TotpSecret::from_base32_for_new("2sh3 v3gd w7zn mgye"),
+            Err(SecretError::TooShortForNew(80))
+        );
+        let err = SecretError::TooShortForNew(80).to_string();
+        assert!(
+            err.contains("128") && err.contains("import-google-authenticator"),
+            "{err}"
+        );
+        // 128 bits (Debian 12's google-authenticator) and 160 bits are fine for both.
+        let k128 = TotpSecret::from_base32_for_new("GEZDGNBVGY3TQOJQGEZDGNBVGY").unwrap();
+        assert_eq!((k128.bits(), k128.is_below_new_minimum()), (128, false));
+        assert_eq!(
+            TotpSecret::from_base32_for_new(RFC_B32).unwrap().bits(),
+            160
+        );
+        // One byte under the floor.
+        assert_eq!(
+            TotpSecret::from_bytes(vec![7; MIN_STORED_SECRET_BYTES - 1]),
+            Err(SecretError::TooShort(72))
+        );
+    }
+
+    #[test]
     fn refuses_bad_base32_and_short_keys() {
         assert_eq!(TotpSecret::from_base32(""), Err(SecretError::NotBase32));
         assert_eq!(
@@ -134,10 +189,10 @@ mod tests {
             TotpSecret::from_base32("GEZD=GNBV"),
             Err(SecretError::NotBase32)
         );
-        // 80 bits, the old google-authenticator default.
+        // 40 bits: shorter than any tool ever made.
         assert_eq!(
-            TotpSecret::from_base32("2SH3V3GDW7ZNMGYE"),
-            Err(SecretError::TooShort(80))
+            TotpSecret::from_base32("GEZDGNBV"),
+            Err(SecretError::TooShort(40))
         );
         assert!(TotpSecret::from_base32(&"A".repeat(300)).is_err());
     }

@@ -2,7 +2,7 @@
 //! types, and written back in one canonical form.
 
 use crate::recovery::RecoveryHash;
-use crate::secret::{SecretError, TotpSecret};
+use crate::secret::{SecretError, TotpSecret, MAX_SECRET_BYTES, MIN_STORED_SECRET_BYTES};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::value::Datetime;
@@ -160,6 +160,29 @@ impl SecretFile {
         }
     }
 
+    /// The TOTP generator for this file, or `None` when a field is out of range (possible only
+    /// for a value built by hand, not for one that [`SecretFile::parse`] returned).
+    ///
+    /// totp-rs's checked `build()` refuses keys under 128 bits, which older google-authenticator
+    /// enrollments (80 bits) have; its unchecked `build_noncompliant()` would accept a step of 0
+    /// or 10 digits and panic later. So the ranges are checked here, and only then is the
+    /// unchecked builder used.
+    pub(crate) fn totp(&self) -> Option<totp_rs::Totp> {
+        let key = self.secret.as_bytes();
+        let sane = matches!(self.digits, 6 | 8)
+            && (1..=MAX_PERIOD).contains(&self.period)
+            && (MIN_STORED_SECRET_BYTES..=MAX_SECRET_BYTES).contains(&key.len());
+        sane.then(|| {
+            totp_rs::Builder::new()
+                .with_algorithm(self.algorithm.to_totp_rs())
+                .with_digits(self.digits)
+                .with_skew(0)
+                .with_step_duration(self.period)
+                .with_secret(key.to_vec())
+                .build_noncompliant()
+        })
+    }
+
     /// Parses file bytes strictly: bounded size, UTF-8, known version, no unknown keys.
     pub fn parse(bytes: &[u8]) -> Result<Self, FileFormatError> {
         if bytes.len() > MAX_FILE_BYTES {
@@ -243,6 +266,29 @@ impl SecretFile {
         Ok(text)
     }
 }
+
+/// True when `bytes` have the shape of a pam_totp secret file, valid or not: the header
+/// totp-enroll writes, or a TOML document with top-level `version` and `secret` keys (of any
+/// type). totp-enroll replaces or removes only such files, so that `--force` with a mistaken
+/// or malicious `--secret-file` cannot destroy some other private file (an SSH host key, a
+/// password file), while a pam_totp file that no longer parses (a bad value, a typo from
+/// hand editing) can still be replaced.
+pub fn has_secret_file_shape(bytes: &[u8]) -> bool {
+    if bytes.len() > MAX_FILE_BYTES {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    if text.starts_with(HEADER_FIRST_LINE) {
+        return true;
+    }
+    toml::from_str::<toml::Table>(text)
+        .is_ok_and(|table| table.contains_key("version") && table.contains_key("secret"))
+}
+
+/// The first line of [`HEADER`].
+const HEADER_FIRST_LINE: &str = "# pam_totp secret file:";
 
 /// A TOML error message without the quoted source line (which could hold the secret).
 fn syntax(e: &dyn std::fmt::Display) -> FileFormatError {
@@ -390,11 +436,97 @@ mod tests {
             SecretFile::parse(algo.as_bytes()),
             Err(FileFormatError::Syntax(_))
         ));
-        let short = "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n";
+        let short = "version = 1\nsecret = \"GEZDGNBV\"\n";
         assert_eq!(
             SecretFile::parse(short.as_bytes()),
-            Err(FileFormatError::Secret(SecretError::TooShort(80)))
+            Err(FileFormatError::Secret(SecretError::TooShort(40)))
         );
+    }
+
+    /// Older google-authenticator enrollments have 80-bit keys; files with them are read, and
+    /// their codes are accepted. Known answer: key 2SH3V3GDW7ZNMGYE at t=300000 gives 050548
+    /// (google-authenticator-libpam's own test vector; `oathtool --totp -b 2SH3V3GDW7ZNMGYE
+    /// --now @300000` agrees).
+    #[test]
+    fn an_80_bit_key_is_read_and_its_codes_are_accepted() {
+        use crate::options::RateLimit;
+        use crate::verify::{check, Outcome, Policy};
+        let text = "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n";
+        let mut f = SecretFile::parse(text.as_bytes()).unwrap();
+        assert_eq!(f.secret.bits(), 80);
+        assert_eq!(
+            SecretFile::parse(f.to_toml().unwrap().as_bytes()),
+            Ok(f.clone())
+        );
+        let totp = f.totp().unwrap();
+        assert_eq!(totp.generate(300_000).to_string(), "050548");
+        let policy = Policy {
+            window: 0,
+            rate_limit: RateLimit {
+                max_checks: 10,
+                seconds: 30,
+            },
+        };
+        assert_eq!(
+            check(&mut f, "050548", 300_000, policy),
+            Outcome::Accepted {
+                step: 10_000,
+                drift: 0
+            }
+        );
+        assert_eq!(check(&mut f, "050549", 300_030, policy), Outcome::Wrong);
+    }
+
+    /// A file built by hand with values `parse` never returns gets no generator (totp-rs's
+    /// unchecked builder would panic on some of them) instead of a panic.
+    #[test]
+    fn out_of_range_fields_give_no_generator() {
+        let good = SecretFile::parse(minimal().as_bytes()).unwrap();
+        assert!(good.totp().is_some());
+        for (digits, period) in [(10, 30), (7, 30), (0, 30), (6, 0), (6, MAX_PERIOD + 1)] {
+            let f = SecretFile {
+                digits,
+                period,
+                ..good.clone()
+            };
+            assert!(f.totp().is_none(), "{digits} digits, period {period}");
+        }
+    }
+
+    #[test]
+    fn the_shape_of_a_secret_file() {
+        // Valid, and corrupt but ours: replaceable.
+        assert!(has_secret_file_shape(minimal().as_bytes()));
+        assert!(has_secret_file_shape(b"version = 1\nsecret = 3\n"));
+        assert!(has_secret_file_shape(
+            b"version = 7\nsecret = \"x\"\ndigits = 12\n"
+        ));
+        let header_broken = format!("{HEADER}version = 1\nsecret = \"ABC\n");
+        assert!(has_secret_file_shape(header_broken.as_bytes()));
+        let written = SecretFile::parse(minimal().as_bytes())
+            .unwrap()
+            .to_toml()
+            .unwrap();
+        assert!(written.starts_with(HEADER_FIRST_LINE));
+        // Anything else: not ours.
+        for other in [
+            &b"root:$y$j9T$abc$def:19700:0:99999:7:::\n"[..],
+            b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n",
+            b"",
+            b"version = 1\n",
+            b"secret = \"x\"\n",
+            b"[section]\nversion = 1\nsecret = 2\n",
+            b"\xff\xfe",
+        ] {
+            assert!(
+                !has_secret_file_shape(other),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        let mut big = minimal().into_bytes();
+        big.resize(MAX_FILE_BYTES + 1, b'\n');
+        assert!(!has_secret_file_shape(&big));
     }
 
     #[test]

@@ -138,16 +138,8 @@ pub fn check(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Ou
 /// All steps within `window` of `current` whose code equals `code`. Every step is computed and
 /// compared in constant time; there is no early exit.
 fn matching_steps(file: &SecretFile, code: &str, current: u64, window: u32) -> Vec<u64> {
-    let totp = match totp_rs::Builder::new()
-        .with_algorithm(file.algorithm.to_totp_rs())
-        .with_digits(file.digits)
-        .with_skew(0)
-        .with_step_duration(file.period)
-        .with_secret(file.secret.as_bytes().to_vec())
-        .build()
-    {
-        Ok(t) => t,
-        Err(_) => return Vec::new(),
+    let Some(totp) = file.totp() else {
+        return Vec::new();
     };
     let first = current.saturating_sub(u64::from(window));
     let last = current.saturating_add(u64::from(window));

@@ -4,13 +4,25 @@
 
 use pam_totp_tests::*;
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 
 fn enroll_cli(env: &Env, args: &[&str], stdin: &str) -> (i32, String, String) {
+    enroll_cli_with(env, args, stdin, &[])
+}
+
+/// [`enroll_cli`] with extra environment variables (e.g. an LD_PRELOAD shim).
+fn enroll_cli_with(
+    env: &Env,
+    args: &[&str],
+    stdin: &str,
+    vars: &[(&str, &std::ffi::OsStr)],
+) -> (i32, String, String) {
     let mut child = Command::new(enroll_path())
         .arg("--secret-file")
         .arg(env.template())
         .args(args)
+        .envs(vars.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -137,6 +149,8 @@ fn import_a_file_made_by_google_authenticator() {
         "",
     );
     assert_eq!(code, 0, "{out}{err}");
+    // Debian 12's tool makes 128-bit keys: no notice about a short key.
+    assert!(!out.contains("-bit key"), "{out}");
     env.service(
         "totp",
         "auth required @MODULE@ secret=@SECRET@ rate_limit=100/30\n",
@@ -154,4 +168,163 @@ fn import_a_file_made_by_google_authenticator() {
     for s in &scratch {
         assert!(!stored.contains(s), "scratch code {s} stored in plain text");
     }
+}
+
+/// google-authenticator's own test key: 80 bits, as older versions of its tool made them.
+const KEY80: &str = "2SH3V3GDW7ZNMGYE";
+
+#[test]
+fn an_80_bit_key_from_an_older_google_authenticator_is_imported_and_logs_in() {
+    let env = Env::new();
+    let ga = env.dir.path().join("google_authenticator");
+    // As those versions wrote the file: key, options, then the scratch codes; mode 0400.
+    write_private(
+        &ga,
+        &format!(
+            "{KEY80}\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n\
+             42131985\n73810344\n06692815\n57236460\n91835122\n"
+        ),
+    );
+    std::fs::set_permissions(&ga, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let (code, out, err) = enroll_cli(
+        &env,
+        &["import-google-authenticator", ga.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // One line says that a new enrollment would give a longer key, and how.
+    let notices: Vec<&str> = out.lines().filter(|l| l.contains("80 bits")).collect();
+    assert_eq!(notices.len(), 1, "{out}");
+    assert!(
+        notices[0].contains("160-bit key") && notices[0].contains("totp-enroll enroll --force"),
+        "{out}"
+    );
+    assert!(out.contains("5 scratch code(s)"), "{out}");
+
+    // The module reads the 80-bit key, and the phone's codes (oathtool's) log in.
+    env.service(
+        "totp",
+        "auth required @MODULE@ secret=@SECRET@ window=8 rate_limit=100/30\n",
+    );
+    wait_for_fresh_step(30);
+    assert!(
+        env.login("totp", &[&oathtool(KEY80, &[], now())]).ok(),
+        "{}",
+        env.log()
+    );
+    // A replay does not; a scratch code works once.
+    assert_eq!(
+        env.login("totp", &[&oathtool(KEY80, &[], now())]).rc,
+        rc::AUTH_ERR
+    );
+    assert!(env.login("totp", &["73810344"]).ok(), "{}", env.log());
+    assert_eq!(env.login("totp", &["73810344"]).rc, rc::AUTH_ERR);
+    // The file keeps the key as it was: the phone's entry stays valid.
+    let stored = std::fs::read_to_string(env.secret_path()).unwrap();
+    assert!(
+        stored.contains(&format!("secret = \"{KEY80}\"")),
+        "{stored}"
+    );
+}
+
+/// Environment variables that make totp-enroll's renameat2(RENAME_NOREPLACE) fail with EINVAL
+/// as on NFS (tests/support/renameat2_einval.c), logging each refused call to `log`.
+fn nfs_like(log: &std::path::Path) -> Vec<(&'static str, &std::ffi::OsStr)> {
+    vec![
+        ("LD_PRELOAD", env!("RENAMEAT2_EINVAL_SO").as_ref()),
+        ("RENAMEAT2_SHIM_LOG", log.as_os_str()),
+    ]
+}
+
+/// Names in `env`'s directory that look like temporary secret files.
+fn temporary_files(env: &Env) -> Vec<String> {
+    std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
+#[test]
+fn enrollment_works_where_rename_noreplace_is_not_supported() {
+    let env = Env::new();
+    let log = env.dir.path().join("renameat2.log");
+    wait_for_fresh_step(30);
+    let (code, out, err) = enroll_cli_with(
+        &env,
+        &["enroll", "--secret", KEY, "--json"],
+        &format!("{}\n", oathtool(KEY, &[], now())),
+        &nfs_like(&log),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // The shim was loaded and refused the call: the file got into place another way.
+    let refused = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(refused.lines().count(), 1, "{refused:?}");
+    let meta = std::fs::metadata(env.secret_path()).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(meta.nlink(), 1, "the temporary name is gone");
+    assert!(
+        temporary_files(&env).is_empty(),
+        "{:?}",
+        temporary_files(&env)
+    );
+    // A valid secret file: the module accepts the phone's next code from it.
+    env.service(
+        "totp",
+        "auth required @MODULE@ secret=@SECRET@ window=2 rate_limit=100/30\n",
+    );
+    assert!(
+        env.login("totp", &[&oathtool(KEY, &[], now() + 30)]).ok(),
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn without_rename_noreplace_an_existing_file_is_never_replaced() {
+    let env = Env::new();
+    let log = env.dir.path().join("renameat2.log");
+    // A file that is there before: refused without --force, untouched.
+    env.enroll(RFC_SHA1_KEY, &[]);
+    let before = std::fs::read_to_string(env.secret_path()).unwrap();
+    let (code, out, err) = enroll_cli_with(
+        &env,
+        &["enroll", "--secret", KEY, "--json"],
+        &format!("{}\n", oathtool(KEY, &[], now())),
+        &nfs_like(&log),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_to_string(env.secret_path()).unwrap(), before);
+
+    // A file that appears between the check and the write (a concurrent enrollment, made by
+    // the shim just before it refuses renameat2): the fallback link fails with EEXIST and the
+    // other enrollment stays as it is.
+    std::fs::remove_file(env.secret_path()).unwrap();
+    let mut vars = nfs_like(&log);
+    vars.push(("RENAMEAT2_SHIM_RACE", "1".as_ref()));
+    wait_for_fresh_step(30);
+    let (code, out, err) = enroll_cli_with(
+        &env,
+        &["enroll", "--secret", KEY, "--json"],
+        &format!("{}\n", oathtool(KEY, &[], now())),
+        &vars,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("already exists") && err.contains(env.secret_path().to_str().unwrap()),
+        "{err}"
+    );
+    assert!(out.is_empty(), "no recovery codes are shown: {out}");
+    assert_eq!(
+        std::fs::read_to_string(env.secret_path()).unwrap(),
+        "raced\n"
+    );
+    assert!(
+        temporary_files(&env).is_empty(),
+        "{:?}",
+        temporary_files(&env)
+    );
+    let refused = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(refused.lines().count(), 1, "{refused:?}");
 }

@@ -118,8 +118,8 @@ fn unknown_versions_and_bad_contents_are_refused_with_a_reason() {
             "not valid base32",
         ),
         (
-            "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n",
-            "at least 128 are required",
+            "version = 1\nsecret = \"JBSWY3DP\"\n",
+            "at least 80 are required",
         ),
         (
             "version = 1\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\ndigits = 12\n",

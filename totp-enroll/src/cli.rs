@@ -149,8 +149,10 @@ Examples:
     #[command(after_help = "\
 The phone keeps working with the same key; the scratch codes become recovery codes.
 WINDOW_SIZE and RATE_LIMIT belong on the pam.d line for pam_totp (window=, rate_limit=): the
-equivalent values are printed as notes. HOTP (counter-based) files and keys shorter than
-128 bits are refused; enroll those users afresh with `totp-enroll enroll`.
+equivalent values are printed as notes. Keys of 80 to 127 bits (older google-authenticator
+versions made 80) are kept, with a note that a new enrollment gives a 160-bit key.
+HOTP (counter-based) files and keys shorter than 80 bits are refused; enroll those users
+afresh with `totp-enroll enroll`.
 The google-authenticator file is left in place: remove it once pam.d uses pam_totp.
 
 Examples:
@@ -183,7 +185,8 @@ pub struct EnrollArgs {
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = clap::value_parser!(u64).range(1..=MAX_PERIOD))]
     pub period: u64,
 
-    /// Enroll this base32 key instead of a new random one (provisioning, migration).
+    /// Enroll this base32 key (at least 128 bits) instead of a new random one (provisioning,
+    /// migration).
     #[arg(long, value_name = "BASE32", value_parser = parse_secret)]
     pub secret: Option<TotpSecret>,
 
@@ -254,8 +257,11 @@ fn parse_digits(s: &str) -> Result<u8, String> {
     }
 }
 
+/// `--secret` makes a new enrollment: RFC 4226's 128 bits at least. Shorter keys that already
+/// exist (80 bits from older google-authenticator versions) come in through
+/// `import-google-authenticator` only.
 fn parse_secret(s: &str) -> Result<TotpSecret, String> {
-    TotpSecret::from_base32(s).map_err(|e| e.to_string())
+    TotpSecret::from_base32_for_new(s).map_err(|e| e.to_string())
 }
 
 /// Issuer and account name: the Key URI Format forbids a colon in either.
@@ -375,6 +381,31 @@ mod tests {
             let err = parse_from(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");
         }
+        // A new enrollment's key has at least 128 bits; the message names the way for older
+        // 80-bit keys.
+        let err = parse_from(["totp-enroll", "enroll", "--secret", "2SH3V3GDW7ZNMGYE"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("80 bits")
+                && err.contains("at least 128")
+                && err.contains("import-google-authenticator"),
+            "{err}"
+        );
+        let cli = parse_from([
+            "totp-enroll",
+            "enroll",
+            "--secret",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Enroll(EnrollArgs {
+                secret: Some(_),
+                ..
+            })
+        ));
         let cli = parse_from(["totp-enroll", "enroll", "--algorithm", "sha256"]).unwrap();
         assert!(matches!(
             cli.command,

@@ -71,6 +71,15 @@ pub enum CliError {
         /// The file.
         path: PathBuf,
     },
+    /// The file at the secret file's place is not a pam_totp secret file (not even a corrupt
+    /// one), so neither `--force` nor `remove` touches it.
+    #[error("{path} is not a pam_totp secret file (no pam_totp header, no 'version' and 'secret' keys); not {action} it. If that file really is to go, remove it by hand (rm -- {path}); otherwise check --secret-file")]
+    NotSecretFile {
+        /// The file.
+        path: PathBuf,
+        /// "replacing" or "removing".
+        action: &'static str,
+    },
     /// The user is not enrolled.
     #[error("{0}: not enrolled (no secret file); run totp-enroll enroll first")]
     NotEnrolled(PathBuf),

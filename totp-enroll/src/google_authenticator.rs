@@ -42,8 +42,8 @@ pub enum GaError {
     /// The key is not base32.
     #[error("the key on line 1 is not valid base32; this is not a google-authenticator file")]
     BadSecret,
-    /// The key has fewer than 128 bits.
-    #[error("the key has only {0} bits and pam_totp needs at least 128 (RFC 4226); this phone entry cannot be kept: enroll the user afresh with `totp-enroll enroll` and scan the new QR code")]
+    /// The key has fewer than 80 bits (no google-authenticator version made such keys).
+    #[error("the key has only {0} bits and pam_totp needs at least 80; this phone entry cannot be kept: enroll the user afresh with `totp-enroll enroll` and scan the new QR code")]
     ShortSecret(usize),
     /// The key is absurdly long.
     #[error("the key has {0} bits, more than pam_totp accepts; enroll the user afresh with `totp-enroll enroll`")]
@@ -202,6 +202,8 @@ fn parse_option(file: &mut GaFile, option: &str, line: usize) -> Result<(), GaEr
 #[derive(Debug)]
 pub struct Converted {
     /// The new secret file (SHA1, 6 digits, the old step size, scratch codes as recovery codes).
+    /// Its key may be shorter than a new enrollment's (80 bits from older google-authenticator
+    /// versions): see [`TotpSecret::is_below_new_minimum`].
     pub file: SecretFile,
     /// What the administrator should know: pam.d options, dropped state.
     pub notes: Vec<String>,
@@ -218,7 +220,9 @@ pub fn convert(
     }
     let secret = TotpSecret::from_base32(&ga.secret).map_err(|e| match e {
         SecretError::NotBase32 => GaError::BadSecret,
-        SecretError::TooShort(bits) => GaError::ShortSecret(bits),
+        SecretError::TooShort(bits) | SecretError::TooShortForNew(bits) => {
+            GaError::ShortSecret(bits)
+        }
         SecretError::TooLong(bits) => GaError::LongSecret(bits),
     })?;
     let period = ga.step_size.unwrap_or(30);
@@ -429,6 +433,20 @@ mod tests {
         assert_eq!(c.file.state.last_step, None);
     }
 
+    /// Older google-authenticator versions made 80-bit keys: they are imported as they are.
+    #[test]
+    fn an_80_bit_key_is_imported() {
+        let text = "2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n21815126\n46859078\n";
+        let c = convert(&parse(text.as_bytes()).unwrap(), 300_000, counter_random()).unwrap();
+        assert_eq!(c.file.secret.bits(), 80);
+        assert!(c.file.secret.is_below_new_minimum());
+        assert_eq!(c.file.secret.to_base32().as_str(), "2SH3V3GDW7ZNMGYE");
+        assert_eq!(c.file.recovery.len(), 2);
+        // The file can be written and read back (the module reads it the same way).
+        let written = c.file.to_toml().unwrap();
+        assert_eq!(SecretFile::parse(written.as_bytes()).unwrap(), c.file);
+    }
+
     #[test]
     fn hotp_and_short_keys_are_refused() {
         let hotp = format!("{KEY160}\n\" HOTP_COUNTER 1\n12345678\n");
@@ -436,9 +454,10 @@ mod tests {
             convert(&parse(hotp.as_bytes()).unwrap(), 0, counter_random()).unwrap_err(),
             GaError::Hotp
         );
-        let short = "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n";
+        // 40 bits: shorter than any google-authenticator key.
+        let short = "GEZDGNBV\n\" TOTP_AUTH\n";
         let err = convert(&parse(short.as_bytes()).unwrap(), 0, counter_random()).unwrap_err();
-        assert_eq!(err, GaError::ShortSecret(80));
+        assert_eq!(err, GaError::ShortSecret(40));
         assert!(err.to_string().contains("totp-enroll enroll"));
         let bad = "NOT*BASE32\n";
         assert_eq!(

@@ -196,6 +196,67 @@ fn a_file_with_a_bad_mode_is_not_replaced_or_removed() {
     assert!(env.file().exists());
 }
 
+/// Run as root, `--force` and `remove` with a mistaken (or malicious) `--secret-file` must not
+/// replace or delete some other root-only 0600 file: only a pam_totp secret file, even a
+/// corrupt one (see a_corrupt_file_can_be_replaced_with_force_and_removed), is touched.
+#[test]
+fn a_file_that_is_not_a_secret_file_is_never_replaced_or_removed() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    // %u, so that the template is one the module would accept too.
+    let template = format!("{}/%u", env.dir.path().display());
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let victim = env.dir.path().join(&user);
+    for text in [
+        "root:$y$j9T$salt$hash:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n",
+        "version = 1\n",
+        "",
+    ] {
+        std::fs::write(&victim, text).unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if is_root() {
+            assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0, "root's file");
+        }
+        let inode = std::fs::metadata(&victim).unwrap().ino();
+        let out = run_with(
+            &[
+                "--secret-file",
+                &template,
+                "enroll",
+                "--secret",
+                KEY,
+                "--force",
+                "--no-qr",
+            ],
+            &code(KEY),
+            |_| {},
+        );
+        assert_exit(&out, 1);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "{} is not a pam_totp secret file",
+                victim.display()
+            )) && err.contains(&format!("rm -- {}", victim.display())),
+            "{err}"
+        );
+        assert!(stdout(&out).is_empty(), "no key is shown: {}", stdout(&out));
+        let out = run_with(&["--secret-file", &template, "remove"], "", |_| {});
+        assert_exit(&out, 1);
+        assert!(stderr(&out).contains("not removing it"), "{}", stderr(&out));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), text, "unchanged");
+        assert_eq!(
+            std::fs::metadata(&victim).unwrap().ino(),
+            inode,
+            "same file"
+        );
+    }
+}
+
 #[test]
 fn status_reports_enrollment_and_counts() {
     let env = Env::new();

@@ -326,12 +326,20 @@ impl SecretDir {
     }
 
     fn read_parse(&self, file: &mut File, st: &FileStat) -> Result<SecretFile, StoreError> {
-        let format = |source| StoreError::Format {
+        let buf = self.read_bytes(file, st)?;
+        SecretFile::parse(&buf).map_err(|source| StoreError::Format {
             path: self.path.clone(),
             source,
-        };
+        })
+    }
+
+    /// Reads the whole file, at most [`MAX_FILE_BYTES`]; the caller holds the right identity.
+    fn read_bytes(&self, file: &mut File, st: &FileStat) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         if usize::try_from(st.st_size).map_or(true, |s| s > MAX_FILE_BYTES) {
-            return Err(format(FileFormatError::TooLarge));
+            return Err(StoreError::Format {
+                path: self.path.clone(),
+                source: FileFormatError::TooLarge,
+            });
         }
         file.seek(SeekFrom::Start(0))
             .map_err(|e| io_err("read", &self.path, errno_of(&e)))?;
@@ -340,7 +348,7 @@ impl SecretDir {
         file.take(MAX_FILE_BYTES as u64 + 1)
             .read_to_end(&mut buf)
             .map_err(|e| io_err("read", &self.path, errno_of(&e)))?;
-        SecretFile::parse(&buf).map_err(format)
+        Ok(buf)
     }
 
     /// Opens the file and checks its type, owner and mode, without reading it.
@@ -443,17 +451,7 @@ impl SecretDir {
             .map_err(|e| io_err("write", tmp_path, errno_of(&e)))?;
         fsync(&file).map_err(|e| io_err("fsync", tmp_path, e))?;
         if exclusive {
-            nix::fcntl::renameat2(
-                &self.dir,
-                tmp_name.as_os_str(),
-                &self.dir,
-                self.name.as_os_str(),
-                nix::fcntl::RenameFlags::RENAME_NOREPLACE,
-            )
-            .map_err(|e| match e {
-                Errno::EEXIST => StoreError::Exists(self.path.clone()),
-                e => io_err("rename into place", &self.path, e),
-            })?;
+            self.place_new(&file, tmp_name, tmp_path)?;
         } else {
             renameat(
                 &self.dir,
@@ -464,6 +462,70 @@ impl SecretDir {
             .map_err(|e| io_err("rename into place", &self.path, e))?;
         }
         fsync(&self.dir).map_err(|e| io_err("fsync directory of", &self.path, e))
+    }
+
+    /// Gives the written temporary file `tmp` the secret file's name, never replacing a file
+    /// that has it: `renameat2(RENAME_NOREPLACE)`, or where the filesystem cannot do that (NFS
+    /// answers EINVAL, kernels before 3.15 ENOSYS) a hard link to the name, which fails when
+    /// the name exists, and then the removal of the temporary name. The caller fsyncs the
+    /// directory. Both names are relative to the directory descriptor, and neither call
+    /// follows a symlink (linkat without AT_SYMLINK_FOLLOW links the entry itself).
+    fn place_new(
+        &self,
+        tmp: &File,
+        tmp_name: &std::ffi::OsStr,
+        tmp_path: &Path,
+    ) -> Result<(), StoreError> {
+        match nix::fcntl::renameat2(
+            &self.dir,
+            tmp_name,
+            &self.dir,
+            self.name.as_os_str(),
+            nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EEXIST) => return Err(StoreError::Exists(self.path.clone())),
+            Err(Errno::EINVAL | Errno::ENOSYS) => {}
+            Err(e) => return Err(io_err("rename into place", &self.path, e)),
+        }
+        if let Err(e) = nix::unistd::linkat(
+            &self.dir,
+            tmp_name,
+            &self.dir,
+            self.name.as_os_str(),
+            AtFlags::empty(),
+        ) {
+            // Over NFS a LINK the server carried out can still be reported as failed, EEXIST
+            // included, when the client retransmits it after a lost reply. The temporary file
+            // was created O_EXCL under a random name, so the name holding its inode means the
+            // link is ours. When that cannot be checked, the link's own error is reported.
+            if !self.names_inode_of(tmp) {
+                return Err(match e {
+                    Errno::EEXIST => StoreError::Exists(self.path.clone()),
+                    e => io_err("link into place", &self.path, e),
+                });
+            }
+        }
+        // The file is in place; a second name left behind would keep a stale copy of it. An
+        // ENOENT can only come from a retransmitted unlink that the server had already done.
+        match unlinkat(&self.dir, tmp_name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => Ok(()),
+            Err(e) => Err(io_err("remove the temporary file", tmp_path, e)),
+        }
+    }
+
+    /// True when the secret file's name (not followed if a symlink) is known to refer to the
+    /// same inode as `file`; false when it does not, or when that cannot be checked.
+    fn names_inode_of(&self, file: &File) -> bool {
+        let Ok(ours) = fstat(file) else {
+            return false;
+        };
+        fstatat(
+            &self.dir,
+            self.name.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .is_ok_and(|st| st.st_dev == ours.st_dev && st.st_ino == ours.st_ino)
     }
 }
 
@@ -479,7 +541,7 @@ impl Opened {
         Ok(Locked {
             file: LockedFile {
                 dir,
-                _lock: lock,
+                lock,
                 stat: now,
             },
             content,
@@ -507,11 +569,7 @@ impl SecretDir {
         let _act = dir.act()?;
         let (lock, stat) = dir.lock_current(file, stat)?;
         drop(_act);
-        Ok(LockedFile {
-            dir,
-            _lock: lock,
-            stat,
-        })
+        Ok(LockedFile { dir, lock, stat })
     }
 
     /// Locks `file`, then makes sure the path still names it; when another process replaced
@@ -547,12 +605,20 @@ impl SecretDir {
 #[derive(Debug)]
 pub struct LockedFile {
     dir: SecretDir,
-    /// Held only for the lock it carries; released when the descriptor is closed.
-    _lock: FileLock,
+    /// The locked file; the lock is released when the descriptor is closed.
+    lock: FileLock,
     stat: FileStat,
 }
 
 impl LockedFile {
+    /// The file's bytes (at most [`MAX_FILE_BYTES`]) as of the lock, not parsed: e.g. for
+    /// checking that a file which no longer parses is still a secret file before replacing
+    /// or removing it.
+    pub fn read_raw(&mut self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        let _act = self.dir.act()?;
+        self.dir.read_bytes(&mut self.lock.0, &self.stat)
+    }
+
     /// Replaces the file durably with `content` and releases the lock.
     pub fn replace(self, content: &SecretFile) -> Result<(), StoreError> {
         let _act = self.dir.act()?;

@@ -1,11 +1,13 @@
 //! `import-google-authenticator`: keep the phone's existing entry.
 
+use super::enroll::NEW_SECRET_BYTES;
 use super::{check_existing, now, print_out, random, write_enrollment};
 use crate::cli::ImportArgs;
 use crate::error::CliError;
 use crate::google_authenticator::{self, convert, parse, ReadError};
 use crate::target::Target;
 use pam_totp::fs::identity::ActingAs;
+use pam_totp::secret::TotpSecret;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -33,6 +35,9 @@ pub fn run(target: &Target, args: &ImportArgs) -> Result<(), CliError> {
         target.user.name,
         converted.file.recovery.len()
     );
+    if let Some(note) = short_key_note(target, &converted.file.secret) {
+        let _ = writeln!(text, "{note}");
+    }
     for note in &converted.notes {
         let _ = writeln!(text, "Note: {note}.");
     }
@@ -42,6 +47,25 @@ pub fn run(target: &Target, args: &ImportArgs) -> Result<(), CliError> {
         source.display()
     );
     print_out(&text)
+}
+
+/// The one-line notice for a key shorter than RFC 4226 asks of new keys (older
+/// google-authenticator versions made 80-bit keys): it keeps working, and a new enrollment,
+/// with a new QR code to scan, would give a 160-bit key.
+fn short_key_note(target: &Target, secret: &TotpSecret) -> Option<String> {
+    if !secret.is_below_new_minimum() {
+        return None;
+    }
+    let user = if target.for_other {
+        format!(" --user {}", target.user.name)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "Note: this key is {} bits (older google-authenticator); it keeps working, but a new enrollment gives a {}-bit key: totp-enroll{user} enroll --force (then scan the new QR code).",
+        secret.bits(),
+        NEW_SECRET_BYTES * 8
+    ))
 }
 
 /// Reads the google-authenticator file. The default file in the user's home is read with the

@@ -11,10 +11,10 @@ use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::site;
 use crate::target::{refuse_set_id, resolve, Target};
-use pam_totp::fs::store::StoreError;
+use pam_totp::fs::store::{LockedFile, StoreError};
 use pam_totp::options::DEFAULT_SECRET_TEMPLATE;
 use pam_totp::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
-use pam_totp::secret_file::SecretFile;
+use pam_totp::secret_file::{has_secret_file_shape, SecretFile};
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
@@ -89,14 +89,25 @@ pub enum Existing {
 
 /// Checks for an existing enrollment before anything is shown, so that a user never scans a
 /// key that will not be stored. Without `force` an existing file is refused; with it, a file
-/// that does not parse is replaced, but one with a bad owner, mode or type is refused.
+/// that does not parse is replaced if it still has the shape of a secret file, but one with
+/// a bad owner, mode or type, or one that is no pam_totp file at all, is refused.
 pub fn check_existing(target: &Target, force: bool) -> Result<Existing, CliError> {
     let dir = target.open_dir()?;
     match dir.load() {
         Ok(_) if force => Ok(Existing::Enrolled),
         Ok(_) => Err(CliError::Store(StoreError::Exists(target.display_path()))),
         Err(e) if e.is_not_found() => Ok(Existing::None),
-        Err(StoreError::Format { .. }) if force => Ok(Existing::Enrolled),
+        Err(StoreError::Format { .. }) if force => match target.open_dir()?.lock_unparsed() {
+            Ok(mut locked) => {
+                ensure_secret_file(target, &mut locked, "replacing")?;
+                Ok(Existing::Enrolled)
+            }
+            Err(e) if e.is_not_found() => Ok(Existing::None),
+            Err(e) => Err(CliError::UnreadableExisting {
+                source: e,
+                path: target.display_path(),
+            }),
+        },
         Err(e) if force => Err(CliError::UnreadableExisting {
             source: e,
             path: target.display_path(),
@@ -120,7 +131,10 @@ pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Resu
     if force {
         // Locked without parsing, so that a corrupt file can be replaced too.
         match target.open_dir()?.lock_unparsed() {
-            Ok(locked) => return locked.replace(file).map_err(|e| target.store_error(e)),
+            Ok(mut locked) => {
+                ensure_secret_file(target, &mut locked, "replacing")?;
+                return locked.replace(file).map_err(|e| target.store_error(e));
+            }
             Err(e) if e.is_not_found() => {}
             Err(e) => {
                 return Err(CliError::UnreadableExisting {
@@ -134,6 +148,26 @@ pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Resu
         .open_dir()?
         .create(file)
         .map_err(|e| target.store_error(e))
+}
+
+/// Refuses to go on when the locked file is not a pam_totp secret file, not even a corrupt one
+/// (see [`has_secret_file_shape`]): run as root, `--force` or `remove` with a wrong
+/// `--secret-file` would otherwise replace or delete any root-only file of mode 0600.
+/// `action` ("replacing", "removing") completes the message.
+pub fn ensure_secret_file(
+    target: &Target,
+    locked: &mut LockedFile,
+    action: &'static str,
+) -> Result<(), CliError> {
+    match locked.read_raw() {
+        Ok(bytes) if has_secret_file_shape(&bytes) => Ok(()),
+        // Larger than any secret file (the store's read bound): not one either.
+        Ok(_) | Err(StoreError::Format { .. }) => Err(CliError::NotSecretFile {
+            path: target.display_path(),
+            action,
+        }),
+        Err(e) => Err(target.store_error(e)),
+    }
 }
 
 /// Writes `text` to stdout and flushes, reporting a closed pipe as an error.

@@ -1,6 +1,6 @@
 //! `remove`: delete the secret file under its lock.
 
-use super::print_out;
+use super::{ensure_secret_file, print_out};
 use crate::error::CliError;
 use crate::target::Target;
 
@@ -20,7 +20,7 @@ pub fn run(target: &Target) -> Result<(), CliError> {
         Err(e) => return Err(e),
     };
     // Locked without parsing: a corrupt file can be removed too (root's recovery path).
-    let locked = match dir.lock_unparsed() {
+    let mut locked = match dir.lock_unparsed() {
         Ok(l) => l,
         Err(e) if e.is_not_found() => return nothing(),
         Err(e) => {
@@ -30,6 +30,8 @@ pub fn run(target: &Target) -> Result<(), CliError> {
             })
         }
     };
+    // ... but only a secret file: never some other file that a wrong --secret-file names.
+    ensure_secret_file(target, &mut locked, "removing")?;
     locked.remove().map_err(|e| target.store_error(e))?;
     print_out(&format!(
         "Removed {}: {} no longer has a second factor from pam_totp.\n",
