@@ -118,8 +118,10 @@ pub fn check_user_name(user: &str) -> Result<(), TemplateError> {
 
 /// Expands `template` for `user` whose home is `home`. The home is looked at only when the
 /// template uses it (`~`, `%h`); it may then be any absolute path, UTF-8 or not.
+///
+/// A template that names one file for every user expands fine (`totp-enroll --secret-file`
+/// may write one user's file anywhere); the module refuses it with [`check_template`].
 pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, TemplateError> {
-    check_template(template)?;
     check_user_name(user)?;
     let home_bytes = || {
         let bytes = home.as_os_str().as_bytes();
@@ -250,8 +252,8 @@ mod tests {
             ex("/a/100%%/%u").unwrap().display_path(),
             PathBuf::from("/a/100%/alice")
         );
-        assert!(matches!(ex("/a/%u/%x"), Err(TemplateError::BadEscape(_))));
-        assert!(matches!(ex("/a/%u%"), Err(TemplateError::BadEscape(_))));
+        assert!(matches!(ex("/a/%x"), Err(TemplateError::BadEscape(_))));
+        assert!(matches!(ex("/a/%"), Err(TemplateError::BadEscape(_))));
     }
 
     #[test]
@@ -264,7 +266,7 @@ mod tests {
         assert!(matches!(ex("~/./x"), Err(TemplateError::BadComponent(_))));
         assert!(matches!(ex("~"), Err(TemplateError::BadComponent(_))));
         assert!(matches!(
-            ex("/var/lib/%u/"),
+            ex("/var/lib/x/"),
             Err(TemplateError::BadComponent(_))
         ));
     }
@@ -329,7 +331,6 @@ mod tests {
                 Err(TemplateError::SharedByAllUsers(t.to_string())),
                 "{t}"
             );
-            assert!(matches!(ex(t), Err(TemplateError::SharedByAllUsers(_))));
         }
         for t in [
             "~/.x",
