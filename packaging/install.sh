@@ -29,16 +29,8 @@ if dpkg-query -W -f '${db:Status-Abbrev}' pam-totp 2>/dev/null | grep -q '^ii'; 
     exit 1
 fi
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        echo "install.sh: $1 needs root, and sudo is not installed: run this script as root" >&2
-        exit 1
-    fi
-}
+# as_root, find_cargo, user_cargo
+. packaging/lib.sh
 
 if [ "${1:-}" = "--uninstall" ]; then
     as_root rm -rf "${files[@]}"
@@ -59,23 +51,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# cargo: from PATH; under sudo (whose secure_path has no ~/.cargo/bin), the invoking user's.
-builder=()
-if ! command -v cargo >/dev/null; then
-    user_home=
-    if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
-        user_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
-    fi
-    if [ -n "$user_home" ] && [ -x "$user_home/.cargo/bin/cargo" ]; then
-        builder=(runuser -u "$SUDO_USER" -- env "HOME=$user_home" "PATH=$user_home/.cargo/bin:$PATH")
-    else
-        echo "install.sh: cargo not found: install Rust (https://rustup.rs) or add ~/.cargo/bin to PATH" >&2
-        exit 1
-    fi
-fi
-"${builder[@]}" cargo build --release --locked
+find_cargo
+user_cargo build --release --locked
 # cargo's own target directory, wherever CARGO_TARGET_DIR or a config puts it.
-target_dir=$("${builder[@]}" cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+target_dir=$(user_cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 [ -n "$target_dir" ] || target_dir=$PWD/target
 
 as_root install -D -m 0644 "$target_dir/release/libpam_totp.so" "$secdir/pam_totp.so"
