@@ -19,30 +19,32 @@ sudo_user_home() {
     getent passwd "$SUDO_USER" | cut -d: -f6
 }
 
-# Makes "cargo" runnable. Sets cargo_user_home when cargo is the toolchain of the user who ran
-# sudo: sudo's secure_path has no ~/.cargo/bin, so "sudo SCRIPT" finds no cargo of its own.
-# Also finds ~/.cargo/bin when a shell has not read ~/.profile since rustup installed it.
+# Makes sure there is a cargo to run. Under "sudo SCRIPT" (sudo's secure_path has no
+# ~/.cargo/bin) that is the toolchain of the user who ran sudo: cargo_user_home is then their
+# home. Otherwise cargo on PATH, or ~/.cargo/bin when a shell has not read ~/.profile since
+# rustup installed it.
 find_cargo() {
     cargo_user_home=
-    command -v cargo >/dev/null && return 0
-    local own=${CARGO_HOME:-$HOME/.cargo}/bin home
-    if [ -x "$own/cargo" ]; then
-        export PATH="$own:$PATH"
-        return 0
-    fi
+    local home own=${CARGO_HOME:-$HOME/.cargo}/bin
     if home=$(sudo_user_home) && [ -x "$home/.cargo/bin/cargo" ]; then
         cargo_user_home=$home
+        return 0
+    fi
+    command -v cargo >/dev/null && return 0
+    if [ -x "$own/cargo" ]; then
+        export PATH="$own:$PATH"
         return 0
     fi
     echo "${0##*/}: cargo not found: install Rust (https://rustup.rs) or put ~/.cargo/bin on PATH" >&2
     exit 1
 }
 
-# Runs cargo (after find_cargo) as the user whose toolchain it is: under "sudo SCRIPT", as the
-# user who ran sudo, so that target/ and ~/.cargo stay theirs.
+# Runs cargo (after find_cargo) for a build or an install: under "sudo SCRIPT" as the user who
+# ran sudo, so that target/ and ~/.cargo stay theirs; otherwise as whoever runs this.
 user_cargo() {
-    if [ -n "$cargo_user_home" ]; then
-        runuser -u "$SUDO_USER" -- env "HOME=$cargo_user_home" "PATH=$cargo_user_home/.cargo/bin:$PATH" cargo "$@"
+    local home
+    if home=$(sudo_user_home); then
+        runuser -u "$SUDO_USER" -- env "HOME=$home" "PATH=$home/.cargo/bin:$PATH" cargo "$@"
     else
         cargo "$@"
     fi

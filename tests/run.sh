@@ -25,8 +25,10 @@ fi
 find_cargo
 if [ -n "$cargo_user_home" ]; then
     # "sudo tests/run.sh": root runs cargo with the toolchain of the user who ran sudo.
-    export PATH="$cargo_user_home/.cargo/bin:$PATH" CARGO_HOME="$cargo_user_home/.cargo"
-    export RUSTUP_HOME="$cargo_user_home/.rustup"
+    # (Run through sudo by this script itself, PATH, CARGO_HOME and RUSTUP_HOME are set.)
+    case ":$PATH:" in *":$cargo_user_home/.cargo/bin:"*) ;; *) PATH="$cargo_user_home/.cargo/bin:$PATH" ;; esac
+    export PATH CARGO_HOME=${CARGO_HOME:-$cargo_user_home/.cargo}
+    export RUSTUP_HOME=${RUSTUP_HOME:-$cargo_user_home/.rustup}
 fi
 if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
     # Give what root made in the user's checkout and cargo home back to the user, so that
