@@ -629,9 +629,12 @@ fn install_script_round_trip(triplet: &str) {
         "/usr/share/doc/pam-totp/examples/sshd",
         "/usr/share/doc/pam-totp/examples/totp-enroll.toml",
     ];
+    // As root, with the cargo of these tests: not as the user who ran "sudo tests/run.sh",
+    // which is what install.sh does when it sees SUDO_USER.
     let out = run(Command::new(&script)
         .current_dir(workspace_root())
         .env("PATH", path_with_cargo())
+        .env_remove("SUDO_USER")
         .stdin(Stdio::null()));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains(&module), "install.sh output: {said}");
