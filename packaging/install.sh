@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Builds pam_totp and installs it: the module into the distribution's PAM security directory,
 # totp-enroll into /usr/bin, the man pages and example pam.d snippets. Idempotent.
-#   packaging/install.sh             build (as you) and install (with sudo when not root)
+#   packaging/install.sh             build and install (see below for who does what)
 #   packaging/install.sh --uninstall remove what install put in place
+# Run it as yourself: it builds with your Rust toolchain and uses sudo for the steps that need
+# root (installing libpam0g-dev with apt-get when the PAM headers are missing, copying the
+# files). As root (a container without sudo) it does everything itself. Through sudo
+# ("sudo packaging/install.sh", where sudo's PATH has no cargo) it builds as the user who ran
+# sudo, with that user's ~/.cargo/bin, so that target/ stays theirs.
 # It never edits /etc/pam.d: see README.md for the lines to add.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,17 +29,36 @@ if dpkg-query -W -f '${db:Status-Abbrev}' pam-totp 2>/dev/null | grep -q '^ii'; 
     exit 1
 fi
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# as_root, find_cargo, user_cargo
+. packaging/lib.sh
 
 if [ "${1:-}" = "--uninstall" ]; then
     as_root rm -rf "${files[@]}"
     echo "pam_totp removed. Remove pam_totp.so lines from /etc/pam.d before logging out."
     exit 0
+elif [ $# -gt 0 ]; then
+    echo "install.sh: unknown argument $1 (use --uninstall, or no argument to install)" >&2
+    exit 2
 fi
 
-cargo build --release --locked
-as_root install -D -m 0644 target/release/libpam_totp.so "$secdir/pam_totp.so"
-as_root install -D -m 0755 target/release/totp-enroll /usr/bin/totp-enroll
+# Linking the module needs libpam.so (libpam0g-dev); a fresh container may have no C linker.
+missing=()
+[ -e /usr/include/security/pam_appl.h ] || missing+=(libpam0g-dev)
+command -v cc >/dev/null || missing+=(gcc)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install.sh: installing ${missing[*]} (apt-get)" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+find_cargo
+user_cargo build --release --locked
+# cargo's own target directory, wherever CARGO_TARGET_DIR or a config puts it.
+target_dir=$(user_cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+[ -n "$target_dir" ] || target_dir=$PWD/target
+
+as_root install -D -m 0644 "$target_dir/release/libpam_totp.so" "$secdir/pam_totp.so"
+as_root install -D -m 0755 "$target_dir/release/totp-enroll" /usr/bin/totp-enroll
 for page in packaging/man/*.[0-9]; do
     section=${page##*.}
     gzip -9nc "$page" | as_root install -D -m 0644 /dev/stdin "/usr/share/man/man$section/$(basename "$page").gz"

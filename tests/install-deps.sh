@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on Debian/Ubuntu (run as root): PAM headers, the
-# independent references (oathtool, google-authenticator, pamtester), the real consumers (sshd,
-# sudo, OpenVPN, su/login), packaging checks (dpkg-dev, fail2ban, cargo-deb), test tooling
+# Installs what the test suite needs on Debian/Ubuntu: PAM headers, the independent references
+# (oathtool, google-authenticator, pamtester), the real consumers (sshd, sudo, OpenVPN,
+# su/login), packaging checks (dpkg-dev, binutils, fail2ban, lintian, cargo-deb), test tooling
 # (openssl, expect, iproute2, util-linux, strace) and the fuzzer (g++ for libFuzzer, cargo-fuzz).
+# Run it as root, or as yourself: apt-get then runs through sudo, and "cargo install" runs as
+# you (also under "sudo tests/install-deps.sh": as the user who ran sudo), into ~/.cargo/bin.
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
+cd "$(dirname "$0")/.."
+# as_root, find_cargo, user_cargo
+. packaging/lib.sh
+
+as_root apt-get update -qq
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     libpam0g-dev libpam-modules libpam-runtime oathtool pamtester libpam-google-authenticator \
     openssh-server openssh-client sudo openvpn login \
-    dpkg-dev fail2ban \
+    dpkg-dev binutils fail2ban lintian \
     openssl expect iproute2 util-linux strace g++ >/dev/null
-cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-cargo deb --version >/dev/null 2>&1 || cargo install cargo-deb --locked
+find_cargo
+user_cargo fuzz --version >/dev/null 2>&1 || user_cargo install cargo-fuzz --locked
+user_cargo deb --version >/dev/null 2>&1 || user_cargo install cargo-deb --locked

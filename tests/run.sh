@@ -1,10 +1,53 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, the release build, unit tests, and the
 # integration tests that drive the real pam_totp.so through real libpam.
-# Run as root to include the tests that switch users (CI runs as root and sets CI=true,
-# which turns any missing prerequisite into a failure instead of a skip).
+# The tests that switch users, mount and start daemons need root: as root it runs directly (a
+# container without sudo); as a user it runs itself again through sudo, passing on PATH,
+# CARGO_HOME and RUSTUP_HOME so that root uses your Rust toolchain, and at the end gives the
+# files root made in target/, fuzz/ and ~/.cargo back to you. Without root or sudo the
+# root-only tests say SKIPPED. CI runs as root and sets CI=true, which turns any missing
+# prerequisite into a failure instead of a skip.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
+# as_root, find_cargo, sudo_user_home
+. packaging/lib.sh
+
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
+    find_cargo
+    pass=("PATH=$PATH" "CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}" "RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}")
+    for var in CI CARGO_TARGET_DIR RUSTFLAGS RUST_BACKTRACE FUZZ_SANITIZER; do
+        [ -z "${!var+set}" ] || pass+=("$var=${!var}")
+    done
+    echo "run.sh: the tests need root: running through sudo" >&2
+    exec sudo env "${pass[@]}" "$self" "$@"
+fi
+find_cargo
+if [ -n "$cargo_user_home" ]; then
+    # "sudo tests/run.sh": root runs cargo with the toolchain of the user who ran sudo.
+    # (Run through sudo by this script itself, PATH, CARGO_HOME and RUSTUP_HOME are set.)
+    case ":$PATH:" in *":$cargo_user_home/.cargo/bin:"*) ;; *) PATH="$cargo_user_home/.cargo/bin:$PATH" ;; esac
+    export PATH CARGO_HOME=${CARGO_HOME:-$cargo_user_home/.cargo}
+    export RUSTUP_HOME=${RUSTUP_HOME:-$cargo_user_home/.rustup}
+fi
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
+    # Give what root made in the user's checkout and cargo home back to the user, so that
+    # their own builds can write there again.
+    give_back() {
+        local dirs=() dir
+        if [ "$(stat -c %u .)" = "$SUDO_UID" ]; then
+            dirs+=(target fuzz/target fuzz/artifacts)
+        fi
+        if [ -d "${CARGO_HOME:-/nonexistent}" ] && [ "$(stat -c %u "$CARGO_HOME")" = "$SUDO_UID" ]; then
+            dirs+=("$CARGO_HOME")
+        fi
+        for dir in "${dirs[@]}"; do
+            [ -d "$dir" ] || continue
+            find "$dir" -xdev -uid 0 -exec chown -h "$SUDO_UID:$SUDO_GID" {} + || true
+        done
+    }
+    trap give_back EXIT
+fi
 
 for tool in oathtool; do
     command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install oathtool" >&2; exit 1; }

@@ -1,26 +1,58 @@
 //! The Debian package pam-totp (packaging/build-deb.sh, cargo-deb): what it contains and with
-//! which modes, `dpkg -i`, a login through the installed module named `pam_totp.so` in a service
-//! file, the fail2ban filter on lines the module really logged, the pam-auth-update profile (off
-//! by default; once enabled, after pam_unix in common-auth), and `dpkg -r` / `dpkg -P`.
+//! which modes, what lintian says of it (no errors, warnings or infos but those overridden with
+//! a reason), its DEP-5 copyright, changelog and md5sums, `dpkg -i`, a login through the
+//! installed module named `pam_totp.so` in a service file, the fail2ban filter on lines the
+//! module really logged, the pam-auth-update profile (off by default; once enabled, after
+//! pam_unix in common-auth), and `dpkg -r` / `dpkg -P`.
 //!
-//! Installs into the real system, so it needs root. The machine's /etc/pam.d is never edited:
-//! the package's own postinst and prerm run `pam-auth-update --package` (which must leave
-//! /etc/pam.d/common-* as they were, the profile being `Default: no`), and enabling the profile
-//! happens on copies of /etc/pam.d, /var/lib/pam and /var/cache/debconf bound over the real ones
-//! in a private mount namespace.
+//! The install test needs root, and touches none of the host's files: it runs in a throwaway
+//! view of the system, a private mount namespace with overlays (upper layers on a tmpfs) over
+//! /usr, /etc and /var (and /lib where it is not a link into /usr), which vanish with the
+//! namespace. Afterwards it checks that the host's pam_totp files and dpkg's record of pam-totp
+//! are as before. The host may have the project installed (README command 1 runs
+//! packaging/install.sh): in the sandbox the test runs packaging/install.sh itself, checks what
+//! it installed and takes it away with `--uninstall` (and purges a pam-totp package it sees
+//! through the overlays), so that every run shows an installed project does not get in the way
+//! and the package is then tested on a system without those files. Enabling the pam-auth-update
+//! profile happens on copies of /etc/pam.d, /var/lib/pam and /var/cache/debconf bound over the
+//! sandbox's in a further namespace.
 //!
 //! `PAM_TOTP_DEB=path.deb` tests a package built beforehand instead of running build-deb.sh.
 
 use pam_totp_tests::*;
-use std::collections::HashMap;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 const PACKAGE: &str = "pam-totp";
 const FILTER: &str = "/etc/fail2ban/filter.d/pam-totp.conf";
 const PROFILE: &str = "/usr/share/pam-configs/pam_totp";
 const RHOST: &str = "192.0.2.7";
+const DOC: &str = "/usr/share/doc/pam-totp";
+/// The Maintainer field: the project has no mail domain, so an address under the reserved
+/// `.invalid` domain (RFC 2606), the one SECURITY.md uses, rather than one that looks real.
+const MAINTAINER: &str = "pam_totp maintainers <maintainers@pam-totp.invalid>";
+/// The install test; the test binary runs it again, by this name, inside the sandbox.
+const INSTALL_TEST: &str = "debian_package_installs_works_and_removes";
+/// Set (to the sandbox directory) for the test binary that runs inside the sandbox.
+const SANDBOX_ENV: &str = "PAM_TOTP_DEB_SANDBOX";
+/// The mount source of the sandbox's tmpfs and overlays, to recognise them in mountinfo.
+const SANDBOX_SOURCE: &str = "pam_totp-deb-sandbox";
+/// Run by `unshare -m` with the sandbox directory and the command: a tmpfs on the directory
+/// holds an upper and a work directory per tree; each tree of the system that dpkg,
+/// maintainer scripts and packaging/install.sh write gets an overlay.
+const SANDBOX_SH: &str = r#"d=$1; shift
+mount -t tmpfs -o mode=0700 pam_totp-deb-sandbox "$d" || exit 97
+for t in usr etc var lib; do
+    [ -d "/$t" ] && [ ! -L "/$t" ] || continue
+    mkdir "$d/$t" "$d/$t.work" || exit 97
+    mount -t overlay pam_totp-deb-sandbox -o "lowerdir=/$t,upperdir=$d/$t,workdir=$d/$t.work" "/$t" || exit 97
+done
+exec "$@""#;
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
@@ -46,22 +78,37 @@ fn triplet() -> String {
         .to_string()
 }
 
-/// Builds the package with packaging/build-deb.sh (or takes `$PAM_TOTP_DEB`).
-fn build_deb() -> PathBuf {
-    if let Ok(deb) = std::env::var("PAM_TOTP_DEB") {
-        return PathBuf::from(deb);
-    }
-    let script = workspace_root().join("packaging/build-deb.sh");
-    let out = run(Command::new(&script)
-        .current_dir(workspace_root())
-        .stderr(Stdio::inherit()));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let deb = PathBuf::from(text.lines().last().unwrap_or_default().trim());
-    assert!(
-        deb.is_file() && deb.extension().is_some_and(|e| e == "deb"),
-        "build-deb.sh printed {text:?}, not the path of a .deb"
-    );
-    deb
+/// PATH with the directory of the cargo running the tests first, for the scripts that call
+/// cargo (packaging/build-deb.sh, packaging/install.sh).
+fn path_with_cargo() -> std::ffi::OsString {
+    let cargo_dir = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .and_then(|c| c.parent().map(Path::to_path_buf));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = cargo_dir.into_iter().chain(std::env::split_paths(&path));
+    std::env::join_paths(dirs).expect("join PATH")
+}
+
+/// The package: built once per test binary with packaging/build-deb.sh, or `$PAM_TOTP_DEB`.
+fn deb() -> &'static Path {
+    static DEB: OnceLock<PathBuf> = OnceLock::new();
+    DEB.get_or_init(|| {
+        if let Ok(deb) = std::env::var("PAM_TOTP_DEB") {
+            return PathBuf::from(deb);
+        }
+        let script = workspace_root().join("packaging/build-deb.sh");
+        let out = run(Command::new(&script)
+            .current_dir(workspace_root())
+            .env("PATH", path_with_cargo())
+            .stderr(Stdio::inherit()));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let deb = PathBuf::from(text.lines().last().unwrap_or_default().trim());
+        assert!(
+            deb.is_file() && deb.extension().is_some_and(|e| e == "deb"),
+            "build-deb.sh printed {text:?}, not the path of a .deb"
+        );
+        deb
+    })
 }
 
 /// Every file the package must contain, with its mode as `dpkg-deb --contents` shows it.
@@ -73,6 +120,9 @@ fn expected_files(triplet: &str) -> Vec<(String, &'static str)> {
         ("/usr/share/man/man1/totp-enroll.1.gz".into(), "-rw-r--r--"),
         (PROFILE.into(), "-rw-r--r--"),
         (FILTER.into(), "-rw-r--r--"),
+        (format!("{DOC}/copyright"), "-rw-r--r--"),
+        (format!("{DOC}/changelog.Debian.gz"), "-rw-r--r--"),
+        ("/usr/share/lintian/overrides/pam-totp".into(), "-rw-r--r--"),
     ];
     for example in [
         "sshd",
@@ -82,10 +132,7 @@ fn expected_files(triplet: &str) -> Vec<(String, &'static str)> {
         "fail2ban-jail-pam-totp.conf",
         "totp-enroll.toml",
     ] {
-        files.push((
-            format!("/usr/share/doc/pam-totp/examples/{example}"),
-            "-rw-r--r--",
-        ));
+        files.push((format!("{DOC}/examples/{example}"), "-rw-r--r--"));
     }
     files
 }
@@ -122,23 +169,6 @@ fn installed() -> bool {
         .args(["-W", "-f", "${db:Status-Abbrev}", PACKAGE])
         .output()
         .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("ii"))
-}
-
-/// Purges the package when the test ends, also when it fails half way.
-struct Purge;
-
-impl Drop for Purge {
-    fn drop(&mut self) {
-        let out = Command::new("dpkg").args(["--purge", PACKAGE]).output();
-        if let Ok(out) = out {
-            if !out.status.success() {
-                eprintln!(
-                    "dpkg --purge {PACKAGE} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
-    }
 }
 
 /// The files pam-auth-update manages, to check that installing and removing leave them alone.
@@ -209,7 +239,7 @@ fn package_contents_and_control(deb: &Path, triplet: &str) {
     assert_eq!(field(deb, "Architecture"), arch.trim());
     assert_eq!(field(deb, "Section"), "admin");
     assert_eq!(field(deb, "Priority"), "optional");
-    assert!(field(deb, "Maintainer").contains('@'), "Maintainer");
+    assert_eq!(field(deb, "Maintainer"), MAINTAINER);
     let depends = field(deb, "Depends");
     assert!(
         depends.split(", ").any(|d| d.starts_with("libpam0g")),
@@ -482,36 +512,221 @@ fn pam_auth_update_in_namespace() {
     assert_eq!(unix_line(&removed), unix_line(&before), "{removed}");
 }
 
+/// True when /usr, /etc and /var are this test's overlays: the process runs in the sandbox.
+fn sandboxed() -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let overlays: BTreeSet<&str> = info
+        .lines()
+        .filter_map(|line| {
+            let (mount, fs) = line.split_once(" - ")?;
+            let point = mount.split(' ').nth(4)?;
+            let mut fs = fs.split(' ');
+            (fs.next()? == "overlay" && fs.next()? == SANDBOX_SOURCE).then_some(point)
+        })
+        .collect();
+    ["/usr", "/etc", "/var"]
+        .iter()
+        .all(|t| overlays.contains(t))
+}
+
+/// Runs the install test again, by name, in a fresh sandbox (see the module documentation).
+fn run_in_sandbox(deb: &Path) {
+    let dir = tempfile::Builder::new()
+        .prefix("pam_totp-deb-sandbox")
+        .tempdir()
+        .expect("temp dir");
+    let exe = std::env::current_exe().expect("the running test binary");
+    let out = Command::new(tool("unshare", "util-linux"))
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            SANDBOX_SH,
+            "sh",
+        ])
+        .arg(dir.path())
+        .arg(&exe)
+        .args([INSTALL_TEST, "--exact", "--nocapture", "--test-threads=1"])
+        .env(SANDBOX_ENV, dir.path())
+        .env("PAM_TOTP_DEB", deb)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "the install test in the sandbox failed ({}; 97: a mount failed):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+/// What the host has of pam_totp: each path the package or packaging/install.sh would write
+/// (mode and SHA-256, or the entries of a directory, or absent), /etc/pam.d/common-*, and
+/// dpkg's record of pam-totp.
+fn host_state(triplet: &str) -> Vec<String> {
+    let mut paths: Vec<String> = expected_files(triplet)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    paths.extend(
+        [
+            DOC,
+            "/usr/share/doc/pam_totp",
+            "/usr/share/doc/pam-totp/examples",
+            "/var/lib/dpkg/info/pam-totp.list",
+            "/var/lib/dpkg/info/pam-totp.md5sums",
+        ]
+        .map(String::from),
+    );
+    paths.extend(common_pam_files().into_iter().map(|(p, _)| p));
+    let mut state: Vec<String> = paths
+        .iter()
+        .map(|path| match fs::symlink_metadata(path) {
+            Err(_) => format!("{path}: absent"),
+            Ok(m) if m.is_dir() => {
+                let mut names: Vec<String> = fs::read_dir(path)
+                    .map(|d| {
+                        d.filter_map(|e| e.ok())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                names.sort();
+                format!("{path}: directory {names:?}")
+            }
+            Ok(m) => {
+                let hash = Sha256::digest(fs::read(path).unwrap_or_default());
+                let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+                format!("{path}: mode {:o}, sha256 {hex}", m.permissions().mode())
+            }
+        })
+        .collect();
+    let dpkg = Command::new(tool("dpkg-query", "dpkg"))
+        .args(["-W", "-f", "${db:Status-Abbrev} ${Version}", PACKAGE])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    state.push(format!("dpkg-query {PACKAGE}: {dpkg:?}"));
+    state
+}
+
+/// README command 1 installs with packaging/install.sh. Run it here, in the sandbox: the
+/// module, totp-enroll, the man pages and the examples land where it says; then
+/// `install.sh --uninstall` takes them away again, so that the package is tested on a system
+/// without them (dpkg silently takes over files that no package owns).
+fn install_script_round_trip(triplet: &str) {
+    let script = workspace_root().join("packaging/install.sh");
+    let module = format!("/lib/{triplet}/security/pam_totp.so");
+    let files = [
+        module.as_str(),
+        "/usr/bin/totp-enroll",
+        "/usr/share/man/man8/pam_totp.8.gz",
+        "/usr/share/man/man1/totp-enroll.1.gz",
+        "/usr/share/doc/pam-totp/examples/sshd",
+        "/usr/share/doc/pam-totp/examples/totp-enroll.toml",
+    ];
+    // As root, with the cargo of these tests: not as the user who ran "sudo tests/run.sh",
+    // which is what install.sh does when it sees SUDO_USER.
+    let out = run(Command::new(&script)
+        .current_dir(workspace_root())
+        .env("PATH", path_with_cargo())
+        .env_remove("SUDO_USER")
+        .stdin(Stdio::null()));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&module), "install.sh output: {said}");
+    for path in files {
+        assert!(
+            Path::new(path).is_file(),
+            "install.sh did not install {path}"
+        );
+    }
+    let mode = |p: &str| fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+    assert_eq!(mode(&module), 0o644, "{module}");
+    assert_eq!(mode("/usr/bin/totp-enroll"), 0o755, "/usr/bin/totp-enroll");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"));
+    assert!(
+        fs::read(&module).ok() == fs::read(target.join("release/libpam_totp.so")).ok(),
+        "{module} is not the module of this build"
+    );
+    run(Command::new(&script)
+        .arg("--uninstall")
+        .current_dir(workspace_root())
+        .stdin(Stdio::null()));
+    for path in files.iter().chain(&["/usr/share/doc/pam-totp"]) {
+        assert!(
+            !Path::new(path).exists(),
+            "{path} left after install.sh --uninstall"
+        );
+    }
+}
+
+/// The install test: outside the sandbox it builds the package, checks its contents, runs
+/// itself in the sandbox and then checks that the host is as before; inside, it does the work.
 #[test]
 fn debian_package_installs_works_and_removes() {
-    if !pam_totp_tests::needs_root("debian_package_installs_works_and_removes") {
+    if std::env::var_os(SANDBOX_ENV).is_some() {
+        assert!(
+            sandboxed(),
+            "{SANDBOX_ENV} is set, but /usr, /etc and /var are not this test's overlays: \
+             run the test through cargo test without {SANDBOX_ENV}, which sets up the sandbox"
+        );
+        in_sandbox();
+        return;
+    }
+    if !pam_totp_tests::needs_root(INSTALL_TEST) {
         return;
     }
     let triplet = triplet();
-    let module = format!("/lib/{triplet}/security/pam_totp.so");
-    assert!(
-        !installed(),
-        "{PACKAGE} is already installed: this test installs and purges it (dpkg -P {PACKAGE} first)"
+    let deb = deb();
+    eprintln!("testing {}", deb.display());
+    package_contents_and_control(deb, &triplet);
+    let before = host_state(&triplet);
+    run_in_sandbox(deb);
+    assert_eq!(
+        host_state(&triplet),
+        before,
+        "the install test changed the host's pam_totp files or dpkg's record of {PACKAGE}"
     );
+}
+
+fn in_sandbox() {
+    let triplet = triplet();
+    let module = format!("/lib/{triplet}/security/pam_totp.so");
+    let deb = deb();
+    // A pam-totp package on the host, seen through the overlays: purge it here.
+    if installed() {
+        run(Command::new("dpkg")
+            .args(["--purge", PACKAGE])
+            .stdin(Stdio::null()));
+    }
+    install_script_round_trip(&triplet);
     assert!(
         !Path::new(&module).exists(),
-        "{module} exists outside the package (packaging/install.sh?): run packaging/install.sh --uninstall first"
+        "{module} exists outside the package after install.sh --uninstall"
     );
-
-    let deb = build_deb();
-    eprintln!("testing {}", deb.display());
-    package_contents_and_control(&deb, &triplet);
+    assert!(!installed(), "{PACKAGE} installed before dpkg -i");
 
     let pam_before = common_pam_files();
-    let _purge = Purge;
-    run(Command::new("dpkg")
-        .arg("-i")
-        .arg(&deb)
-        .stdin(Stdio::null()));
+    run(Command::new("dpkg").arg("-i").arg(deb).stdin(Stdio::null()));
     assert!(installed(), "dpkg -i did not install {PACKAGE}");
     for (path, _) in expected_files(&triplet) {
         assert!(Path::new(&path).is_file(), "{path} not installed");
     }
+    // Every installed file matches its md5sums line.
+    let verify = run(Command::new("dpkg")
+        .args(["--verify", PACKAGE])
+        .stdin(Stdio::null()));
+    assert!(
+        verify.stdout.is_empty(),
+        "dpkg --verify {PACKAGE}: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     for page in [
         "/usr/share/man/man8/pam_totp.8.gz",
         "/usr/share/man/man1/totp-enroll.1.gz",
@@ -560,4 +775,180 @@ fn debian_package_installs_works_and_removes() {
         .args(["--purge", PACKAGE])
         .stdin(Stdio::null()));
     assert!(!Path::new(FILTER).exists(), "dpkg --purge removes {FILTER}");
+}
+
+/// lintian, Debian's package checker, finds no error, warning or info in the package, other
+/// than those packaging/debian/lintian-overrides overrides, each with a comment that says why
+/// (an override that no longer matches is itself reported).
+#[test]
+fn lintian_finds_nothing() {
+    if std::env::var_os(SANDBOX_ENV).is_some() {
+        return;
+    }
+    let overrides = fs::read_to_string(workspace_root().join("packaging/debian/lintian-overrides"))
+        .expect("read packaging/debian/lintian-overrides");
+    let mut reason = false;
+    for line in overrides.lines() {
+        if line.starts_with('#') {
+            reason = true;
+        } else if line.trim().is_empty() {
+            reason = false;
+        } else {
+            assert!(
+                reason,
+                "lintian override without a comment above it: {line}"
+            );
+        }
+    }
+
+    let deb = deb();
+    // lintian leaves a temporary file (mldbm-elf-*) behind: give it a directory of its own.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(tool("lintian", "lintian"))
+        .args(["--display-info", "--fail-on", "error,warning,info"])
+        .arg(deb)
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run lintian");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tags: Vec<&str> = text
+        .lines()
+        .filter(|l| l.len() > 2 && l.as_bytes()[1] == b':')
+        .collect();
+    assert!(
+        out.status.success() && tags.is_empty(),
+        "lintian {} ({}):\n{}\n{}",
+        deb.display(),
+        out.status,
+        tags.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Debian files lintian does not read closely: md5sums that match every file, a changelog
+/// dpkg can parse whose entry is this version by this maintainer, and a machine-readable
+/// (DEP-5) copyright that licenses the package MIT or Apache-2.0 with both texts at hand and
+/// lists the crates linked in.
+#[test]
+fn debian_copyright_changelog_and_md5sums() {
+    if std::env::var_os(SANDBOX_ENV).is_some() {
+        return;
+    }
+    let deb = deb();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("root");
+    let dpkg_deb = tool("dpkg-deb", "dpkg");
+    run(Command::new(&dpkg_deb).arg("-x").arg(deb).arg(&root));
+    run(Command::new(&dpkg_deb)
+        .arg("-e")
+        .arg(deb)
+        .arg(dir.path().join("control")));
+
+    // md5sums: one line per regular file, each right.
+    let md5sums =
+        fs::read_to_string(dir.path().join("control/md5sums")).expect("DEBIAN/md5sums missing");
+    let listed: BTreeSet<String> = md5sums
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, p)| format!("/{p}")))
+        .collect();
+    let regular: BTreeSet<String> = contents(deb)
+        .into_iter()
+        .filter(|(_, (mode, _))| mode.starts_with('-'))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(listed, regular, "md5sums lists exactly the package's files");
+    run(Command::new("md5sum")
+        .args(["--check", "--quiet", "--strict"])
+        .arg(dir.path().join("control/md5sums"))
+        .current_dir(&root));
+
+    // The changelog, as dpkg-parsechangelog reads it.
+    let gz = root.join("usr/share/doc/pam-totp/changelog.Debian.gz");
+    let text = stdout(Command::new("gzip").arg("-dc").arg(&gz));
+    let changelog = dir.path().join("changelog");
+    fs::write(&changelog, &text).expect("write changelog");
+    let parse = |what: &str| {
+        let tool = tool("dpkg-parsechangelog", "dpkg-dev");
+        stdout(
+            Command::new(tool)
+                .arg("-l")
+                .arg(&changelog)
+                .args(["-S", what]),
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(parse("Source"), PACKAGE);
+    assert_eq!(parse("Version"), field(deb, "Version"));
+    assert_eq!(parse("Maintainer"), MAINTAINER);
+    assert_eq!(field(deb, "Maintainer"), MAINTAINER);
+
+    // debian/copyright, DEP-5: paragraphs separated by empty lines.
+    let copyright =
+        fs::read_to_string(root.join("usr/share/doc/pam-totp/copyright")).expect("copyright");
+    let paragraphs: Vec<Vec<(String, String)>> = copyright
+        .split("\n\n")
+        .map(|p| {
+            let mut fields: Vec<(String, String)> = Vec::new();
+            for line in p.lines() {
+                if let Some(more) = line.strip_prefix(' ') {
+                    let (_, value) = fields.last_mut().expect("continuation line first");
+                    value.push('\n');
+                    value.push_str(if more == "." { "" } else { more });
+                } else {
+                    let (name, value) = line.split_once(':').expect("Field: value");
+                    fields.push((name.to_string(), value.trim().to_string()));
+                }
+            }
+            fields
+        })
+        .collect();
+    let get = |p: &[(String, String)], name: &str| {
+        p.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let header = &paragraphs[0];
+    assert_eq!(
+        get(header, "Format"),
+        "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+    );
+    assert_eq!(get(header, "Upstream-Name"), "pam_totp");
+    let crates: Vec<&str> = copyright
+        .lines()
+        .filter(|l| l.starts_with(' ') && l.contains(": ") && l.split(' ').count() >= 4)
+        .collect();
+    for name in ["pam-bindings", "totp-rs", "qr2term", "sha2", "clap"] {
+        assert!(
+            crates.iter().any(|l| l.starts_with(&format!(" {name} "))),
+            "{name} missing from the crates in the copyright file:\n{copyright}"
+        );
+    }
+    let files = paragraphs
+        .iter()
+        .find(|p| get(p, "Files") == "*")
+        .expect("a Files: * paragraph");
+    assert_eq!(get(files, "License"), "MIT or Apache-2.0");
+    assert!(get(files, "Copyright").contains("pam_totp contributors"));
+    let license = |name: &str| {
+        paragraphs
+            .iter()
+            .find(|p| {
+                p.first()
+                    .is_some_and(|(n, v)| n == "License" && v.starts_with(name))
+            })
+            .map(|p| get(p, "License"))
+            .unwrap_or_else(|| panic!("no stand-alone License: {name} paragraph:\n{copyright}"))
+    };
+    let mit_text = fs::read_to_string(workspace_root().join("LICENSE-MIT")).expect("LICENSE-MIT");
+    assert_eq!(
+        license("MIT")
+            .strip_prefix("MIT\n")
+            .unwrap_or_default()
+            .trim(),
+        mit_text.trim(),
+        "the MIT paragraph is LICENSE-MIT"
+    );
+    assert!(license("Apache-2.0").contains("/usr/share/common-licenses/Apache-2.0"));
 }
