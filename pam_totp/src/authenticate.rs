@@ -54,6 +54,9 @@ pub trait Frontend {
     fn keep_code(&mut self, kept: KeptCode) -> bool;
     /// The code an earlier `forward_pass` line kept in this transaction, once.
     fn take_kept_code(&mut self) -> Option<Taken>;
+    /// Records that the kept code was accepted (or the user found not enrolled under
+    /// `nullok`), so that a successful transaction raises no alarm.
+    fn settle_kept_code(&mut self);
 }
 
 /// The module's answer, mapped to a PAM return code by the caller.
@@ -113,6 +116,7 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
         opts.code_source = CodeSource::CheckForwarded;
         kept_code = Some(taken.code);
     }
+    let checking_kept_code = kept_code.is_some();
     let mut flow = Flow {
         fe,
         opts,
@@ -122,7 +126,11 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
         kept_code,
         scrub: Vec::new(),
     };
-    flow.run()
+    let verdict = flow.run();
+    if checking_kept_code && matches!(verdict, Verdict::Success | Verdict::Ignore) {
+        fe.settle_kept_code();
+    }
+    verdict
 }
 
 /// A user name as it may appear in a log line (see [`log_safe::field`]).
@@ -183,7 +191,10 @@ impl Flow<'_> {
     /// An error's text with the user name and home (in paths) made log-safe.
     fn scrubbed(&self, e: &dyn std::fmt::Display) -> String {
         let mut text = e.to_string();
-        for (raw, safe) in &self.scrub {
+        // The longest first: a home that contains the user name is replaced whole.
+        let mut pairs: Vec<&(String, String)> = self.scrub.iter().collect();
+        pairs.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
+        for (raw, safe) in pairs {
             if raw.len() > 1 && raw != safe {
                 text = text.replace(raw.as_str(), safe);
             }

@@ -116,9 +116,14 @@ pub fn fscrypt_locked(dir: &impl AsRawFd) -> bool {
         )
     };
     if rc != 0 {
-        // ENODATA: not encrypted; ENOTTY/EOPNOTSUPP: the file system has no encryption.
-        // EOVERFLOW (a policy version we do not know) means encrypted: count it as locked.
-        return io::Error::last_os_error().raw_os_error() == Some(libc::EOVERFLOW);
+        return match io::Error::last_os_error().raw_os_error() {
+            // Not encrypted, or a file system without encryption.
+            Some(libc::ENODATA | libc::EOPNOTSUPP | libc::ENOSYS) => false,
+            // A kernel older than 5.4: only the v1 request exists, and no key status.
+            Some(libc::ENOTTY) => v1_policy_present(dir),
+            // Encrypted with a policy we cannot read (EINVAL, EOVERFLOW...): count as locked.
+            _ => true,
+        };
     }
     let mut status = KeyStatusArg {
         spec_type: 0,
@@ -160,9 +165,39 @@ pub fn fscrypt_locked(dir: &impl AsRawFd) -> bool {
     rc != 0 || status.status != FSCRYPT_KEY_STATUS_PRESENT
 }
 
-/// The libpam data name under which `forward_pass` keeps the code for `check_forwarded`.
-const KEPT_CODE: &CStr = c"pam_totp_kept_code";
-const PAM_DATA_FLAGS: c_int = 0x6000_0000; // PAM_DATA_SILENT | PAM_DATA_REPLACE
+/// `_IOW('f', 21, struct fscrypt_policy_v1)`: FS_IOC_GET_ENCRYPTION_POLICY (12 bytes).
+const FS_IOC_GET_ENCRYPTION_POLICY: libc::c_ulong = 0x400C_6615;
+
+/// On kernels without FS_IOC_GET_ENCRYPTION_POLICY_EX: true when `dir` has a (v1) encryption
+/// policy, or one that cannot be read. Its key status cannot be asked there, so an encrypted
+/// directory counts as locked.
+fn v1_policy_present(dir: &impl AsRawFd) -> bool {
+    let mut policy = [0u8; 12];
+    // SAFETY: the request's argument is a 12-byte fscrypt_policy_v1 that the kernel fills;
+    // `policy` lives for the call.
+    let rc = unsafe {
+        libc::ioctl(
+            dir.as_raw_fd(),
+            FS_IOC_GET_ENCRYPTION_POLICY,
+            policy.as_mut_ptr(),
+        )
+    };
+    rc == 0
+        || !matches!(
+            io::Error::last_os_error().raw_os_error(),
+            Some(libc::ENODATA | libc::EOPNOTSUPP | libc::ENOSYS | libc::ENOTTY)
+        )
+}
+
+/// The libpam data name under which `forward_pass` keeps the code for `check_forwarded`,
+/// with the module's version: two different builds in one stack never read each other's data.
+const KEPT_CODE: &[u8] = concat!("pam_totp_kept_code/", env!("CARGO_PKG_VERSION"), "\0").as_bytes();
+const PAM_DATA_SILENT: c_int = 0x4000_0000;
+const PAM_DATA_REPLACE: c_int = 0x2000_0000;
+
+fn kept_code_name() -> Option<&'static CStr> {
+    CStr::from_bytes_with_nul(KEPT_CODE).ok()
+}
 
 #[link(name = "pam")]
 extern "C" {
@@ -177,6 +212,9 @@ extern "C" {
 
 /// Keeps `kept` in the PAM handle until `check_forwarded` takes it or the transaction ends.
 pub fn keep_code(pamh: &mut PamHandle, kept: KeptCode) -> bool {
+    let Some(name) = kept_code_name() else {
+        return false;
+    };
     let data = Box::into_raw(Box::new(kept));
     let handle: *mut PamHandle = pamh;
     // SAFETY: `handle` is the live handle of this hook; `data` is a leaked Box<KeptCode> that
@@ -184,7 +222,7 @@ pub fn keep_code(pamh: &mut PamHandle, kept: KeptCode) -> bool {
     let rc = unsafe {
         pam_set_data(
             handle.cast(),
-            KEPT_CODE.as_ptr(),
+            name.as_ptr(),
             data.cast(),
             Some(drop_kept_code),
         )
@@ -197,50 +235,75 @@ pub fn keep_code(pamh: &mut PamHandle, kept: KeptCode) -> bool {
     true
 }
 
-/// The code kept by `forward_pass` in this transaction, if any; marks it as taken.
-pub fn take_kept_code(pamh: &PamHandle) -> Option<crate::forwarded::Taken> {
+/// The code kept by `forward_pass` in this transaction, if any.
+fn kept_code(pamh: &PamHandle) -> Option<&KeptCode> {
+    let name = kept_code_name()?;
     let mut data: *const c_void = std::ptr::null();
     let handle: *const PamHandle = pamh;
     // SAFETY: `handle` is the live handle of this hook; libpam writes one pointer into `data`.
-    let rc = unsafe { pam_get_data(handle.cast(), KEPT_CODE.as_ptr(), &mut data) };
+    let rc = unsafe { pam_get_data(handle.cast(), name.as_ptr(), &mut data) };
     if rc != PAM_SUCCESS || data.is_null() {
         return None;
     }
-    // SAFETY: only `keep_code` stores data under this name, always a Box<KeptCode>; it stays
-    // alive until pam_end or a replacement, neither of which can run during this hook.
-    let kept: &KeptCode = unsafe { &*data.cast::<KeptCode>() };
-    kept.take()
+    // SAFETY: only `keep_code` of this build stores data under this name, always a
+    // Box<KeptCode>; it stays alive until pam_end or a replacement by `keep_code`, neither of
+    // which can run while the returned borrow of the handle lives.
+    Some(unsafe { &*data.cast::<KeptCode>() })
+}
+
+/// The code kept by `forward_pass` in this transaction, once.
+pub fn take_kept_code(pamh: &PamHandle) -> Option<crate::forwarded::Taken> {
+    kept_code(pamh)?.take()
+}
+
+/// Records that `check_forwarded` accepted the kept code (or found the user not enrolled).
+pub fn settle_kept_code(pamh: &PamHandle) {
+    if let Some(kept) = kept_code(pamh) {
+        kept.settle();
+    }
+}
+
+/// The user whose kept code was never accepted in this transaction, if any.
+pub fn unsettled_kept_code_user(pamh: &PamHandle) -> Option<String> {
+    kept_code(pamh)?.unsettled_user().map(str::to_string)
 }
 
 /// libpam's cleanup for the kept code (at pam_end, or when it is replaced): frees it, and
-/// when the transaction succeeded without the code having been checked, says so loudly.
+/// when the transaction succeeded without the code having been accepted, says so loudly.
 extern "C" fn drop_kept_code(pamh: *mut c_void, data: *mut c_void, status: c_int) {
     if data.is_null() {
         return;
     }
-    // SAFETY: `data` is the Box<KeptCode> leaked by `keep_code`; libpam calls this once.
-    let kept = unsafe { Box::from_raw(data.cast::<KeptCode>()) };
-    let replaced = status & 0x2000_0000 != 0;
-    if !replaced && status & !PAM_DATA_FLAGS == PAM_SUCCESS {
-        if let Some(line) = kept.unchecked_success_line() {
-            // libpam has left the module by now, so pam_syslog would not name it: write the
-            // usual "pam_totp(SERVICE:auth): " prefix here.
-            let service = item_string(pamh, PAM_SERVICE).unwrap_or_default();
-            let text = format!(
-                "pam_totp({}:auth): {line}",
-                crate::log_safe::field(&service)
-            );
-            let text = CString::new(crate::log_safe::line(&text)).unwrap_or_default();
-            // SAFETY: constant "%s" format with one NUL-terminated argument that outlives
-            // the call.
-            unsafe {
-                libc::syslog(
-                    libc::LOG_AUTHPRIV | libc::LOG_ALERT,
-                    c"%s".as_ptr(),
-                    text.as_ptr(),
-                )
+    // Nothing below is expected to panic; if it ever does, it must not unwind into libpam.
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `data` is the Box<KeptCode> leaked by `keep_code`; libpam calls this once.
+        let kept = unsafe { Box::from_raw(data.cast::<KeptCode>()) };
+        // PAM_DATA_SILENT: a forked child ends its copy of the handle; the parent reports.
+        let quiet = status & (PAM_DATA_REPLACE | PAM_DATA_SILENT) != 0;
+        if !quiet && status == PAM_SUCCESS {
+            if let Some(line) = kept.unchecked_success_line() {
+                alarm(pamh, &line);
             }
         }
+    });
+}
+
+/// Writes `line` at alert level with the usual "pam_totp(SERVICE:auth): " prefix (libpam has
+/// left the module when cleanups run, so pam_syslog would not name it).
+fn alarm(pamh: *mut c_void, line: &str) {
+    let service = item_string(pamh, PAM_SERVICE).unwrap_or_default();
+    let text = format!(
+        "pam_totp({}:auth): {line}",
+        crate::log_safe::field(&service)
+    );
+    let text = CString::new(crate::log_safe::line(&text)).unwrap_or_default();
+    // SAFETY: constant "%s" format with one NUL-terminated argument that outlives the call.
+    unsafe {
+        libc::syslog(
+            libc::LOG_AUTHPRIV | libc::LOG_ALERT,
+            c"%s".as_ptr(),
+            text.as_ptr(),
+        )
     }
 }
 

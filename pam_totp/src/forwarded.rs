@@ -5,31 +5,40 @@
 use crate::log_safe;
 use crate::options::ModuleOptions;
 use std::cell::Cell;
+use std::fmt;
 use zeroize::Zeroizing;
 
 /// What `forward_pass` keeps in the PAM handle for `check_forwarded`.
-#[derive(Debug)]
 pub struct KeptCode {
     user: String,
     /// The options of the `forward_pass` line, which the `check_forwarded` line uses.
     options: ModuleOptions,
-    /// None when the field was handed on whole (a user not enrolled, under `nullok`).
-    code: Option<Zeroizing<String>>,
+    /// The code until `check_forwarded` takes it out.
+    code: Cell<Option<Zeroizing<String>>>,
+    /// A code was split off (false: the field was handed on whole, a user not enrolled
+    /// under `nullok`).
+    had_code: bool,
     taken: Cell<bool>,
+    /// `check_forwarded` accepted the code (or found the user not enrolled under `nullok`).
+    settled: Cell<bool>,
 }
 
 impl KeptCode {
     /// The code split off for `user` (None: nothing was split off) under `options`.
     pub fn new(user: &str, options: ModuleOptions, code: Option<Zeroizing<String>>) -> Self {
+        let had_code = code.is_some();
         KeptCode {
             user: user.to_string(),
             options,
-            code,
+            had_code,
+            code: Cell::new(code),
             taken: Cell::new(false),
+            settled: Cell::new(!had_code),
         }
     }
 
     /// The user, the options and the code, once: a second `check_forwarded` line gets nothing.
+    /// The code moves out of the PAM handle.
     pub fn take(&self) -> Option<Taken> {
         if self.taken.replace(true) {
             return None;
@@ -37,25 +46,44 @@ impl KeptCode {
         Some(Taken {
             user: self.user.clone(),
             options: self.options.clone(),
-            code: self.code.clone(),
+            code: self.code.take(),
         })
     }
 
-    /// The alarm for a transaction that succeeded while a code was kept and never checked:
-    /// the stack has a `forward_pass` line without its `check_forwarded` line.
+    /// `check_forwarded` let the user in (or found him not enrolled under `nullok`).
+    pub fn settle(&self) {
+        self.settled.set(true);
+    }
+
+    /// The user whose code was split off and not accepted, if there is one: a transaction
+    /// that succeeds in this state has let the password alone in.
+    pub fn unsettled_user(&self) -> Option<&str> {
+        (!self.settled.get()).then_some(self.user.as_str())
+    }
+
+    /// The alarm for a transaction that succeeded while a code was kept and never accepted:
+    /// the stack has a `forward_pass` line without an effective `check_forwarded` line.
     pub fn unchecked_success_line(&self) -> Option<String> {
-        if self.taken.get() || self.code.is_none() {
-            return None;
-        }
+        let user = self.unsettled_user()?;
         Some(format!(
-            "SECOND FACTOR NOT CHECKED: user={} was authenticated with the password alone: the forward_pass line split a code off, but no 'auth required pam_totp.so check_forwarded' line after the password module checked it; fix this service's pam.d file (see /usr/share/doc/pam-totp/examples/openvpn)",
-            log_safe::field(&self.user)
+            "SECOND FACTOR NOT CHECKED: user={} was authenticated with the password alone: the forward_pass line split a code off, but no 'auth required pam_totp.so check_forwarded' line after the password module accepted it (the line is missing, or not 'required'); fix this service's pam.d file (see /usr/share/doc/pam-totp/examples/openvpn)",
+            log_safe::field(user)
         ))
     }
 }
 
+impl fmt::Debug for KeptCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeptCode")
+            .field("user", &self.user)
+            .field("had_code", &self.had_code)
+            .field("taken", &self.taken.get())
+            .field("settled", &self.settled.get())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A kept code as `check_forwarded` receives it.
-#[derive(Debug)]
 pub struct Taken {
     /// The user `forward_pass` split the field for.
     pub user: String,
@@ -65,35 +93,50 @@ pub struct Taken {
     pub code: Option<Zeroizing<String>>,
 }
 
+impl fmt::Debug for Taken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Taken")
+            .field("user", &self.user)
+            .field("code", &self.code.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_kept_code_is_taken_once_and_alarms_only_when_never_taken() {
-        let kept = KeptCode::new(
-            "alice",
+    fn kept(user: &str, code: Option<&str>) -> KeptCode {
+        KeptCode::new(
+            user,
             ModuleOptions::default(),
-            Some(Zeroizing::new("123456".into())),
-        );
+            code.map(|c| Zeroizing::new(c.to_string())),
+        )
+    }
+
+    #[test]
+    fn a_kept_code_is_taken_once_and_alarms_until_accepted() {
+        let kept = kept("alice", Some("123456"));
         assert!(kept.unchecked_success_line().is_some());
         let taken = kept.take().unwrap();
         assert_eq!(taken.user, "alice");
         assert_eq!(taken.code.unwrap().as_str(), "123456");
         assert!(kept.take().is_none());
+        // Taken but not accepted (a check line that is only "optional"): still an alarm.
+        assert!(kept.unchecked_success_line().is_some());
+        kept.settle();
         assert!(kept.unchecked_success_line().is_none());
         let whole = KeptCode::new("bob", ModuleOptions::default(), None);
         assert!(whole.unchecked_success_line().is_none());
     }
 
     #[test]
-    fn the_alarm_does_not_show_the_code() {
-        let kept = KeptCode::new(
-            "x\ny",
-            ModuleOptions::default(),
-            Some(Zeroizing::new("987654".into())),
-        );
+    fn neither_the_alarm_nor_debug_shows_the_code() {
+        let kept = kept("x\ny", Some("987654"));
         let line = kept.unchecked_success_line().unwrap();
         assert!(!line.contains("987654") && !line.contains('\n'));
+        assert!(!format!("{kept:?}").contains("987654"));
+        let taken = kept.take().unwrap();
+        assert!(!format!("{taken:?}").contains("987654"));
     }
 }

@@ -81,6 +81,10 @@ impl Frontend for PamFrontend<'_> {
     fn take_kept_code(&mut self) -> Option<Taken> {
         ffi::take_kept_code(self.pamh)
     }
+
+    fn settle_kept_code(&mut self) {
+        ffi::settle_kept_code(self.pamh);
+    }
 }
 
 impl PamHooks for PamTotp {
@@ -115,6 +119,22 @@ impl PamHooks for PamTotp {
             Verdict::Ignore => PamResultCode::PAM_IGNORE,
             Verdict::AuthErr => PamResultCode::PAM_AUTH_ERR,
             Verdict::ServiceErr => PamResultCode::PAM_SERVICE_ERR,
+        }
+    }
+
+    /// Fails closed when a `forward_pass` line kept a code that no `check_forwarded` line
+    /// accepted (the stack lets the password alone in); otherwise no account policy.
+    fn acct_mgmt(pamh: &mut PamHandle, _args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
+        match ffi::unsettled_kept_code_user(pamh) {
+            Some(user) => {
+                let line = format!(
+                    "account refused: user={} passed authentication without the code that the forward_pass line split off being accepted (no effective 'auth required pam_totp.so check_forwarded' line); fix this service's pam.d file",
+                    crate::log_safe::field(&user)
+                );
+                ffi::syslog(pamh, libc::LOG_ALERT, &line);
+                PamResultCode::PAM_PERM_DENIED
+            }
+            None => PamResultCode::PAM_IGNORE,
         }
     }
 

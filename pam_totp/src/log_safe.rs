@@ -41,20 +41,28 @@ fn field_of_length(value: &str, max: usize) -> String {
     value.chars().take(max).map(field_char).collect()
 }
 
-/// A whole log line: every control character (line breaks, NUL, escape sequences) and the
-/// Unicode line and paragraph separators become `?`. Applied to every line the module logs,
-/// after the fields were made safe with [`field`].
+/// A whole log line: every control character (line breaks, NUL, escape sequences), the
+/// Unicode line and paragraph separators, and the invisible format characters that reorder or
+/// hide text for a reader (bidirectional overrides, zero-width characters) become `?`.
+/// Applied to every line the module logs, after the fields were made safe with [`field`].
 pub fn line(message: &str) -> String {
     message
         .chars()
         .map(|c| {
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            if c.is_control() || is_format(c) {
                 '?'
             } else {
                 c
             }
         })
         .collect()
+}
+
+/// Line separators and the format characters of Unicode category Cf that matter on screen.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ extern "C" {
     ) -> c_int;
     fn pam_authenticate(pamh: *mut c_void, flags: c_int) -> c_int;
     fn pam_setcred(pamh: *mut c_void, flags: c_int) -> c_int;
+    fn pam_acct_mgmt(pamh: *mut c_void, flags: c_int) -> c_int;
     fn pam_set_item(pamh: *mut c_void, item_type: c_int, item: *const c_void) -> c_int;
     fn pam_end(pamh: *mut c_void, status: c_int) -> c_int;
 }
@@ -84,6 +85,9 @@ pub struct Transaction {
     pub flags: c_int,
     /// Also call pam_setcred after a successful authentication.
     pub setcred: bool,
+    /// Also call pam_acct_mgmt after a successful authentication (as OpenVPN's plugin does);
+    /// its result is then the status pam_end gets.
+    pub acct: bool,
 }
 
 struct Script {
@@ -173,7 +177,8 @@ extern "C" fn record_fail_delay(retval: c_int, usec: c_uint, _appdata: *mut c_vo
     say(format!("FAIL_DELAY {usec} {retval}"));
 }
 
-/// Runs pam_start_confdir, pam_authenticate (and pam_setcred), printing one line per event.
+/// Runs pam_start_confdir, pam_authenticate (and pam_setcred, pam_acct_mgmt), printing one
+/// line per event.
 /// Returns the pam_authenticate code.
 pub fn run(t: &Transaction) -> c_int {
     let mut script = Box::new(Script {
@@ -218,8 +223,14 @@ pub fn run(t: &Transaction) -> c_int {
         let cred = unsafe { pam_setcred(pamh, PAM_ESTABLISH_CRED) };
         say(format!("SETCRED {cred}"));
     }
+    let mut status = auth;
+    if t.acct && auth == PAM_SUCCESS {
+        // SAFETY: as above.
+        status = unsafe { pam_acct_mgmt(pamh, t.flags) };
+        say(format!("ACCT {status}"));
+    }
     // SAFETY: ends the transaction started above; the handle is not used afterwards.
-    unsafe { pam_end(pamh, auth) };
+    unsafe { pam_end(pamh, status) };
     drop(script);
     auth
 }

@@ -300,6 +300,9 @@ pub struct Run<'a> {
     /// Run the driver in a private mount namespace with this file bound over /etc/passwd
     /// (see [`FakeUsers`]). Needs root.
     pub passwd: Option<&'a Path>,
+    /// More files bound over system paths in that namespace (with `passwd`), e.g. a test
+    /// /etc/fstab.
+    pub binds: &'a [(&'a Path, &'a str)],
 }
 
 /// A private directory with service files, secret files and the captured log.
@@ -375,7 +378,11 @@ impl Env {
     /// The driver command for a run, not started.
     pub fn command(&self, run: &Run) -> Command {
         let mut cmd = match run.passwd {
-            Some(passwd) => in_namespace_with_passwd(passwd, &driver_path()),
+            Some(passwd) => {
+                let mut binds = vec![(passwd, "/etc/passwd")];
+                binds.extend_from_slice(run.binds);
+                in_namespace(&binds, &driver_path())
+            }
             None => Command::new(driver_path()),
         };
         cmd.arg("--confdir")
@@ -516,7 +523,7 @@ fn namespace(binds: &[(&Path, &str)], devlog: Option<(&Path, &Path)>, program: &
 
 /// Test users that exist only inside a private mount namespace: copies of /etc/passwd,
 /// /etc/shadow and /etc/group with extra entries, and a home directory (mode 0700, owned by the
-/// user) for each. Every test user's password is [`FakeUsers::PASSWORD`].
+/// user, with a `.profile`) for each. Every test user's password is [`FakeUsers::PASSWORD`].
 pub struct FakeUsers {
     /// The passwd file to bind over /etc/passwd.
     pub passwd: PathBuf,
@@ -549,6 +556,16 @@ impl FakeUsers {
             )
             .expect("chown home");
             fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).expect("chmod home");
+            // As useradd -m copies /etc/skel: a home is rarely empty (pam_totp refuses to
+            // read an empty home as "not enrolled": a file system may be mounted there later).
+            let profile = home.join(".profile");
+            fs::write(&profile, "# test user\n").expect("write .profile");
+            nix::unistd::chown(
+                &profile,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(uid)),
+            )
+            .expect("chown .profile");
             text.push_str(&format!(
                 "{name}:x:{uid}:{uid}:pam_totp test:{}:/bin/sh\n",
                 home.display()

@@ -59,11 +59,16 @@ fn nullok_lets_unenrolled_users_through_whatever_their_home() {
     fs::set_permissions(home(0), fs::Permissions::from_mode(0o775)).unwrap();
     nix::unistd::chown(&home(1), Some(nix::unistd::Uid::from_raw(12345)), None).unwrap();
     fs::set_permissions(home(1), fs::Permissions::from_mode(0o755)).unwrap();
-    fs::remove_dir(home(2)).unwrap();
+    fs::remove_dir_all(home(2)).unwrap();
     set_home(&users, "pamtest3", b"relative/home");
     let mut latin1 = home(4).into_os_string().into_vec();
     latin1.extend_from_slice(b"-caf\xe9");
     fs::create_dir(OsStr::from_bytes(&latin1)).unwrap();
+    fs::write(
+        PathBuf::from(OsStr::from_bytes(&latin1)).join(".profile"),
+        "#\n",
+    )
+    .unwrap();
     nix::unistd::chown(
         OsStr::from_bytes(&latin1),
         Some(nix::unistd::Uid::from_raw(40_004)),
@@ -149,6 +154,57 @@ fn an_unmounted_ecryptfs_home_is_refused_not_waved_through() {
     assert!(log.contains("secret=/var/lib/pam_totp/%u.toml"), "{log}");
 }
 
+#[test]
+fn a_home_that_may_be_mounted_later_is_refused() {
+    if !needs_root("a_home_that_may_be_mounted_later_is_refused") {
+        return;
+    }
+    let env = Env::new();
+    let users = FakeUsers::new(env.dir.path(), 3);
+    env.service("home", ROLLOUT);
+    // 0: an empty home, the mount point of a file system the session mounts (pam_mount).
+    fs::remove_file(users.users[0].2.join(".profile")).unwrap();
+    let l = login(&env, &users, 0, "home", "123456");
+    assert_eq!(l.rc, rc::AUTH_ERR, "{l:?}");
+    assert!(env.log().contains("is empty"), "{}", env.log());
+    // 1: a missing home below a mount point of /etc/fstab that is not mounted.
+    let unmounted = env.dir.path().join("nfs-homes");
+    fs::create_dir(&unmounted).unwrap();
+    let home = unmounted.join("pamtest1");
+    set_home(&users, "pamtest1", home.as_os_str().as_bytes());
+    let fstab = env.dir.path().join("fstab");
+    fs::write(
+        &fstab,
+        format!(
+            "# test\nserver:/homes {} nfs defaults 0 0\n",
+            unmounted.display()
+        ),
+    )
+    .unwrap();
+    let l = env.run(&Run {
+        service: "home",
+        answers: &["123456"],
+        user: Some("pamtest1"),
+        passwd: Some(&users.passwd),
+        binds: &[(fstab.as_path(), "/etc/fstab")],
+        ..Run::default()
+    });
+    assert_eq!(l.rc, rc::AUTH_ERR, "{l:?}");
+    assert!(
+        env.log()
+            .contains("(a mount point in /etc/fstab) is not mounted"),
+        "{}",
+        env.log()
+    );
+    // 2: "Private directory only" eCryptfs (real .ecryptfs and .Private directories, no
+    // encrypted home): an ordinary home, not enrolled.
+    let home = users.users[2].2.clone();
+    fs::create_dir(home.join(".ecryptfs")).unwrap();
+    fs::create_dir(home.join(".Private")).unwrap();
+    let l = login(&env, &users, 2, "home", "123456");
+    assert!(l.ok(), "{l:?}\n{}", env.log());
+}
+
 /// Quotes `word` for sh.
 fn sh_quote(word: &OsStr) -> String {
     format!("'{}'", word.to_string_lossy().replace('\'', "'\\''"))
@@ -213,6 +269,7 @@ mkdir -m 700 {home}
 head -c 32 /dev/urandom > "$D/raw.key"
 {fscrypt} encrypt {home} --source=raw_key --name=pamtest0 --key="$D/raw.key" --quiet
 cp {secret} {home}/.pam_totp.toml
+echo '# skel' > {home}/.profile
 chown -R 40000:40000 {home}
 {fscrypt} lock {home} --quiet
 echo STEP locked

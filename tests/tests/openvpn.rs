@@ -275,6 +275,34 @@ fn openvpn_forward_pass_wrong_passwords_neither_burn_the_code_nor_count() {
 }
 
 #[test]
+fn openvpn_forward_pass_without_its_check_line_is_refused_by_the_account_line() {
+    if !needs_root("openvpn_forward_pass_without_its_check_line_is_refused_by_the_account_line") {
+        return;
+    }
+    // An administrator who drops the check_forwarded line: the password alone would pass
+    // authentication, and the plugin's pam_acct_mgmt call meets the shipped pam_totp account
+    // line, which refuses.
+    let env = Env::new();
+    let forgotten: String = forward_pass_stack()
+        .lines()
+        .filter(|l| !l.contains("check_forwarded") || l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let server = fake_user_server(&env, "openvpn-fwd", &forgotten, "openvpn-fwd");
+    let c = server.connect(
+        "pamtest0",
+        &format!("{}{}", FakeUsers::PASSWORD, wrong_code()),
+        None,
+    );
+    assert_outcome(&c, Outcome::AuthFailed, &server, &env);
+    let log = env.log();
+    assert!(
+        log.contains("pam_totp(openvpn-fwd:account): account refused: user=pamtest0"),
+        "{log}"
+    );
+}
+
+#[test]
 fn openvpn_static_challenge_sends_password_and_code_separately() {
     if !needs_root("openvpn_static_challenge_sends_password_and_code_separately") {
         return;

@@ -172,14 +172,81 @@ fn forward_pass_a_wrong_password_never_reaches_the_code() {
     assert!(checks.len() > 2, "{text}");
 }
 
+/// Runs the current user through `service` with pam_acct_mgmt after authentication, as
+/// OpenVPN's plugin does.
+fn login_with_account(env: &Env, service: &str, answer: &str) -> Login {
+    env.run(&Run {
+        service,
+        answers: &[answer],
+        extra: &["--acct"],
+        ..Run::default()
+    })
+}
+
+/// The account result of a login run with `--acct`.
+fn account_rc(login: &Login) -> Option<i32> {
+    login
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("ACCT ").and_then(|v| v.parse().ok()))
+}
+
+#[test]
+fn forward_pass_without_an_effective_check_line_fails_closed_in_the_account_stack() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    // The check_forwarded line forgotten; the shipped account line of pam_totp kept.
+    let forgotten: String = openvpn_stack(&env, "")
+        .lines()
+        .filter(|l| !l.contains("check_forwarded") || l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Or present but not "required": a wrong code does not stop authentication.
+    let optional = openvpn_stack(&env, "").replace(
+        "auth       required    @MODULE@ check_forwarded",
+        "auth       optional    @MODULE@ check_forwarded",
+    );
+    assert_ne!(
+        optional,
+        openvpn_stack(&env, ""),
+        "the shipped check line moved"
+    );
+    for (service, text) in [("forgotten", &forgotten), ("optional", &optional)] {
+        env.service(service, text);
+        let login = login_with_account(&env, service, "s3cretpass000000");
+        assert!(
+            login.ok(),
+            "{service}: authentication alone passes: {login:?}"
+        );
+        assert_eq!(
+            account_rc(&login),
+            Some(rc::PERM_DENIED),
+            "{service}: {login:?}"
+        );
+    }
+    let log = env.log();
+    assert_eq!(log.matches("account refused: user=").count(), 2, "{log}");
+    // The right code through the shipped stack: the account line does not get in the way.
+    env.service("shipped", &openvpn_stack(&env, ""));
+    let code = oathtool(KEY, &[], now());
+    let login = login_with_account(&env, "shipped", &format!("s3cretpass{code}"));
+    assert_eq!(
+        account_rc(&login),
+        Some(rc::SUCCESS),
+        "{login:?}\n{}",
+        env.log()
+    );
+}
+
 #[test]
 fn forward_pass_without_its_check_line_is_loud_on_every_login() {
     let env = Env::new();
     env.enroll(KEY, &[]);
-    // The check_forwarded line forgotten (the two-line stack of older releases).
+    // The two-line stack of older releases: no check line, and no pam_totp account line.
     let stack: String = openvpn_stack(&env, "")
         .lines()
         .filter(|l| !l.contains("check_forwarded") || l.starts_with('#'))
+        .filter(|l| !(l.starts_with("account") && l.contains("@MODULE@")))
         .map(|l| format!("{l}\n"))
         .collect();
     env.service("fwd", &stack);
@@ -189,7 +256,8 @@ fn forward_pass_without_its_check_line_is_loud_on_every_login() {
     }
     let log = env.log();
     assert_eq!(
-        log.matches("SECOND FACTOR NOT CHECKED: user=").count(),
+        log.matches("pam_totp(fwd:auth): SECOND FACTOR NOT CHECKED: user=")
+            .count(),
         2,
         "{log}"
     );

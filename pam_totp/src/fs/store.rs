@@ -84,6 +84,15 @@ pub enum StoreError {
         /// "encrypted with fscrypt" or "an eCryptfs home that is not mounted".
         kind: &'static str,
     },
+    /// The home (or the file system it is on) is not there now, though it may hold an
+    /// enrolled user's file: refused, never "not enrolled".
+    #[error("home directory {home} {reason}; refusing rather than treating the user as not enrolled; fix: mount it, or keep secret files outside the home, e.g. secret=/var/lib/pam_totp/%u.toml (totp-enroll --secret-file)")]
+    HomeUnavailable {
+        /// The home directory.
+        home: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The administrator's directory is missing: not the same as "not enrolled".
     #[error("directory {0} does not exist (not mounted, or a wrong secret= path); refusing rather than treating the user as not enrolled")]
     MissingDirectory(PathBuf),
@@ -185,6 +194,8 @@ pub struct SecretDir {
     owner: Owner,
     /// The directory is not a root-only directory: work in it as the user.
     user_managed: bool,
+    /// The directory is the user's home itself.
+    is_home: bool,
 }
 
 /// A secret file opened and checked, not yet read: what the module holds while the user types.
@@ -227,7 +238,7 @@ impl SecretDir {
         };
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         let base = nix::fcntl::open(path.base(), flags, Mode::empty()).map_err(|e| match e {
-            Errno::ENOENT if path.in_home() => StoreError::HomeMissing(path.base().to_path_buf()),
+            Errno::ENOENT if path.in_home() => missing_home(path.base()),
             Errno::ENOENT => StoreError::MissingDirectory(path.base().to_path_buf()),
             e => io_err("open directory", path.base(), e),
         })?;
@@ -247,7 +258,10 @@ impl SecretDir {
             );
             dir = match next {
                 Ok(fd) => fd,
-                Err(Errno::ENOENT) => return Err(absent(&dir, &walked, &display, distrust)),
+                Err(Errno::ENOENT) => {
+                    let at_home = path.in_home() && walked == path.base();
+                    return Err(absent(&dir, &walked, &display, distrust, at_home));
+                }
                 Err(e) => {
                     walked.push(comp);
                     return Err(distrust.unwrap_or_else(|| io_err("open directory", &walked, e)));
@@ -260,7 +274,13 @@ impl SecretDir {
         }
         if let Some(refusal) = distrust {
             return match fstatat(&dir, path.file_name(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-                Err(Errno::ENOENT) => Err(absent(&dir, &walked, &display, Some(refusal))),
+                Err(Errno::ENOENT) => Err(absent(
+                    &dir,
+                    &walked,
+                    &display,
+                    Some(refusal),
+                    path.in_home() && path.directories_below().is_empty(),
+                )),
                 _ => Err(refusal),
             };
         }
@@ -271,6 +291,7 @@ impl SecretDir {
             path: display,
             owner,
             user_managed: path.in_home() || !root_only,
+            is_home: path.in_home() && path.directories_below().is_empty(),
         })
     }
 
@@ -295,7 +316,7 @@ impl SecretDir {
             Mode::empty(),
         )
         .map_err(|e| match e {
-            Errno::ENOENT => absent(&self.dir, Path::new(""), &self.path, None),
+            Errno::ENOENT => absent(&self.dir, Path::new(""), &self.path, None, self.is_home),
             e => io_err("open", &self.path, e),
         })?;
         let st = fstat(&fd).map_err(|e| io_err("inspect", &self.path, e))?;
@@ -718,18 +739,33 @@ fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<FileStat
 }
 
 /// The error for a name that `dir` (at `dir_path`) does not hold: locked encryption first,
-/// then a directory we would not trust, else plain "not found" for `file`.
-fn absent(dir: &OwnedFd, dir_path: &Path, file: &Path, distrust: Option<StoreError>) -> StoreError {
-    if let Some(kind) = locked_encryption(dir) {
-        let dir = if dir_path.as_os_str().is_empty() {
+/// then a home with nothing in it (a file system mounted at login), then a directory we would
+/// not trust, else plain "not found" for `file`.
+fn absent(
+    dir: &OwnedFd,
+    dir_path: &Path,
+    file: &Path,
+    distrust: Option<StoreError>,
+    dir_is_home: bool,
+) -> StoreError {
+    let shown = || {
+        if dir_path.as_os_str().is_empty() {
             file.parent().unwrap_or(file).to_path_buf()
         } else {
             dir_path.to_path_buf()
-        };
+        }
+    };
+    if let Some(kind) = locked_encryption(dir) {
         return StoreError::EncryptedLocked {
             path: file.to_path_buf(),
-            dir,
+            dir: shown(),
             kind,
+        };
+    }
+    if dir_is_home && is_empty_directory(dir) {
+        return StoreError::HomeUnavailable {
+            home: shown(),
+            reason: "is empty (a file system that the session mounts there, e.g. with pam_mount, is not mounted yet?)".into(),
         };
     }
     match distrust {
@@ -741,14 +777,106 @@ fn absent(dir: &OwnedFd, dir_path: &Path, file: &Path, distrust: Option<StoreErr
     }
 }
 
+/// True when `dir` has no entries but `.` and `..` (false when it cannot be read).
+fn is_empty_directory(dir: &OwnedFd) -> bool {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(mut listing) = nix::dir::Dir::openat(dir, ".", flags, Mode::empty()) else {
+        return false;
+    };
+    let has_entries = listing.iter().any(|entry| {
+        entry.map_or(true, |e| {
+            let name = e.file_name().to_bytes();
+            name != b"." && name != b".."
+        })
+    });
+    !has_entries
+}
+
+/// Why a home that does not exist is missing: not created yet (the user is not enrolled), or
+/// on a file system that is not there now (autofs, an fscrypt-locked parent, a mount point of
+/// /etc/fstab that is not mounted), where an enrolled user's file may be.
+fn missing_home(home: &Path) -> StoreError {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let unavailable = |reason: String| StoreError::HomeUnavailable {
+        home: home.to_path_buf(),
+        reason,
+    };
+    if let Some(parent) = home.parent() {
+        if let Ok(fd) = nix::fcntl::open(parent, flags, Mode::empty()) {
+            if nix::sys::statfs::fstatfs(&fd)
+                .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::AUTOFS_SUPER_MAGIC)
+            {
+                return unavailable(format!(
+                    "does not exist in the automounted {} (the server may be down)",
+                    parent.display()
+                ));
+            }
+            if let Some(kind) = locked_encryption(&fd) {
+                return unavailable(format!(
+                    "does not exist, and {} is {kind}",
+                    parent.display()
+                ));
+            }
+        }
+    }
+    for mount_point in home.ancestors().filter(|a| a.parent().is_some()) {
+        if in_fstab(mount_point) && !is_mounted(mount_point) {
+            return unavailable(format!(
+                "does not exist, and {} (a mount point in /etc/fstab) is not mounted",
+                mount_point.display()
+            ));
+        }
+    }
+    StoreError::HomeMissing(home.to_path_buf())
+}
+
+/// True when /etc/fstab names `dir` as a mount point.
+fn in_fstab(dir: &Path) -> bool {
+    let Ok(file) = File::open("/etc/fstab") else {
+        return false;
+    };
+    let mut text = String::new();
+    if file
+        .take(MAX_FSTAB_BYTES)
+        .read_to_string(&mut text)
+        .is_err()
+    {
+        return false;
+    }
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .any(|field| Path::new(&field.replace("\\040", " ")) == dir)
+}
+
+/// Most of /etc/fstab that is read.
+const MAX_FSTAB_BYTES: u64 = 256 * 1024;
+
+/// True when a file system is mounted at `dir` (its device differs from its parent's).
+fn is_mounted(dir: &Path) -> bool {
+    let (Ok(here), Some(Ok(up))) = (
+        nix::sys::stat::stat(dir),
+        dir.parent().map(nix::sys::stat::stat),
+    ) else {
+        return false;
+    };
+    here.st_dev != up.st_dev || here.st_ino == up.st_ino
+}
+
 /// Why names in `dir` cannot be seen yet, if they cannot: an fscrypt directory whose key is
 /// not loaded, or the lower directory of an eCryptfs home that is not mounted (it holds the
-/// `.ecryptfs` link that ecryptfs-setup-private makes).
+/// `.ecryptfs` and `.Private` links that ecryptfs-setup-private makes for an encrypted home).
 fn locked_encryption(dir: &OwnedFd) -> Option<&'static str> {
     if crate::ffi::fscrypt_locked(dir) {
         return Some("encrypted with fscrypt");
     }
-    let unmounted_ecryptfs = fstatat(dir, ".ecryptfs", AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
+    let is_link = |name: &str| {
+        fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| {
+            SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFLNK
+        })
+    };
+    let unmounted_ecryptfs = is_link(".ecryptfs")
+        && is_link(".Private")
         && nix::sys::statfs::fstatfs(dir)
             .is_ok_and(|fs| fs.filesystem_type() != nix::sys::statfs::ECRYPTFS_SUPER_MAGIC);
     unmounted_ecryptfs.then_some("an eCryptfs home that is not mounted")

@@ -1,7 +1,7 @@
 //! Runs one real PAM transaction with a service file from any directory (pam_start_confdir)
 //! and prints what happened, one event per line, for the integration tests.
 //!
-//! pam-driver --confdir DIR --service NAME --user USER [--rhost HOST] [--silent] [--setcred]
+//! pam-driver --confdir DIR --service NAME --user USER [--rhost HOST] [--silent] [--setcred] [--acct]
 //!            [--start-at UNIX_MILLIS] [--answer TEXT | --answer-null | --answer-fail]...
 
 use pam_totp_tests::ffi::{run, Answer, Transaction, PAM_SILENT};
@@ -21,6 +21,7 @@ fn main() {
         answers: Vec::new(),
         flags: 0,
         setcred: false,
+        acct: false,
     };
     let mut start_at: Option<u128> = None;
     let mut args = std::env::args().skip(1);
@@ -39,6 +40,7 @@ fn main() {
             "--answer-fail" => t.answers.push(Answer::Fail),
             "--silent" => t.flags |= PAM_SILENT,
             "--setcred" => t.setcred = true,
+            "--acct" => t.acct = true,
             "--start-at" => {
                 start_at = Some(value().parse().unwrap_or_else(|_| usage("bad --start-at")))
             }
