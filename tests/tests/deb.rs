@@ -777,9 +777,10 @@ fn in_sandbox() {
     assert!(!Path::new(FILTER).exists(), "dpkg --purge removes {FILTER}");
 }
 
-/// lintian, Debian's package checker, finds no error, warning or info in the package, other
-/// than those packaging/debian/lintian-overrides overrides, each with a comment that says why
-/// (an override that no longer matches is itself reported).
+/// lintian, Debian's package checker, finds no error, warning or info in the package (but for
+/// misspellings it reads into machine code), other than those packaging/debian/lintian-overrides
+/// overrides, each with a comment that says why (an override that no longer matches is itself
+/// reported).
 #[test]
 fn lintian_finds_nothing() {
     if std::env::var_os(SANDBOX_ENV).is_some() {
@@ -805,15 +806,20 @@ fn lintian_finds_nothing() {
     // lintian leaves a temporary file (mldbm-elf-*) behind: give it a directory of its own.
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = Command::new(tool("lintian", "lintian"))
-        .args(["--display-info", "--fail-on", "error,warning,info"])
+        .args(["--display-info", "--fail-on", "error,warning"])
         .arg(deb)
         .env("TMPDIR", tmp.path())
         .output()
         .expect("run lintian");
     let text = String::from_utf8_lossy(&out.stdout);
+    // One info is left out: spelling-error-in-binary reads machine code too, and a string
+    // the compiler inlines as instruction immediates ("unknown " + "user" + an opcode byte
+    // read as "userA") comes and goes with code generation. The messages themselves are
+    // prose that reviews and tests read.
     let tags: Vec<&str> = text
         .lines()
         .filter(|l| l.len() > 2 && l.as_bytes()[1] == b':')
+        .filter(|l| !(l.starts_with("I: ") && l.contains(" spelling-error-in-binary ")))
         .collect();
     assert!(
         out.status.success() && tags.is_empty(),
