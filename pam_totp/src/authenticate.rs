@@ -153,8 +153,8 @@ struct Flow<'a> {
 
 /// Where the user's file stands, before any input is read.
 enum Located {
-    /// The file's directory, opened and trusted; `path` to open it again.
-    Found(SecretDir, SecretPath),
+    /// The file's directory, opened and trusted; `path` and `owner` to open it again.
+    Found(SecretDir, SecretPath, Owner),
     /// Not enrolled; the reason, for the log.
     NotEnrolled(String),
     /// The file exists somewhere we cannot trust, or cannot be read: refuse.
@@ -203,15 +203,15 @@ impl Flow<'_> {
     }
 
     fn run(&mut self) -> Verdict {
-        let (dir, path) = match self.locate() {
-            Located::Found(dir, path) => (dir, path),
+        let (dir, path, owner) = match self.locate() {
+            Located::Found(dir, path, owner) => (dir, path, owner),
             Located::NotEnrolled(why) => return self.not_enrolled(&why),
             Located::Refused => return self.refuse_after_prompt(),
             Located::ConfigError => return Verdict::ServiceErr,
         };
         match self.opts.code_source {
             CodeSource::ForwardPass => self.split_and_keep(Some(dir)),
-            CodeSource::TryFirstPass => self.try_first_pass(dir, &path),
+            CodeSource::TryFirstPass => self.try_first_pass(dir, &path, owner),
             CodeSource::Prompt | CodeSource::UseFirstPass | CodeSource::CheckForwarded => {
                 let opened = match dir.open_file() {
                     Ok(o) => o,
@@ -270,8 +270,8 @@ impl Flow<'_> {
             uid: account.uid,
             gid: account.gid,
         };
-        match SecretDir::open(&path, owner) {
-            Ok(dir) => Located::Found(dir, path),
+        match SecretDir::open(&path, owner.clone()) {
+            Ok(dir) => Located::Found(dir, path, owner),
             Err(e) if e.is_not_enrolled() => Located::NotEnrolled(self.scrubbed(&e)),
             Err(e) => {
                 self.refused_file(&e);
@@ -325,7 +325,7 @@ impl Flow<'_> {
 
     /// `try_first_pass`: PAM_AUTHTOK is taken only in the exact shape of this user's codes;
     /// otherwise the user is asked.
-    fn try_first_pass(&mut self, dir: SecretDir, path: &SecretPath) -> Verdict {
+    fn try_first_pass(&mut self, dir: SecretDir, path: &SecretPath, owner: Owner) -> Verdict {
         let mut opened = match dir.open_file() {
             Ok(o) => o,
             Err(e) => return self.file_trouble(&e),
@@ -344,7 +344,7 @@ impl Flow<'_> {
             }
             // Not a code: ask, without holding the lock while the user types.
             drop(locked);
-            opened = match self.reopen(path) {
+            opened = match SecretDir::open(path, owner).and_then(SecretDir::open_file) {
                 Ok(o) => o,
                 Err(e) => return self.file_trouble(&e),
             };
@@ -353,19 +353,6 @@ impl Flow<'_> {
             return Verdict::AuthErr;
         };
         self.check_locked(opened, code)
-    }
-
-    fn reopen(&self, path: &SecretPath) -> Result<Opened, StoreError> {
-        let account = User::from_name(&self.user)
-            .ok()
-            .flatten()
-            .ok_or_else(|| StoreError::NotFound(path.display_path()))?;
-        let owner = Owner {
-            name: account.name,
-            uid: account.uid,
-            gid: account.gid,
-        };
-        SecretDir::open(path, owner)?.open_file()
     }
 
     /// `forward_pass`: asks once for password and code, hands the password on as
@@ -393,14 +380,23 @@ impl Flow<'_> {
         };
         let (password, code) = split_forwarded(&combined, digits);
         let code = Zeroizing::new(code.to_string());
-        if !self.fe.set_authtok(password) {
+        if !self.hand_on(password) {
+            return Verdict::AuthErr;
+        }
+        self.keep(Some(code))
+    }
+
+    /// Sets PAM_AUTHTOK to the password for the next module; false (logged) when libpam
+    /// refuses.
+    fn hand_on(&mut self, password: &str) -> bool {
+        let set = self.fe.set_authtok(password);
+        if !set {
             self.fe.log(
                 Level::Error,
                 "forward_pass: cannot set PAM_AUTHTOK for the next module",
             );
-            return Verdict::AuthErr;
         }
-        self.keep(Some(code))
+        set
     }
 
     fn keep(&mut self, code: Option<Zeroizing<String>>) -> Verdict {
@@ -478,11 +474,7 @@ impl Flow<'_> {
                 let Some(password) = self.ask_with(PASSWORD_PROMPT) else {
                     return Verdict::AuthErr;
                 };
-                if !self.fe.set_authtok(&password) {
-                    self.fe.log(
-                        Level::Error,
-                        "forward_pass: cannot set PAM_AUTHTOK for the next module",
-                    );
+                if !self.hand_on(&password) {
                     return Verdict::AuthErr;
                 }
                 return self.keep(None);
