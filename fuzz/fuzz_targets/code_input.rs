@@ -1,5 +1,5 @@
-//! What a user types at the code prompt: `pam_totp::verify::check`,
-//! `pam_totp::verify::looks_like_code` and `pam_totp::authenticate::split_forwarded`.
+//! What a user types at the code prompt: `pam_totp_core::verify::check`,
+//! `pam_totp_core::verify::looks_like_code` and `pam_totp::authenticate::split_forwarded`.
 //!
 //! The input is taken as UTF-8 text (non-UTF-8 inputs are skipped: PAM hands the module a
 //! string). It is checked against fixed files (RFC 6238 SHA1 key, 6 and 8 digits, two recovery
@@ -14,11 +14,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use pam_totp::authenticate::split_forwarded;
-use pam_totp::options::RateLimit;
-use pam_totp::recovery::{RecoveryHash, SALT_BYTES};
-use pam_totp::secret::TotpSecret;
-use pam_totp::secret_file::{Algorithm, SecretFile};
-use pam_totp::verify::{check, looks_like_code, Outcome, Policy, MAX_INPUT_BYTES};
+use pam_totp_core::params::RateLimit;
+use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
+use pam_totp_core::secret::TotpSecret;
+use pam_totp_core::secret_file::{Algorithm, SecretFile};
+use pam_totp_core::verify::{check, looks_like_code, Outcome, Policy, MAX_INPUT_BYTES};
 
 /// RFC 6238 appendix B SHA1 key (160 bits).
 const KEY: &[u8] = b"12345678901234567890";

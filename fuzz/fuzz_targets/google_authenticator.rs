@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pam_totp::recovery;
-use pam_totp::secret_file::{SecretFile, MAX_RECOVERY_CODES};
+use pam_totp_core::recovery;
+use pam_totp_core::secret_file::{SecretFile, MAX_RECOVERY_CODES};
 use totp_enroll::google_authenticator::{convert, parse, GaError, SCRATCH_CODE_DIGITS};
 
 /// A fixed "now" (2023-11-14), so runs are reproducible.

@@ -1,11 +1,11 @@
-//! The per-user secret file parser (`pam_totp::secret_file::SecretFile::parse`).
+//! The per-user secret file parser (`pam_totp_core::secret_file::SecretFile::parse`).
 //!
 //! Invariants: parsing never panics; a file that parses can be written back (`to_toml`), the
 //! written text parses to an equal file, and the canonical text is a fixed point.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pam_totp::secret_file::SecretFile;
+use pam_totp_core::secret_file::SecretFile;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(file) = SecretFile::parse(data) else {

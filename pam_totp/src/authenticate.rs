@@ -2,12 +2,12 @@
 //! through [`Frontend`], and the time is a parameter, so the whole flow is testable.
 
 use crate::forwarded::{KeptCode, Taken};
-use crate::fs::store::{Locked, Opened, Owner, SecretDir, StoreError};
-use crate::log_safe;
 use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
-use crate::template::{self, SecretPath};
-use crate::verify::{self, Outcome, Policy};
 use nix::unistd::User;
+use pam_totp_core::log_safe;
+use pam_totp_core::template::{self, SecretPath};
+use pam_totp_core::verify::{self, Outcome, Policy};
+use pam_totp_store::store::{Locked, Opened, Owner, SecretDir, StoreError};
 use zeroize::Zeroizing;
 
 /// Delay libpam applies after a failed authentication (pam_fail_delay), in microseconds.

@@ -2,8 +2,8 @@
 //! `check_forwarded` line after the password module: the password is checked first, so a
 //! wrong password never burns a code or counts toward the rate limit.
 
-use crate::log_safe;
 use crate::options::ModuleOptions;
+use pam_totp_core::log_safe;
 use std::cell::Cell;
 use std::fmt;
 use zeroize::Zeroizing;

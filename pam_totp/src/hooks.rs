@@ -129,7 +129,7 @@ impl PamHooks for PamTotp {
             Some(user) => {
                 let line = format!(
                     "account refused: user={} passed authentication without the code that the forward_pass line split off being accepted (no effective 'auth required pam_totp.so check_forwarded' line); fix this service's pam.d file",
-                    crate::log_safe::field(&user)
+                    pam_totp_core::log_safe::field(&user)
                 );
                 ffi::syslog(pamh, libc::LOG_ALERT, &line);
                 PamResultCode::PAM_PERM_DENIED

@@ -1,5 +1,5 @@
-//! pam_totp: RFC 6238 time-based one-time passwords as a PAM module, plus the library that
-//! the `totp-enroll` tool shares with it.
+//! pam_totp.so: the PAM front end (entry points, options, conversation, the login flow) over
+//! `pam_totp_core` (file format, code checks) and `pam_totp_store` (the secret file on disk).
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,15 +21,7 @@
 
 pub mod authenticate;
 pub mod forwarded;
-pub mod fs;
-pub mod log_safe;
 pub mod options;
-pub mod rate_limit;
-pub mod recovery;
-pub mod secret;
-pub mod secret_file;
-pub mod template;
-pub mod verify;
 
 pub(crate) mod ffi;
 mod hooks;

@@ -1,15 +1,12 @@
 //! The module options from the pam.d line (`secret=`, `nullok`, `window=` ...).
 
+pub use pam_totp_core::params::{RateLimit, DEFAULT_SECRET_TEMPLATE, DEFAULT_WINDOW, MAX_WINDOW};
 use thiserror::Error;
 
-/// Default location of a user's secret file.
-pub const DEFAULT_SECRET_TEMPLATE: &str = "~/.pam_totp.toml";
 /// Default prompt text.
 pub const DEFAULT_PROMPT: &str = "Verification code: ";
 /// Prompt used with `forward_pass`.
 pub const FORWARD_PASS_PROMPT: &str = "Password & verification code: ";
-/// Largest accepted `window=` value: wider windows accept stale codes for minutes.
-pub const MAX_WINDOW: u32 = 10;
 
 /// Where the code comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,24 +22,6 @@ pub enum CodeSource {
     ForwardPass,
     /// Check the code that an earlier `forward_pass` line kept, after the password modules.
     CheckForwarded,
-}
-
-/// At most `max_checks` code checks per `seconds` seconds for one user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Checks allowed inside the window.
-    pub max_checks: u32,
-    /// Length of the sliding window in seconds.
-    pub seconds: u64,
-}
-
-impl Default for RateLimit {
-    fn default() -> Self {
-        RateLimit {
-            max_checks: 3,
-            seconds: 30,
-        }
-    }
 }
 
 /// The parsed options of one pam.d line.
@@ -69,7 +48,7 @@ impl Default for ModuleOptions {
         ModuleOptions {
             secret_template: DEFAULT_SECRET_TEMPLATE.to_string(),
             nullok: false,
-            window: 1,
+            window: DEFAULT_WINDOW,
             rate_limit: RateLimit::default(),
             prompt: DEFAULT_PROMPT.to_string(),
             code_source: CodeSource::Prompt,
@@ -120,7 +99,7 @@ impl ModuleOptions {
                     if v.is_empty() {
                         return Err(bad("the path template is empty"));
                     }
-                    crate::template::check_template(v).map_err(|e| bad(&e.to_string()))?;
+                    pam_totp_core::template::check_template(v).map_err(|e| bad(&e.to_string()))?;
                     opts.secret_template = v.to_string();
                 }
                 ("nullok", None) => opts.nullok = true,

@@ -1,8 +1,8 @@
 //! Command line arguments (clap derive). Usage errors exit with status 2.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pam_totp::secret::TotpSecret;
-use pam_totp::secret_file::{Algorithm, MAX_PERIOD};
+use pam_totp_core::secret::TotpSecret;
+use pam_totp_core::secret_file::{Algorithm, MAX_PERIOD};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\

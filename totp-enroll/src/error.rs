@@ -2,8 +2,8 @@
 //! contains secret material.
 
 use crate::google_authenticator::GaError;
-use pam_totp::fs::store::StoreError;
-use pam_totp::template::TemplateError;
+use pam_totp_core::template::TemplateError;
+use pam_totp_store::store::StoreError;
 use std::path::PathBuf;
 use thiserror::Error;
 

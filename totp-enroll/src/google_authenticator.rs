@@ -6,10 +6,10 @@
 //! `" DISALLOW_REUSE [steps...]`, `" STEP_SIZE n`, `" TIME_SKEW n`); every other line is an
 //! 8-digit scratch code. Error messages give line numbers, never file contents.
 
-use pam_totp::options::MAX_WINDOW;
-use pam_totp::recovery::{RecoveryHash, SALT_BYTES};
-use pam_totp::secret::{SecretError, TotpSecret};
-use pam_totp::secret_file::{
+use pam_totp_core::params::MAX_WINDOW;
+use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
+use pam_totp_core::secret::{SecretError, TotpSecret};
+use pam_totp_core::secret_file::{
     datetime_from_unix, Algorithm, SecretFile, MAX_PERIOD, MAX_RECOVERY_CODES,
 };
 use std::fs::File;
@@ -373,7 +373,7 @@ mod tests {
         assert_eq!(c.file.secret.as_bytes(), b"12345678901234567890");
         assert_eq!(c.file.recovery.len(), 2);
         assert_eq!(
-            pam_totp::recovery::find(&c.file.recovery, "46859078"),
+            pam_totp_core::recovery::find(&c.file.recovery, "46859078"),
             Some(1)
         );
         assert_eq!(c.file.state.last_step, Some(56_666_666));

@@ -1,7 +1,7 @@
 //! `totp-enroll`: enrolls users for the pam_totp second factor (QR code, first-code check,
 //! recovery codes), shows their status, regenerates recovery codes, removes enrollments and
 //! imports `~/.google_authenticator` files. All secret file access goes through
-//! `pam_totp::fs::store`, which does the symlink-safe, owner- and mode-checked work.
+//! `pam_totp_store::store`, which does the symlink-safe, owner- and mode-checked work.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]

@@ -133,7 +133,7 @@ fn parse(text: &str) -> Result<SiteConfig, String> {
     }
     if let Some(template) = &config.secret_file {
         // Expanded for a sample user only to check its form; the real expansion comes later.
-        pam_totp::template::expand(template, "user", Path::new("/home/user"))
+        pam_totp_core::template::expand(template, "user", Path::new("/home/user"))
             .map_err(|e| format!("secret_file: {e}"))?;
     }
     Ok(config)

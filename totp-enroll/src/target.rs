@@ -2,8 +2,8 @@
 
 use crate::error::{store_error, CliError};
 use nix::unistd::{getegid, geteuid, getgid, getuid, User};
-use pam_totp::fs::store::{Loaded, Owner, SecretDir, StoreError};
-use pam_totp::template::{expand, SecretPath};
+use pam_totp_core::template::{expand, SecretPath};
+use pam_totp_store::store::{Loaded, Owner, SecretDir, StoreError};
 use std::path::PathBuf;
 
 /// The user acted for and the location of their secret file.

@@ -1,7 +1,7 @@
 //! The otpauth URI (Google's Key URI Format) and the ways the key is shown.
 
-use pam_totp::secret::TotpSecret;
-use pam_totp::secret_file::Algorithm;
+use pam_totp_core::secret::TotpSecret;
+use pam_totp_core::secret_file::Algorithm;
 use std::fmt::Write as _;
 use zeroize::Zeroizing;
 

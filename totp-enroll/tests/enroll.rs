@@ -323,13 +323,13 @@ fn recovery_codes_are_replaced() {
     );
 
     // The old codes no longer match anything stored; the new ones do.
-    let file = pam_totp::secret_file::SecretFile::parse(env.text().as_bytes()).unwrap();
+    let file = pam_totp_core::secret_file::SecretFile::parse(env.text().as_bytes()).unwrap();
     assert_eq!(
-        pam_totp::recovery::find(&file.recovery, &old_codes[1]),
+        pam_totp_core::recovery::find(&file.recovery, &old_codes[1]),
         None
     );
     assert_eq!(
-        pam_totp::recovery::find(&file.recovery, new_codes[3].as_str().unwrap()),
+        pam_totp_core::recovery::find(&file.recovery, new_codes[3].as_str().unwrap()),
         Some(3)
     );
 

@@ -10,10 +10,10 @@ use crate::input::{interactive, read_code, PROMPT};
 use crate::json;
 use crate::target::Target;
 use crate::uri::{grouped_key, hostname, otpauth_uri, UriParams};
-use pam_totp::options::RateLimit;
-use pam_totp::secret::TotpSecret;
-use pam_totp::secret_file::{datetime_from_unix, Algorithm, SecretFile};
-use pam_totp::verify::{check, Outcome, Policy};
+use pam_totp_core::params::RateLimit;
+use pam_totp_core::secret::TotpSecret;
+use pam_totp_core::secret_file::{datetime_from_unix, Algorithm, SecretFile};
+use pam_totp_core::verify::{check, Outcome, Policy};
 use std::fmt::Write as _;
 use zeroize::Zeroizing;
 

@@ -6,8 +6,8 @@ use crate::cli::ImportArgs;
 use crate::error::CliError;
 use crate::google_authenticator::{self, convert, parse, ReadError};
 use crate::target::Target;
-use pam_totp::fs::identity::ActingAs;
-use pam_totp::secret::TotpSecret;
+use pam_totp_core::secret::TotpSecret;
+use pam_totp_store::identity::ActingAs;
 use std::fmt::Write as _;
 use std::path::Path;
 

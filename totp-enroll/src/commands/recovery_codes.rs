@@ -5,8 +5,8 @@ use crate::error::CliError;
 use crate::input::{read_code, PROMPT};
 use crate::json;
 use crate::target::Target;
-use pam_totp::options::RateLimit;
-use pam_totp::verify::{check, Outcome, Policy};
+use pam_totp_core::params::RateLimit;
+use pam_totp_core::verify::{check, Outcome, Policy};
 
 /// The check for a user's own request: the module's defaults, including its throttle, whose
 /// state is shared with logins through the file.

@@ -1,7 +1,7 @@
 //! One code check against a secret file: rate limit, TOTP window, replay, recovery codes.
 //! Pure logic: the caller supplies the time and persists the updated file.
 
-use crate::options::RateLimit;
+use crate::params::RateLimit;
 use crate::rate_limit;
 use crate::recovery;
 use crate::secret_file::SecretFile;

@@ -8,13 +8,13 @@
 //! directory. In directories the user controls all of this runs with the user's filesystem
 //! identity, so root never creates or replaces anything there as root.
 
-use crate::fs::identity::ActingAs;
-use crate::secret_file::{FileFormatError, SecretFile, MAX_FILE_BYTES};
-use crate::template::SecretPath;
+use crate::identity::ActingAs;
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::{fchown, fsync, unlinkat, Gid, Uid, UnlinkatFlags};
+use pam_totp_core::secret_file::{FileFormatError, SecretFile, MAX_FILE_BYTES};
+use pam_totp_core::template::SecretPath;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};

@@ -1,6 +1,6 @@
 //! Sliding-window throttle on code checks, applied before a code is looked at.
 
-use crate::options::RateLimit;
+use crate::params::RateLimit;
 
 /// Checks in `checks` that fall inside the window around `now`. Times in the future (a clock
 /// that went back) count as recent, up to one window ahead.

@@ -449,7 +449,7 @@ mod tests {
     /// --now @300000` agrees).
     #[test]
     fn an_80_bit_key_is_read_and_its_codes_are_accepted() {
-        use crate::options::RateLimit;
+        use crate::params::RateLimit;
         use crate::verify::{check, Outcome, Policy};
         let text = "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n";
         let mut f = SecretFile::parse(text.as_bytes()).unwrap();

@@ -1,0 +1,31 @@
+//! pam_totp's core: the secret and its file format, recovery codes, code checking with the
+//! clock passed in, the rate limit, path templates and log-safe text. No libpam, no `unsafe`,
+//! no I/O: what the PAM module, totp-enroll and the fuzzers share.
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    unsafe_op_in_unsafe_fn
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::string_slice
+    )
+)]
+
+pub mod log_safe;
+pub mod params;
+pub mod rate_limit;
+pub mod recovery;
+pub mod secret;
+pub mod secret_file;
+pub mod template;
+pub mod verify;
