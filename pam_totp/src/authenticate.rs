@@ -5,6 +5,8 @@ use crate::forwarded::{KeptCode, Taken};
 use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
 use nix::unistd::User;
 use pam_totp_core::log_safe;
+use pam_totp_core::params::DEFAULT_DIGITS;
+use pam_totp_core::recovery;
 use pam_totp_core::template::{self, SecretPath};
 use pam_totp_core::verify::{self, Outcome, Policy};
 use pam_totp_store::store::{Locked, Opened, Owner, SecretDir, StoreError};
@@ -14,8 +16,6 @@ use zeroize::Zeroizing;
 pub const FAIL_DELAY_MICROS: u32 = 2_000_000;
 /// Prompt for the password alone, used with `forward_pass` for users without a file.
 pub const PASSWORD_PROMPT: &str = "Password: ";
-/// Digits assumed when splitting a field for a user whose file cannot be read.
-const DEFAULT_DIGITS: u8 = 6;
 
 /// Syslog severities used by the module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -554,7 +554,7 @@ impl Flow<'_> {
 /// Splits `password || code` typed into one field: a trailing `xxxxx-xxxxx` recovery code,
 /// else the last `digits` characters.
 pub fn split_forwarded(combined: &str, digits: u8) -> (&str, &str) {
-    const RECOVERY_LEN: usize = 11;
+    const RECOVERY_LEN: usize = recovery::PRINTED_CHARS;
     let split_at = |tail_len: usize| {
         combined
             .len()

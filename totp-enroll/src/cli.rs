@@ -1,6 +1,7 @@
 //! Command line arguments (clap derive). Usage errors exit with status 2.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pam_totp_core::params;
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::{Algorithm, MAX_PERIOD};
 use std::path::PathBuf;
@@ -178,11 +179,11 @@ pub struct EnrollArgs {
     pub algorithm: AlgorithmArg,
 
     /// Digits per code.
-    #[arg(long, value_name = "6|8", default_value = "6", value_parser = parse_digits)]
+    #[arg(long, value_name = "6|8", default_value_t = params::DEFAULT_DIGITS, value_parser = parse_digits)]
     pub digits: u8,
 
     /// Seconds per code.
-    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = clap::value_parser!(u64).range(1..=MAX_PERIOD))]
+    #[arg(long, value_name = "SECONDS", default_value_t = params::DEFAULT_PERIOD, value_parser = clap::value_parser!(u64).range(1..=MAX_PERIOD))]
     pub period: u64,
 
     /// Enroll this base32 key (at least 128 bits) instead of a new random one (provisioning,
@@ -250,11 +251,13 @@ impl From<AlgorithmArg> for Algorithm {
 }
 
 fn parse_digits(s: &str) -> Result<u8, String> {
-    match s {
-        "6" => Ok(6),
-        "8" => Ok(8),
-        _ => Err("must be 6 or 8".to_string()),
-    }
+    s.parse::<u8>()
+        .ok()
+        .filter(|d| params::digits_allowed(*d) && s == d.to_string())
+        .ok_or_else(|| {
+            let allowed: Vec<String> = params::ALLOWED_DIGITS.iter().map(u8::to_string).collect();
+            format!("must be {}", allowed.join(" or "))
+        })
 }
 
 /// `--secret` makes a new enrollment: RFC 4226's 128 bits at least. Shorter keys that already

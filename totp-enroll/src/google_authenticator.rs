@@ -6,12 +6,10 @@
 //! `" DISALLOW_REUSE [steps...]`, `" STEP_SIZE n`, `" TIME_SKEW n`); every other line is an
 //! 8-digit scratch code. Error messages give line numbers, never file contents.
 
-use pam_totp_core::params::MAX_WINDOW;
+use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, MAX_WINDOW};
 use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
 use pam_totp_core::secret::{SecretError, TotpSecret};
-use pam_totp_core::secret_file::{
-    datetime_from_unix, Algorithm, SecretFile, MAX_PERIOD, MAX_RECOVERY_CODES,
-};
+use pam_totp_core::secret_file::{datetime_from_unix, SecretFile, MAX_PERIOD, MAX_RECOVERY_CODES};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -229,7 +227,8 @@ pub fn convert(
     if !(1..=MAX_PERIOD).contains(&period) {
         return Err(GaError::StepSize(period));
     }
-    let mut file = SecretFile::new(secret, Algorithm::SHA1, 6, period);
+    // google-authenticator files have no algorithm or digits settings: the defaults.
+    let mut file = SecretFile::new(secret, DEFAULT_ALGORITHM, DEFAULT_DIGITS, period);
     file.created = datetime_from_unix(now);
     for code in &ga.scratch_codes {
         let mut salt = [0u8; SALT_BYTES];
@@ -369,7 +368,10 @@ mod tests {
         let now = 56_666_667 * 60 + 5;
         let c = convert(&ga, now, counter_random()).unwrap();
         assert_eq!(c.file.period, 60);
-        assert_eq!((c.file.algorithm, c.file.digits), (Algorithm::SHA1, 6));
+        assert_eq!(
+            (c.file.algorithm, c.file.digits),
+            (pam_totp_core::secret_file::Algorithm::SHA1, 6)
+        );
         assert_eq!(c.file.secret.as_bytes(), b"12345678901234567890");
         assert_eq!(c.file.recovery.len(), 2);
         assert_eq!(

@@ -1,5 +1,6 @@
 //! The otpauth URI (Google's Key URI Format) and the ways the key is shown.
 
+use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::Algorithm;
 use std::fmt::Write as _;
@@ -35,14 +36,14 @@ pub fn otpauth_uri(p: &UriParams<'_>) -> Zeroizing<String> {
     uri.push_str(&b32);
     uri.push_str("&issuer=");
     uri.push_str(&percent_encode(p.issuer));
-    if p.algorithm != Algorithm::SHA1 {
+    if p.algorithm != DEFAULT_ALGORITHM {
         uri.push_str("&algorithm=");
         uri.push_str(p.algorithm.name());
     }
-    if p.digits != 6 {
+    if p.digits != DEFAULT_DIGITS {
         let _ = write!(uri, "&digits={}", p.digits);
     }
-    if p.period != 30 {
+    if p.period != DEFAULT_PERIOD {
         let _ = write!(uri, "&period={}", p.period);
     }
     uri

@@ -1,6 +1,27 @@
 //! The parameters of a login check that the module and totp-enroll share, with their
 //! defaults: where the secret file is, how far the clock may drift, the rate limit.
 
+use crate::secret_file::Algorithm;
+
+/// The HMAC algorithm every authenticator app assumes (RFC 6238's default).
+pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::SHA1;
+/// Digits of a code every app assumes.
+pub const DEFAULT_DIGITS: u8 = 6;
+/// The numbers of digits a code may have (RFC 4226 asks for at least 6; apps offer 6 or 8).
+pub const ALLOWED_DIGITS: [u8; 2] = [6, 8];
+/// Seconds per time step every app assumes.
+pub const DEFAULT_PERIOD: u64 = 30;
+/// At most 3 code checks per user in any 30 seconds.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
+    max_checks: 3,
+    seconds: 30,
+};
+
+/// True for a number of digits a code may have.
+pub fn digits_allowed(digits: u8) -> bool {
+    ALLOWED_DIGITS.contains(&digits)
+}
+
 /// Default location of a user's secret file.
 pub const DEFAULT_SECRET_TEMPLATE: &str = "~/.pam_totp.toml";
 /// Default `window=`: one time step of clock drift either way.
@@ -19,9 +40,6 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit {
-            max_checks: 3,
-            seconds: 30,
-        }
+        DEFAULT_RATE_LIMIT
     }
 }

@@ -78,11 +78,14 @@ pub fn normalise(code: &str) -> Option<Zeroizing<String>> {
     (out.len() >= 6).then_some(out)
 }
 
+/// Length of a recovery code as printed: two halves and a dash (`xxxxx-xxxxx`).
+pub const PRINTED_CHARS: usize = CODE_CHARS + 1;
+
 /// True when `text` is a recovery code as printed: five characters of [`ALPHABET`], a dash,
 /// five more (either case).
 pub fn is_dashed_form(text: &str) -> bool {
     let half = CODE_CHARS / 2;
-    text.len() == CODE_CHARS + 1
+    text.len() == PRINTED_CHARS
         && text.bytes().enumerate().all(|(i, b)| {
             if i == half {
                 b == b'-'

@@ -1,6 +1,7 @@
 //! The per-user secret file: TOML with a format `version`, parsed strictly into validated
 //! types, and written back in one canonical form.
 
+use crate::params;
 use crate::recovery::RecoveryHash;
 use crate::secret::{SecretError, TotpSecret, MAX_SECRET_BYTES, MIN_STORED_SECRET_BYTES};
 use serde::{Deserialize, Serialize};
@@ -133,13 +134,13 @@ struct RawFile {
 }
 
 fn default_algorithm() -> Algorithm {
-    Algorithm::SHA1
+    params::DEFAULT_ALGORITHM
 }
 fn default_digits() -> i64 {
-    6
+    params::DEFAULT_DIGITS.into()
 }
 fn default_period() -> i64 {
-    30
+    i64::try_from(params::DEFAULT_PERIOD).unwrap_or(i64::MAX)
 }
 
 const HEADER: &str =
@@ -169,7 +170,7 @@ impl SecretFile {
     /// unchecked builder used.
     pub(crate) fn totp(&self) -> Option<totp_rs::Totp> {
         let key = self.secret.as_bytes();
-        let sane = matches!(self.digits, 6 | 8)
+        let sane = params::digits_allowed(self.digits)
             && (1..=MAX_PERIOD).contains(&self.period)
             && (MIN_STORED_SECRET_BYTES..=MAX_SECRET_BYTES).contains(&key.len());
         sane.then(|| {
@@ -210,11 +211,10 @@ impl SecretFile {
 
     fn from_raw(raw: RawFile) -> Result<Self, FileFormatError> {
         let secret = TotpSecret::from_base32(&raw.secret)?;
-        let digits = match raw.digits {
-            6 => 6,
-            8 => 8,
-            d => return Err(FileFormatError::Digits(d)),
-        };
+        let digits = u8::try_from(raw.digits)
+            .ok()
+            .filter(|d| params::digits_allowed(*d))
+            .ok_or(FileFormatError::Digits(raw.digits))?;
         let period = u64::try_from(raw.period)
             .ok()
             .filter(|p| (1..=MAX_PERIOD).contains(p))

@@ -1,7 +1,7 @@
 //! One code check against a secret file: rate limit, TOTP window, replay, recovery codes.
 //! Pure logic: the caller supplies the time and persists the updated file.
 
-use crate::params::RateLimit;
+use crate::params::{RateLimit, ALLOWED_DIGITS};
 use crate::rate_limit;
 use crate::recovery;
 use crate::secret_file::SecretFile;
@@ -74,7 +74,9 @@ pub fn looks_like_code(input: &str, digits: Option<u8>) -> bool {
     let all_digits = !input.is_empty() && input.bytes().all(|b| b.is_ascii_digit());
     let digits_ok = match digits {
         Some(d) => input.len() == usize::from(d),
-        None => input.len() == 6 || input.len() == 8,
+        None => ALLOWED_DIGITS
+            .iter()
+            .any(|d| input.len() == usize::from(*d)),
     };
     (all_digits && digits_ok) || recovery::is_dashed_form(input)
 }

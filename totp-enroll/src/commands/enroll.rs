@@ -10,7 +10,9 @@ use crate::input::{interactive, read_code, PROMPT};
 use crate::json;
 use crate::target::Target;
 use crate::uri::{grouped_key, hostname, otpauth_uri, UriParams};
-use pam_totp_core::params::RateLimit;
+use pam_totp_core::params::{
+    RateLimit, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD, DEFAULT_WINDOW,
+};
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::{datetime_from_unix, Algorithm, SecretFile};
 use pam_totp_core::verify::{check, Outcome, Policy};
@@ -25,7 +27,7 @@ const TERMINAL_ATTEMPTS: usize = 3;
 /// The policy for the first code: the default window, no meaningful throttle (nothing is
 /// stored until the code is right, and each try reads a new line).
 const FIRST_CODE_POLICY: Policy = Policy {
-    window: 1,
+    window: DEFAULT_WINDOW,
     rate_limit: RateLimit {
         max_checks: 1000,
         seconds: 30,
@@ -128,7 +130,7 @@ fn new_secret() -> Result<TotpSecret, CliError> {
 
 /// Tells the user about settings the app must support, when they are not the defaults.
 fn parameters_note(algorithm: Algorithm, digits: u8, period: u64) -> String {
-    if (algorithm, digits, period) == (Algorithm::SHA1, 6, 30) {
+    if (algorithm, digits, period) == (DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD) {
         String::new()
     } else {
         format!(
