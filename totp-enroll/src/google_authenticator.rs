@@ -10,9 +10,7 @@ use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, MAX_WINDOW};
 use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
 use pam_totp_core::secret::{SecretError, TotpSecret};
 use pam_totp_core::secret_file::{datetime_from_unix, SecretFile, MAX_PERIOD, MAX_RECOVERY_CODES};
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use pam_totp_store::bounded;
 use std::path::Path;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -290,32 +288,13 @@ pub fn convert(
 /// without blocking on a FIFO, and at most [`MAX_GA_FILE_BYTES`]. The caller picks the
 /// filesystem identity (root reads another user's file as that user).
 pub fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReadError> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc_flags())
-        .open(path)
-        .map_err(ReadError::Io)?;
-    let meta = file.metadata().map_err(ReadError::Io)?;
-    let ft = meta.file_type();
-    if !ft.is_file() || ft.is_fifo() {
-        return Err(ReadError::Format(GaError::NotRegular));
-    }
-    if meta.len() > MAX_GA_FILE_BYTES as u64 {
-        return Err(ReadError::Format(GaError::TooLarge));
-    }
-    let mut buf = Zeroizing::new(Vec::with_capacity(MAX_GA_FILE_BYTES + 1));
-    file.take(MAX_GA_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(ReadError::Io)?;
-    if buf.len() > MAX_GA_FILE_BYTES {
-        return Err(ReadError::Format(GaError::TooLarge));
-    }
-    Ok(buf)
-}
-
-fn libc_flags() -> i32 {
-    use nix::fcntl::OFlag;
-    (OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits()
+    let from = |e: bounded::ReadError| match e {
+        bounded::ReadError::Io(e) => ReadError::Io(e),
+        bounded::ReadError::NotRegular => ReadError::Format(GaError::NotRegular),
+        bounded::ReadError::TooLarge(_) => ReadError::Format(GaError::TooLarge),
+    };
+    let (mut file, _) = bounded::open_regular(path).map_err(from)?;
+    bounded::read_bounded(&mut file, MAX_GA_FILE_BYTES).map_err(from)
 }
 
 /// Why reading the file failed.

@@ -7,11 +7,10 @@
 use crate::cli::parse_uri_text;
 use crate::error::CliError;
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
+use pam_totp_store::bounded::{self, ReadError};
 use serde::Deserialize;
-use std::fs::File;
-use std::io::{ErrorKind, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Where the site defaults live.
@@ -19,7 +18,7 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/totp-enroll.toml";
 /// Environment variable naming another file (for testing a configuration before installing it).
 pub const CONFIG_ENV: &str = "TOTP_ENROLL_CONFIG";
 /// Far more than two settings ever need.
-const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+const MAX_CONFIG_BYTES: usize = 64 * 1024;
 /// Where the settings are described.
 const SEE_ALSO: &str = "man totp-enroll, FILES";
 
@@ -53,15 +52,12 @@ pub fn load(path: &Path, required: bool) -> Result<SiteConfig, CliError> {
         path: path.to_path_buf(),
         reason,
     };
-    let flags = OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    let mut file = match File::options()
-        .read(true)
-        .custom_flags(flags.bits())
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::NotFound && !required => return Ok(SiteConfig::default()),
-        Err(e) => {
+    let (mut file, meta) = match bounded::open_regular(path) {
+        Ok(opened) => opened,
+        Err(ReadError::Io(e)) if e.kind() == ErrorKind::NotFound && !required => {
+            return Ok(SiteConfig::default())
+        }
+        Err(ReadError::Io(e)) => {
             return Err(bad(match (e.kind(), e.raw_os_error()) {
                 (ErrorKind::NotFound, _) => format!(
                     "does not exist; fix {CONFIG_ENV} or unset it to use {DEFAULT_CONFIG_PATH}"
@@ -76,15 +72,12 @@ pub fn load(path: &Path, required: bool) -> Result<SiteConfig, CliError> {
                 _ => format!("cannot be opened ({e})"),
             }))
         }
+        Err(_) => {
+            return Err(bad(
+                "is not a regular file; site defaults must be a TOML file".to_string(),
+            ))
+        }
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| bad(format!("cannot be inspected ({e})")))?;
-    if !meta.is_file() {
-        return Err(bad(
-            "is not a regular file; site defaults must be a TOML file".to_string(),
-        ));
-    }
     let me = nix::unistd::getuid().as_raw();
     if meta.uid() != 0 && meta.uid() != me {
         return Err(bad(format!(
@@ -98,17 +91,13 @@ pub fn load(path: &Path, required: bool) -> Result<SiteConfig, CliError> {
             meta.mode() & 0o7777
         )));
     }
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(bad(format!(
+    let bytes = bounded::read_bounded(&mut file, MAX_CONFIG_BYTES).map_err(|e| match e {
+        ReadError::TooLarge(_) => bad(format!(
             "is larger than {MAX_CONFIG_BYTES} bytes; it holds two settings ({SEE_ALSO})"
-        )));
-    }
-    let mut bytes = Vec::new();
-    (&mut file)
-        .take(MAX_CONFIG_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("cannot be read ({e})")))?;
-    let text = String::from_utf8(bytes)
+        )),
+        e => bad(format!("cannot be read ({e})")),
+    })?;
+    let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| bad("is not UTF-8 text; save it as UTF-8".to_string()))?;
     parse(&text).map_err(|reason| bad(format!("{reason}; edit it ({SEE_ALSO})")))
 }

@@ -20,6 +20,7 @@
     )
 )]
 
+pub mod bounded;
 mod ffi;
 pub mod identity;
 pub mod store;

@@ -8,6 +8,7 @@
 //! directory. In directories the user controls all of this runs with the user's filesystem
 //! identity, so root never creates or replaces anything there as root.
 
+use crate::bounded::{self, ReadError};
 use crate::identity::ActingAs;
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
@@ -17,7 +18,7 @@ use pam_totp_core::secret_file::{FileFormatError, SecretFile, MAX_FILE_BYTES};
 use pam_totp_core::template::SecretPath;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -362,14 +363,14 @@ impl SecretDir {
                 source: FileFormatError::TooLarge,
             });
         }
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| io_err("read", &self.path, errno_of(&e)))?;
-        // Reserve the whole bound up front so the buffer is never reallocated (and copied).
-        let mut buf = Zeroizing::new(Vec::with_capacity(MAX_FILE_BYTES + 1));
-        file.take(MAX_FILE_BYTES as u64 + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| io_err("read", &self.path, errno_of(&e)))?;
-        Ok(buf)
+        bounded::read_bounded(file, MAX_FILE_BYTES).map_err(|e| match e {
+            ReadError::Io(e) => io_err("read", &self.path, errno_of(&e)),
+            ReadError::NotRegular => StoreError::NotRegular(self.path.clone()),
+            ReadError::TooLarge(_) => StoreError::Format {
+                path: self.path.clone(),
+                source: FileFormatError::TooLarge,
+            },
+        })
     }
 
     /// Opens the file and checks its type, owner and mode, without reading it.
