@@ -196,12 +196,8 @@ impl SecretFile {
             Some(toml::Value::Integer(FORMAT_VERSION)) => {}
             Some(other) => {
                 // Shown in a log line: at most 32 characters, no line breaks or controls.
-                let shown: String = other
-                    .to_string()
-                    .chars()
-                    .take(32)
-                    .map(|c| if c.is_control() { '?' } else { c })
-                    .collect();
+                let start: String = other.to_string().chars().take(32).collect();
+                let shown = crate::log_safe::line(&start);
                 return Err(FileFormatError::UnknownVersion(shown));
             }
         }
