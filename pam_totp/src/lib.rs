@@ -1,23 +1,5 @@
 //! pam_totp.so: the PAM front end (entry points, options, conversation, the login flow) over
 //! `pam_totp_core` (file format, code checks) and `pam_totp_store` (the secret file on disk).
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    unsafe_op_in_unsafe_fn
-)]
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::string_slice
-    )
-)]
 
 pub mod authenticate;
 pub mod forwarded;

@@ -169,7 +169,7 @@ mod tests {
     fn generated_codes_look_right_and_match() {
         let (code, hash) = sample(1);
         assert_eq!(code.len(), 11);
-        assert_eq!(&code[5..6], "-");
+        assert_eq!(code.get(5..6), Some("-"));
         assert!(code
             .chars()
             .all(|c| c == '-' || ALPHABET.contains(&(c as u8))));

@@ -206,7 +206,7 @@ mod tests {
                 // The 6-digit code is the last six digits.
                 let mut f6 = file(key, algo, 6);
                 assert!(
-                    check(&mut f6, &code[2..], t, OPEN).is_success(),
+                    check(&mut f6, code.get(2..).unwrap(), t, OPEN).is_success(),
                     "{algo:?}/6 at {t}"
                 );
             }
