@@ -3,11 +3,10 @@
 //! test harness, `pam_totp_tests`, re-exported here.
 #![allow(dead_code)]
 
-// Each test binary uses its own part of these, as of the helpers below (dead_code above).
+// Each test binary uses its own part of these, as with the helpers below (dead_code above).
 #[allow(unused_imports)]
 pub use pam_totp_tests::{
-    in_ci, is_root, needs_root, now, oathtool, wait_for_fresh_step, write_private, KEY,
-    RFC_SHA1_KEY,
+    is_root, needs_root, now, oathtool, wait_for_fresh_step, KEY, RFC_SHA1_KEY,
 };
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
