@@ -61,7 +61,7 @@ rm -rf target/test-logs
 cargo test --workspace
 
 # Every test keeps its captured syslog lines under target/test-logs: no test secret may appear
-# in them, in any spelling (the keys of tests/src/lib.rs and totp-enroll/tests/common).
+# in them, in any spelling (the keys of the shared harness, tests/src/lib.rs).
 logs=$(find target/test-logs -name '*.log' | wc -l)
 [ "$logs" -gt 50 ] || { echo "only $logs captured logs: the log capture is broken" >&2; exit 1; }
 for secret in GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP; do

@@ -589,33 +589,8 @@ impl SshOutcome {
     }
 }
 
-/// The expect(1) program behind [`dialogue`].
-const DIALOGUE_EXP: &str = r#"# argv: MODE N PROMPT... COMMAND...; the answer to prompt i is $env(ANSWER_i) (none: send nothing)
-set timeout 8
-set mode [lindex $argv 0]
-set n [lindex $argv 1]
-set prompts [lrange $argv 2 [expr {$n + 1}]]
-set cmd [lrange $argv [expr {$n + 2}] end]
-spawn -noecho {*}$cmd
-set i 0
-foreach p $prompts {
-    expect {
-        -exact $p {}
-        timeout { puts "\nDIALOGUE: timeout waiting for <$p>"; exit 90 }
-        eof { puts "\nDIALOGUE: end of output waiting for <$p>"; exit 91 }
-    }
-    if {[info exists env(ANSWER_$i)]} { send -- "$env(ANSWER_$i)\r" }
-    incr i
-}
-if {$mode eq "stop"} { puts "\nDIALOGUE: stopped"; exit 0 }
-expect {
-    eof {}
-    timeout { puts "\nDIALOGUE: timeout waiting for the end"; exit 92 }
-}
-lassign [wait] pid spawnid os_error value
-puts "\nDIALOGUE: exit $value"
-exit $value
-"#;
+/// The expect(1) program behind [`dialogue`] (support/dialogue.exp).
+const DIALOGUE_EXP: &str = include_str!("../support/dialogue.exp");
 
 /// How a [`dialogue`] ends after its last prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,17 +33,21 @@ pub const RFC_SHA1_KEY: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 /// A 160-bit test key.
 pub const KEY: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
-/// True when the test suite runs in CI, where missing prerequisites are failures, not skips.
+/// True when the test suite runs in CI (`CI=true` or `CI=1`), where missing prerequisites are
+/// failures, not skips.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// True when running as root. Tests that need root call [`needs_root`].
+/// True when running as root (the effective user id). Tests that need root begin with
+/// [`needs_root!`].
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Returns false (and says so) when a root-only test cannot run here; panics in CI.
+/// Whether the root-only test `test` can run: true as root; otherwise it says SKIPPED and
+/// returns false, except in CI ([`in_ci`]), where the missing privilege fails the test. Tests
+/// call it through [`needs_root!`], which names the test for them.
 pub fn needs_root(test: &str) -> bool {
     if is_root() {
         return true;
@@ -54,6 +58,28 @@ pub fn needs_root(test: &str) -> bool {
     );
     eprintln!("SKIPPED {test}: needs root (runs in CI)");
     false
+}
+
+/// The name of the function that encloses a local item, from the item's type name:
+/// `tests::a_test::here` gives `a_test`. Used by [`needs_root!`].
+pub fn enclosing_fn(local_item: &str) -> &str {
+    let path = local_item
+        .rsplit_once("::")
+        .map_or(local_item, |(path, _)| path);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+/// Returns from the enclosing test when it needs root and cannot have it (see [`needs_root`]);
+/// the name in the message is the enclosing function's, so it cannot disagree with the test.
+/// Write `needs_root!();` as a test's first statement.
+#[macro_export]
+macro_rules! needs_root {
+    () => {{
+        fn here() {}
+        if !$crate::needs_root($crate::enclosing_fn(::std::any::type_name_of_val(&here))) {
+            return;
+        }
+    }};
 }
 
 /// The workspace root directory.
@@ -149,12 +175,22 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until at least 5 s remain in the current time step, so that a code made now is
-/// still current when the module checks it.
+/// How many seconds of a time step [`wait_for_fresh_step`] leaves at least: time enough to
+/// make a code, start the program under test and have it check the code in the same step.
+pub const FRESH_STEP_MARGIN: Duration = Duration::from_secs(5);
+
+/// Waits until at least [`FRESH_STEP_MARGIN`] remains in the current time step of `period`
+/// seconds, so that a code made now is still current when the program under test checks it.
 pub fn wait_for_fresh_step(period: u64) {
-    let left = period - now() % period;
-    if left < 5 {
-        std::thread::sleep(Duration::from_secs(left + 1));
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let period = Duration::from_secs(period);
+    let into = Duration::from_nanos((since_epoch.as_nanos() % period.as_nanos()) as u64);
+    let left = period - into;
+    if left < FRESH_STEP_MARGIN {
+        // A little past the boundary, so that now() is in the new step.
+        std::thread::sleep(left + Duration::from_millis(200));
     }
 }
 
@@ -483,21 +519,9 @@ pub fn in_namespace_with_devlog(
     namespace(binds, Some((host_dev, socket)), program)
 }
 
-/// The shell script run by `unshare -m`: bind mounts, then (with `--devlog HOSTDEV SOCKET`) a
+/// The shell script (support/namespace.sh) run by `unshare -m`: bind mounts, then (with `--devlog HOSTDEV SOCKET`) a
 /// private /dev whose `log` is the test's syslog socket, then the program.
-const NAMESPACE_SH: &str = r#"while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 97; shift 2; done; shift
-if [ "$1" = --devlog ]; then
-    host=$2 sock=$3; shift 3
-    mount --rbind /dev "$host" || exit 97
-    mount -t tmpfs -o mode=755,nosuid tmpfs /dev || exit 97
-    for n in null zero full random urandom tty; do
-        touch "/dev/$n" && mount --bind "$host/$n" "/dev/$n" || exit 97
-    done
-    mkdir /dev/pts /dev/shm && mount --rbind "$host/pts" /dev/pts && mount --rbind "$host/shm" /dev/shm || exit 97
-    ln -s pts/ptmx /dev/ptmx && ln -s /proc/self/fd /dev/fd && ln -s /proc/self/fd/0 /dev/stdin && ln -s /proc/self/fd/1 /dev/stdout &&
-        ln -s /proc/self/fd/2 /dev/stderr && ln -s "$sock" /dev/log || exit 97
-fi
-exec "$@""#;
+const NAMESPACE_SH: &str = include_str!("../support/namespace.sh");
 
 fn namespace(binds: &[(&Path, &str)], devlog: Option<(&Path, &Path)>, program: &Path) -> Command {
     let mut cmd = Command::new(tool("unshare", "util-linux"));
@@ -654,4 +678,17 @@ pub fn write_private(path: &Path, text: &str) {
         .expect("create secret file");
     f.write_all(text.as_bytes()).expect("write secret file");
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn needs_root_names_the_enclosing_test() {
+        fn here() {}
+        assert_eq!(
+            super::enclosing_fn(std::any::type_name_of_val(&here)),
+            "needs_root_names_the_enclosing_test"
+        );
+        assert_eq!(super::enclosing_fn("a::b::c::here"), "c");
+    }
 }

@@ -103,9 +103,7 @@ impl Drop for Mount {
 fn racing_on_a_filesystem_with_coarse_timestamps() {
     // On ramfs two updates within one timer tick get equal timestamps; the module must still
     // read the state under the lock instead of trusting what it read before the prompt.
-    if !needs_root("racing_on_a_filesystem_with_coarse_timestamps") {
-        return;
-    }
+    needs_root!();
     for _ in 0..3 {
         let env = Env::new();
         let ram = env.dir.path().join("ram");

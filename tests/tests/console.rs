@@ -71,9 +71,7 @@ impl Console {
 
 #[test]
 fn su_to_an_enrolled_user_needs_password_and_code() {
-    if !needs_root("su_to_an_enrolled_user_needs_password_and_code") {
-        return;
-    }
+    needs_root!();
     let c = Console::new();
     wait_for_fresh_step(30);
     let ran = c.su(&oathtool(KEY, &[], now()));
@@ -90,9 +88,7 @@ fn su_to_an_enrolled_user_needs_password_and_code() {
 
 #[test]
 fn su_with_a_wrong_code_fails() {
-    if !needs_root("su_with_a_wrong_code_fails") {
-        return;
-    }
+    needs_root!();
     let c = Console::new();
     let ran = c.su(&wrong_code(KEY));
     assert_eq!(ran.status, Some(1), "{}", c.context(&ran));
@@ -117,9 +113,7 @@ fn su_with_a_wrong_code_fails() {
 
 #[test]
 fn login_on_a_terminal_asks_for_the_code() {
-    if !needs_root("login_on_a_terminal_asks_for_the_code") {
-        return;
-    }
+    needs_root!();
     let c = Console::new();
     let login = tool("login", "login");
     let login = login.to_string_lossy();

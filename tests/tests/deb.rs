@@ -42,17 +42,10 @@ const INSTALL_TEST: &str = "debian_package_installs_works_and_removes";
 const SANDBOX_ENV: &str = "PAM_TOTP_DEB_SANDBOX";
 /// The mount source of the sandbox's tmpfs and overlays, to recognise them in mountinfo.
 const SANDBOX_SOURCE: &str = "pam_totp-deb-sandbox";
-/// Run by `unshare -m` with the sandbox directory and the command: a tmpfs on the directory
+/// Run by `unshare -m` (support/deb_sandbox.sh) with the sandbox directory and the command: a tmpfs on the directory
 /// holds an upper and a work directory per tree; each tree of the system that dpkg,
 /// maintainer scripts and packaging/install.sh write gets an overlay.
-const SANDBOX_SH: &str = r#"d=$1; shift
-mount -t tmpfs -o mode=0700 pam_totp-deb-sandbox "$d" || exit 97
-for t in usr etc var lib; do
-    [ -d "/$t" ] && [ ! -L "/$t" ] || continue
-    mkdir "$d/$t" "$d/$t.work" || exit 97
-    mount -t overlay pam_totp-deb-sandbox -o "lowerdir=/$t,upperdir=$d/$t,workdir=$d/$t.work" "/$t" || exit 97
-done
-exec "$@""#;
+const SANDBOX_SH: &str = include_str!("../support/deb_sandbox.sh");
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
@@ -679,9 +672,7 @@ fn debian_package_installs_works_and_removes() {
         in_sandbox();
         return;
     }
-    if !pam_totp_tests::needs_root(INSTALL_TEST) {
-        return;
-    }
+    pam_totp_tests::needs_root!();
     let triplet = triplet();
     let deb = deb();
     eprintln!("testing {}", deb.display());

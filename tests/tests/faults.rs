@@ -65,9 +65,7 @@ fn on_tmpfs(size: &str) -> (Env, Mount, PathBuf) {
 
 #[test]
 fn a_full_disk_fails_closed_and_is_logged() {
-    if !needs_root("a_full_disk_fails_closed_and_is_logged") {
-        return;
-    }
+    needs_root!();
     let (env, _mount, file) = on_tmpfs("64k");
     let before = fs::read(&file).unwrap();
     // Fill the file system.
@@ -96,9 +94,7 @@ fn a_full_disk_fails_closed_and_is_logged() {
 
 #[test]
 fn a_read_only_file_system_fails_closed_and_is_logged() {
-    if !needs_root("a_read_only_file_system_fails_closed_and_is_logged") {
-        return;
-    }
+    needs_root!();
     let (env, mount, file) = on_tmpfs("1m");
     let before = fs::read(&file).unwrap();
     mount.remount("ro");

@@ -158,9 +158,7 @@ fn unknown_versions_and_bad_contents_are_refused_with_a_reason() {
 
 #[test]
 fn a_file_owned_by_another_user_is_refused() {
-    if !needs_root("a_file_owned_by_another_user_is_refused") {
-        return;
-    }
+    needs_root!();
     let env = env_with("");
     env.enroll(KEY, &[]);
     nix::unistd::chown(&env.secret_path(), Some(nobody().uid), None).unwrap();
@@ -239,9 +237,7 @@ fn assert_all_owned_by_nobody(home: &Path) {
 
 #[test]
 fn works_when_the_caller_is_the_user_himself() {
-    if !needs_root("works_when_the_caller_is_the_user_himself") {
-        return;
-    }
+    needs_root!();
     let (env, home) = nobody_setup();
     wait_for_fresh_step(30);
     let login = login_nobody(&env, true);
@@ -258,9 +254,7 @@ fn works_when_the_caller_is_the_user_himself() {
 
 #[test]
 fn root_updates_a_users_directory_as_that_user() {
-    if !needs_root("root_updates_a_users_directory_as_that_user") {
-        return;
-    }
+    needs_root!();
     let (env, home) = nobody_setup();
     let login = login_nobody(&env, false);
     assert!(login.ok(), "{login:?}\n{}", env.log());
@@ -272,9 +266,7 @@ fn root_updates_a_users_directory_as_that_user() {
 #[test]
 fn a_planted_temporary_symlink_is_not_followed() {
     // The CVE-2024-47191 pattern: the user plants a symlink where root will write.
-    if !needs_root("a_planted_temporary_symlink_is_not_followed") {
-        return;
-    }
+    needs_root!();
     let (env, home) = nobody_setup();
     let precious = env.dir.path().join("precious");
     fs::write(&precious, "root:x:0:0:do not touch\n").unwrap();
@@ -305,9 +297,7 @@ fn a_planted_temporary_symlink_is_not_followed() {
 
 #[test]
 fn root_does_not_use_its_privileges_in_a_users_directory() {
-    if !needs_root("root_does_not_use_its_privileges_in_a_users_directory") {
-        return;
-    }
+    needs_root!();
     let (env, home) = nobody_setup();
     let run = || login_nobody(&env, false);
     // A file its owner cannot read is not read by root on his behalf.

@@ -44,9 +44,7 @@ fn home_is_clean(home: &Path, uid: u32) {
 
 #[test]
 fn the_default_template_works_in_a_real_home() {
-    if !needs_root("the_default_template_works_in_a_real_home") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let users = FakeUsers::new(env.dir.path(), 1);
     env.service("home", DEFAULT);
@@ -61,9 +59,7 @@ fn the_default_template_works_in_a_real_home() {
 
 #[test]
 fn symlinks_planted_in_a_home_are_refused() {
-    if !needs_root("symlinks_planted_in_a_home_are_refused") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let users = FakeUsers::new(env.dir.path(), 1);
     let home = users.users[0].2.clone();
@@ -92,9 +88,7 @@ fn symlinks_planted_in_a_home_are_refused() {
 
 #[test]
 fn root_enrolls_a_user_in_his_home_with_totp_enroll() {
-    if !needs_root("root_enrolls_a_user_in_his_home_with_totp_enroll") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let users = FakeUsers::new(env.dir.path(), 1);
     let (name, uid, home) = users.users[0].clone();
@@ -130,9 +124,7 @@ fn root_enrolls_a_user_in_his_home_with_totp_enroll() {
 
 #[test]
 fn two_hundred_users_log_in_at_once() {
-    if !needs_root("two_hundred_users_log_in_at_once") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let users = FakeUsers::new(env.dir.path(), 200);
     env.service("home", DEFAULT);

@@ -88,9 +88,7 @@ fn typed_user_names_and_hosts_cannot_forge_lines() {
 
 #[test]
 fn user_database_names_with_spaces_cannot_forge_fields() {
-    if !needs_root("user_database_names_with_spaces_cannot_forge_fields") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let users = FakeUsers::new(env.dir.path(), 1);
     let passwd = fs::read_to_string(&users.passwd).unwrap();

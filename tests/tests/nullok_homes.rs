@@ -48,9 +48,7 @@ fn login(env: &Env, users: &FakeUsers, i: usize, service: &str, answer: &str) ->
 
 #[test]
 fn nullok_lets_unenrolled_users_through_whatever_their_home() {
-    if !needs_root("nullok_lets_unenrolled_users_through_whatever_their_home") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let users = FakeUsers::new(env.dir.path(), 6);
     let home = |i: usize| users.users[i].2.clone();
@@ -133,9 +131,7 @@ fn nullok_lets_unenrolled_users_through_whatever_their_home() {
 
 #[test]
 fn an_unmounted_ecryptfs_home_is_refused_not_waved_through() {
-    if !needs_root("an_unmounted_ecryptfs_home_is_refused_not_waved_through") {
-        return;
-    }
+    needs_root!();
     // Before the session mounts it, an eCryptfs home is the lower directory that
     // ecryptfs-setup-private leaves: links to .ecryptfs and .Private, no user files.
     let env = Env::new();
@@ -156,9 +152,7 @@ fn an_unmounted_ecryptfs_home_is_refused_not_waved_through() {
 
 #[test]
 fn a_home_that_may_be_mounted_later_is_refused() {
-    if !needs_root("a_home_that_may_be_mounted_later_is_refused") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let users = FakeUsers::new(env.dir.path(), 3);
     env.service("home", ROLLOUT);
@@ -210,6 +204,9 @@ fn sh_quote(word: &OsStr) -> String {
     format!("'{}'", word.to_string_lossy().replace('\'', "'\\''"))
 }
 
+/// The sh script of [`a_locked_fscrypt_home_is_refused_not_waved_through`].
+const FSCRYPT_HOME_SH: &str = include_str!("../support/fscrypt_home.sh");
+
 /// `cmd` as one sh command line (environment, program, arguments).
 fn sh_line(cmd: &Command) -> String {
     let mut parts: Vec<String> = cmd
@@ -223,9 +220,7 @@ fn sh_line(cmd: &Command) -> String {
 
 #[test]
 fn a_locked_fscrypt_home_is_refused_not_waved_through() {
-    if !needs_root("a_locked_fscrypt_home_is_refused_not_waved_through") {
-        return;
-    }
+    needs_root!();
     let fscrypt = tool("fscrypt", "fscrypt");
     let mkfs = tool("mkfs.ext4", "e2fsprogs");
     let env = Env::new();
@@ -250,50 +245,27 @@ fn a_locked_fscrypt_home_is_refused_not_waved_through() {
         cmd.env_remove("PATH");
         sh_line(&cmd)
     };
-    // Everything runs in a private mount namespace: /etc under an overlay (fscrypt setup writes
-    // /etc/fscrypt.conf), the test passwd, the loop mount. Nothing outside changes.
-    let script = format!(
-        r#"set -e
-D={dir}
-mkdir -p "$D/etc-up" "$D/etc-work" "$D/mnt"
-mount -t overlay overlay -o "lowerdir=/etc,upperdir=$D/etc-up,workdir=$D/etc-work" /etc
-mount --bind {passwd} /etc/passwd
-mount --bind {group} /etc/group
-truncate -s 32M "$D/ext4.img"
-{mkfs} -q -O encrypt "$D/ext4.img"
-mount -o loop "$D/ext4.img" "$D/mnt"
-trap 'umount "$D/mnt"' EXIT
-{fscrypt} setup --quiet --force >/dev/null
-{fscrypt} setup "$D/mnt" --quiet >/dev/null
-mkdir -m 700 {home}
-head -c 32 /dev/urandom > "$D/raw.key"
-{fscrypt} encrypt {home} --source=raw_key --name=pamtest0 --key="$D/raw.key" --quiet
-cp {secret} {home}/.pam_totp.toml
-echo '# skel' > {home}/.profile
-chown -R 40000:40000 {home}
-{fscrypt} lock {home} --quiet
-echo STEP locked
-{locked} || true
-{fscrypt} unlock {home} --key="$D/raw.key" --quiet
-echo STEP unlocked
-{unlocked} || true
-rm {home}/.pam_totp.toml
-echo STEP not-enrolled
-{unenrolled} || true
-"#,
-        dir = sh_quote(dir.as_os_str()),
-        passwd = sh_quote(users.passwd.as_os_str()),
-        group = sh_quote(users.group.as_os_str()),
-        mkfs = sh_quote(mkfs.as_os_str()),
-        fscrypt = sh_quote(fscrypt.as_os_str()),
-        home = sh_quote(home.as_os_str()),
-        secret = sh_quote(secret.as_os_str()),
-        locked = driver(&oathtool(KEY, &[], t)),
-        unlocked = driver(&oathtool(KEY, &[], t + 30)),
-        unenrolled = driver("123456"),
-    );
+    // Everything runs in a private mount namespace (see the script): nothing outside changes.
     let out = Command::new(tool("unshare", "util-linux"))
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            FSCRYPT_HOME_SH,
+            "sh",
+        ])
+        .arg(dir)
+        .arg(&users.passwd)
+        .arg(&users.group)
+        .arg(&mkfs)
+        .arg(&fscrypt)
+        .arg(&home)
+        .arg(&secret)
+        .arg(driver(&oathtool(KEY, &[], t)))
+        .arg(driver(&oathtool(KEY, &[], t + 30)))
+        .arg(driver("123456"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

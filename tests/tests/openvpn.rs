@@ -103,9 +103,7 @@ fn fake_user_server(env: &Env, service: &str, text: &str, plugin_args: &str) -> 
 
 #[test]
 fn openvpn_connects_with_the_code_as_the_password() {
-    if !needs_root("openvpn_connects_with_the_code_as_the_password") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let server = code_only_server(&env);
     wait_for_fresh_step(30);
@@ -142,9 +140,7 @@ fn openvpn_connects_with_the_code_as_the_password() {
 
 #[test]
 fn openvpn_refuses_a_wrong_code_with_auth_failed() {
-    if !needs_root("openvpn_refuses_a_wrong_code_with_auth_failed") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let server = code_only_server(&env);
     wait_for_fresh_step(30);
@@ -188,9 +184,7 @@ fn openvpn_refuses_a_wrong_code_with_auth_failed() {
 
 #[test]
 fn openvpn_forward_pass_takes_password_and_code_in_one_field() {
-    if !needs_root("openvpn_forward_pass_takes_password_and_code_in_one_field") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let server = fake_user_server(&env, "openvpn-fwd", &forward_pass_stack(), "openvpn-fwd");
     wait_for_fresh_step(30);
@@ -232,9 +226,7 @@ fn openvpn_forward_pass_takes_password_and_code_in_one_field() {
 
 #[test]
 fn openvpn_forward_pass_wrong_passwords_neither_burn_the_code_nor_count() {
-    if !needs_root("openvpn_forward_pass_wrong_passwords_neither_burn_the_code_nor_count") {
-        return;
-    }
+    needs_root!();
     // Issue 8: a wrong password with the right code used to burn the code (the right password
     // then got "replayed code"), and three bogus logins per 30 s exhausted the user's rate
     // limit: anyone who knew a user name could keep that user off the VPN.
@@ -276,9 +268,7 @@ fn openvpn_forward_pass_wrong_passwords_neither_burn_the_code_nor_count() {
 
 #[test]
 fn openvpn_forward_pass_without_its_check_line_is_refused_by_the_account_line() {
-    if !needs_root("openvpn_forward_pass_without_its_check_line_is_refused_by_the_account_line") {
-        return;
-    }
+    needs_root!();
     // An administrator who drops the check_forwarded line: the password alone would pass
     // authentication, and the plugin's pam_acct_mgmt call meets the shipped pam_totp account
     // line, which refuses.
@@ -304,9 +294,7 @@ fn openvpn_forward_pass_without_its_check_line_is_refused_by_the_account_line() 
 
 #[test]
 fn openvpn_static_challenge_sends_password_and_code_separately() {
-    if !needs_root("openvpn_static_challenge_sends_password_and_code_separately") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let server = fake_user_server(
         &env,
@@ -358,11 +346,7 @@ fn openvpn_static_challenge_sends_password_and_code_separately() {
 
 #[test]
 fn openvpn_renegotiation_without_auth_gen_token_replays_the_code_and_drops_the_client() {
-    if !needs_root(
-        "openvpn_renegotiation_without_auth_gen_token_replays_the_code_and_drops_the_client",
-    ) {
-        return;
-    }
+    needs_root!();
     // OpenVPN renegotiates every reneg-sec (3600 s by default) and the client sends its cached
     // password again: a one-time code cannot pass twice, so the tunnel drops. Documented in the
     // README: use auth-gen-token.
@@ -391,9 +375,7 @@ fn openvpn_renegotiation_without_auth_gen_token_replays_the_code_and_drops_the_c
 
 #[test]
 fn openvpn_auth_gen_token_keeps_the_tunnel_across_renegotiation() {
-    if !needs_root("openvpn_auth_gen_token_keeps_the_tunnel_across_renegotiation") {
-        return;
-    }
+    needs_root!();
     // With auth-gen-token the server hands the client a session token after the first login;
     // renegotiations authenticate with the token and PAM (and the code) is not asked again.
     // The token's renewal time must be at least twice hand-window (15 s here).
@@ -429,9 +411,7 @@ fn openvpn_auth_gen_token_keeps_the_tunnel_across_renegotiation() {
 
 #[test]
 fn openvpn_deferred_auth_pam_accepts_the_right_code_and_refuses_a_wrong_one() {
-    if !needs_root("openvpn_deferred_auth_pam_accepts_the_right_code_and_refuses_a_wrong_one") {
-        return;
-    }
+    needs_root!();
     // The README recommends `setenv deferred_auth_pam 1`, so that the plugin checks in the
     // background and a wrong code's failure delay does not hold up the server. Two clients at
     // once, one with a wrong code and one with the right code: each gets its own answer.

@@ -40,9 +40,7 @@ fn pamtester(env: &Env, service: &str, input: &str) -> (bool, String) {
 
 #[test]
 fn pamtester_logs_in_with_a_code_and_refuses_a_wrong_one() {
-    if !needs_root("pamtester_logs_in_with_a_code_and_refuses_a_wrong_one") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     env.enroll(KEY, &[]);
     env.service("totp-pamtester", "auth required @MODULE@ secret=@SECRET@\n");

@@ -63,9 +63,7 @@ const USER_PROMPT: &str = "(pamtest0@127.0.0.1) ";
 
 #[test]
 fn password_then_code_logs_in() {
-    if !needs_root("password_then_code_logs_in") {
-        return;
-    }
+    needs_root!();
     let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
     wait_for_fresh_step(30);
@@ -99,9 +97,7 @@ fn password_then_code_logs_in() {
 
 #[test]
 fn wrong_password_with_right_code_is_refused() {
-    if !needs_root("wrong_password_with_right_code_is_refused") {
-        return;
-    }
+    needs_root!();
     let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
     wait_for_fresh_step(30);
@@ -123,9 +119,7 @@ fn wrong_password_with_right_code_is_refused() {
 
 #[test]
 fn wrong_code_is_refused() {
-    if !needs_root("wrong_code_is_refused") {
-        return;
-    }
+    needs_root!();
     let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
     let out = s.login(0, &wrong_code(KEY));
@@ -155,9 +149,7 @@ fn wrong_code_is_refused() {
 
 #[test]
 fn a_code_is_accepted_once() {
-    if !needs_root("a_code_is_accepted_once") {
-        return;
-    }
+    needs_root!();
     let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
     wait_for_fresh_step(30);
@@ -180,9 +172,7 @@ fn a_code_is_accepted_once() {
 
 #[test]
 fn a_recovery_code_works_once() {
-    if !needs_root("a_recovery_code_works_once") {
-        return;
-    }
+    needs_root!();
     let s = Setup::new(1, PASSWORD_THEN_CODE, KBD);
     s.users.enroll(
         0,
@@ -213,9 +203,7 @@ fn a_recovery_code_works_once() {
 
 #[test]
 fn nullok_lets_an_unenrolled_user_in_with_the_password_alone() {
-    if !needs_root("nullok_lets_an_unenrolled_user_in_with_the_password_alone") {
-        return;
-    }
+    needs_root!();
     let stack = PASSWORD_THEN_CODE.replace("@MODULE@", "@MODULE@ nullok");
     let s = Setup::new(2, &stack, KBD);
     // pamtest0 has no secret file; pamtest1 has one.
@@ -256,9 +244,7 @@ fn nullok_lets_an_unenrolled_user_in_with_the_password_alone() {
 
 #[test]
 fn the_module_prompt_text_reaches_the_ssh_client() {
-    if !needs_root("the_module_prompt_text_reaches_the_ssh_client") {
-        return;
-    }
+    needs_root!();
     let stack = PASSWORD_THEN_CODE.replace("@MODULE@", "@MODULE@ prompt=Code_from_your_phone:_");
     let s = Setup::new(1, &stack, KBD);
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
@@ -371,9 +357,7 @@ fn code_prompt(user: &str) -> String {
 
 #[test]
 fn key_then_code_asks_only_for_the_code() {
-    if !needs_root("key_then_code_asks_only_for_the_code") {
-        return;
-    }
+    needs_root!();
     // packaging/pam.d/sshd-publickey as shipped (with nullok); both users are enrolled.
     let (s, keys) = Setup::key_then_code(2, &shipped_stack(PUBLICKEY_STACK));
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
@@ -451,9 +435,7 @@ fn key_then_code_asks_only_for_the_code() {
 
 #[test]
 fn key_then_code_with_nullok_lets_an_unenrolled_user_in_with_the_key_alone() {
-    if !needs_root("key_then_code_with_nullok_lets_an_unenrolled_user_in_with_the_key_alone") {
-        return;
-    }
+    needs_root!();
     // packaging/pam.d/sshd-publickey as shipped (nullok, the rollout setting); pamtest0 has no
     // secret file.
     let (s, keys) = Setup::key_then_code(1, &shipped_stack(PUBLICKEY_STACK));
@@ -495,9 +477,7 @@ fn key_then_code_with_nullok_lets_an_unenrolled_user_in_with_the_key_alone() {
 
 #[test]
 fn key_then_code_without_nullok_refuses_an_unenrolled_user() {
-    if !needs_root("key_then_code_without_nullok_refuses_an_unenrolled_user") {
-        return;
-    }
+    needs_root!();
     // The shipped stack with nullok removed, as its comment says to enforce; pamtest0 has no file.
     let (s, keys) = Setup::key_then_code(1, &publickey_stack_enforced());
     // Asked like an enrolled user (the prompt does not reveal enrollment), then refused.
@@ -522,9 +502,7 @@ fn key_then_code_without_nullok_refuses_an_unenrolled_user() {
 
 #[test]
 fn key_then_code_fails_closed_when_pam_totp_cannot_decide() {
-    if !needs_root("key_then_code_fails_closed_when_pam_totp_cannot_decide") {
-        return;
-    }
+    needs_root!();
     // pamtest0 is not enrolled: under nullok the key alone would do. A misspelt option
     // (PAM_SERVICE_ERR) or a module libpam cannot load (PAM_MODULE_UNKNOWN) must not fall
     // through to pam_permit. sshd reads the service file at each login.

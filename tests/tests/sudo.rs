@@ -98,9 +98,7 @@ fn pw_and(code: &str) -> String {
 
 #[test]
 fn password_and_code_give_root() {
-    if !needs_root("password_and_code_give_root") {
-        return;
-    }
+    needs_root!();
     let s = Sudo::new(1);
     wait_for_fresh_step(30);
     let ran = s.sudo(&pw_and(&oathtool(KEY, &[], now())));
@@ -129,9 +127,7 @@ fn password_and_code_give_root() {
 
 #[test]
 fn a_wrong_code_does_not_give_root() {
-    if !needs_root("a_wrong_code_does_not_give_root") {
-        return;
-    }
+    needs_root!();
     let s = Sudo::new(1);
     let ran = s.sudo(&pw_and(&wrong_code(KEY)));
     assert!(!ran.ok(), "{}", s.context(&ran));
@@ -157,9 +153,7 @@ fn a_wrong_code_does_not_give_root() {
 /// the next round asks for the password and the code again.
 #[test]
 fn after_a_wrong_code_the_next_round_asks_for_password_and_code_again() {
-    if !needs_root("after_a_wrong_code_the_next_round_asks_for_password_and_code_again") {
-        return;
-    }
+    needs_root!();
     let s = Sudo::new(2);
     wait_for_fresh_step(30);
     let input = format!(
@@ -190,9 +184,7 @@ fn after_a_wrong_code_the_next_round_asks_for_password_and_code_again() {
 /// is not asked for and not spent, so the next round can still use it.
 #[test]
 fn a_wrong_password_is_refused_before_the_code_is_asked() {
-    if !needs_root("a_wrong_password_is_refused_before_the_code_is_asked") {
-        return;
-    }
+    needs_root!();
     let s = Sudo::new(2);
     wait_for_fresh_step(30);
     let code = oathtool(KEY, &[], now());

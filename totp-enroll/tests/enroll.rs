@@ -8,15 +8,18 @@ use std::os::unix::fs::PermissionsExt;
 #[test]
 fn enroll_from_stdin_writes_a_private_file_and_json() {
     let env = Env::new();
-    let v = enroll_json(&env, KEY);
+    let v = enroll_json(&env, RFC_SHA1_KEY);
     let obj = v.as_object().expect("object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, ["otpauth_uri", "recovery_codes", "secret"]);
-    assert_eq!(v["secret"], KEY);
+    assert_eq!(v["secret"], RFC_SHA1_KEY);
     let uri = v["otpauth_uri"].as_str().unwrap();
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-    assert!(uri.contains(&format!("?secret={KEY}&issuer=")), "{uri}");
+    assert!(
+        uri.contains(&format!("?secret={RFC_SHA1_KEY}&issuer=")),
+        "{uri}"
+    );
     assert!(
         !uri.contains("algorithm=") && !uri.contains("digits=") && !uri.contains("period="),
         "{uri}"
@@ -36,7 +39,7 @@ fn enroll_from_stdin_writes_a_private_file_and_json() {
     let meta = std::fs::metadata(env.file()).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let text = env.text();
-    assert!(text.contains(KEY));
+    assert!(text.contains(RFC_SHA1_KEY));
     assert!(text.contains("created = "));
     assert_eq!(stored_hashes(&text).len(), 10);
     for c in &codes {
@@ -57,12 +60,15 @@ fn enroll_from_stdin_writes_a_private_file_and_json() {
 fn enroll_with_other_parameters() {
     let env = Env::new();
     wait_for_fresh_step(60);
-    let code = oathtool_at(KEY2, &["--totp=sha256", "-d", "8", "-s", "60"], now());
+    let code = format!(
+        "{}\n",
+        oathtool(KEY, &["--totp=sha256", "-d", "8", "-s", "60"], now())
+    );
     let out = env.run(
         &[
             "enroll",
             "--secret",
-            KEY2,
+            KEY,
             "--algorithm",
             "SHA256",
             "--digits",
@@ -94,13 +100,13 @@ fn enroll_with_other_parameters() {
 #[test]
 fn wrong_code_writes_nothing() {
     let env = Env::new();
-    let right = code(KEY);
+    let right = code(RFC_SHA1_KEY);
     let wrong = if right.trim() == "000000" {
         "111111\n"
     } else {
         "000000\n"
     };
-    let out = env.run(&["enroll", "--secret", KEY, "--json"], wrong);
+    let out = env.run(&["enroll", "--secret", RFC_SHA1_KEY, "--json"], wrong);
     assert_exit(&out, 1);
     assert!(
         stdout(&out).is_empty(),
@@ -118,7 +124,7 @@ fn wrong_code_writes_nothing() {
         "no file, no temporary file"
     );
     // No code at all (stdin closed) fails the same way.
-    let out = env.run(&["enroll", "--secret", KEY, "--no-qr"], "");
+    let out = env.run(&["enroll", "--secret", RFC_SHA1_KEY, "--no-qr"], "");
     assert_exit(&out, 1);
     assert!(!env.file().exists());
 }
@@ -126,9 +132,9 @@ fn wrong_code_writes_nothing() {
 #[test]
 fn existing_enrollment_needs_force() {
     let env = Env::new();
-    enroll_json(&env, KEY);
+    enroll_json(&env, RFC_SHA1_KEY);
     let before = env.text();
-    let out = env.run(&["enroll", "--secret", KEY2, "--json"], &code(KEY2));
+    let out = env.run(&["enroll", "--secret", KEY, "--json"], &code(KEY));
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(
@@ -139,12 +145,12 @@ fn existing_enrollment_needs_force() {
     assert_eq!(env.text(), before, "the old enrollment is untouched");
 
     let out = env.run(
-        &["enroll", "--secret", KEY2, "--json", "--force"],
-        &code(KEY2),
+        &["enroll", "--secret", KEY, "--json", "--force"],
+        &code(KEY),
     );
     assert_exit(&out, 0);
     let after = env.text();
-    assert!(after.contains(KEY2) && !after.contains(KEY));
+    assert!(after.contains(KEY) && !after.contains(RFC_SHA1_KEY));
     assert_eq!(
         std::fs::metadata(env.file()).unwrap().permissions().mode() & 0o777,
         0o600
@@ -158,16 +164,16 @@ fn a_corrupt_file_can_be_replaced_with_force_and_removed() {
     std::fs::write(env.file(), corrupt).unwrap();
     std::fs::set_permissions(env.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
     // Without --force: refused before anything is shown.
-    let out = env.run(&["enroll", "--secret", KEY, "--no-qr"], "123456\n");
+    let out = env.run(&["enroll", "--secret", RFC_SHA1_KEY, "--no-qr"], "123456\n");
     assert_exit(&out, 1);
     assert!(stdout(&out).is_empty(), "nothing shown before refusing");
     // With --force: replaced.
     let out = env.run(
-        &["enroll", "--secret", KEY, "--force", "--json"],
-        &code(KEY),
+        &["enroll", "--secret", RFC_SHA1_KEY, "--force", "--json"],
+        &code(RFC_SHA1_KEY),
     );
     assert_exit(&out, 0);
-    assert!(env.text().contains(KEY));
+    assert!(env.text().contains(RFC_SHA1_KEY));
     // remove works on a corrupt file too (root's recovery path).
     std::fs::write(env.file(), corrupt).unwrap();
     let out = env.run(&["remove"], "");
@@ -181,8 +187,8 @@ fn a_file_with_a_bad_mode_is_not_replaced_or_removed() {
     std::fs::write(env.file(), "version = 1\nsecret = 3\n").unwrap();
     std::fs::set_permissions(env.file(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env.run(
-        &["enroll", "--secret", KEY, "--force", "--no-qr"],
-        &code(KEY),
+        &["enroll", "--secret", RFC_SHA1_KEY, "--force", "--no-qr"],
+        &code(RFC_SHA1_KEY),
     );
     assert_exit(&out, 1);
     let err = stderr(&out);
@@ -228,11 +234,11 @@ fn a_file_that_is_not_a_secret_file_is_never_replaced_or_removed() {
                 &template,
                 "enroll",
                 "--secret",
-                KEY,
+                RFC_SHA1_KEY,
                 "--force",
                 "--no-qr",
             ],
-            &code(KEY),
+            &code(RFC_SHA1_KEY),
             |_| {},
         );
         assert_exit(&out, 1);
@@ -269,7 +275,7 @@ fn status_reports_enrollment_and_counts() {
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("not enrolled"), "{}", stdout(&out));
 
-    enroll_json(&env, KEY);
+    enroll_json(&env, RFC_SHA1_KEY);
     let v = json(&env.run(&["status", "--json"], ""));
     assert_eq!(v["enrolled"], true);
     assert_eq!(v["algorithm"], "SHA1");
@@ -291,7 +297,7 @@ fn status_reports_enrollment_and_counts() {
 #[test]
 fn recovery_codes_are_replaced() {
     let env = Env::new();
-    let first = enroll_json(&env, KEY);
+    let first = enroll_json(&env, RFC_SHA1_KEY);
     let old_codes: Vec<String> = first["recovery_codes"]
         .as_array()
         .unwrap()
@@ -335,7 +341,7 @@ fn recovery_codes_are_replaced() {
 
     // A TOTP code works as proof too (the next step's: this step's was used at enrollment).
     // This is the third check in 30 s, the most the default throttle allows.
-    let out = env.run(&["recovery-codes"], &next_code(KEY));
+    let out = env.run(&["recovery-codes"], &next_code(RFC_SHA1_KEY));
     assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(
@@ -363,7 +369,7 @@ fn recovery_codes_need_an_enrollment() {
 #[test]
 fn remove_deletes_the_file() {
     let env = Env::new();
-    enroll_json(&env, KEY);
+    enroll_json(&env, RFC_SHA1_KEY);
     let out = env.run(&["remove"], "");
     assert_exit(&out, 0);
     assert!(!env.file().exists());
@@ -457,9 +463,7 @@ fn other_users_need_root() {
 #[test]
 fn root_enrolls_another_user_in_a_root_directory() {
     use std::os::unix::fs::MetadataExt;
-    if !needs_root("root_enrolls_another_user_in_a_root_directory") {
-        return;
-    }
+    needs_root!();
     let env = Env::new();
     let template = format!("{}/%u.toml", env.dir.path().display());
     let args = [
@@ -469,10 +473,10 @@ fn root_enrolls_another_user_in_a_root_directory() {
         &template,
         "enroll",
         "--secret",
-        KEY,
+        RFC_SHA1_KEY,
         "--json",
     ];
-    let out = run_with(&args, &code(KEY), |_| {});
+    let out = run_with(&args, &code(RFC_SHA1_KEY), |_| {});
     assert_exit(&out, 0);
     let file = env.dir.path().join("nobody.toml");
     let meta = std::fs::metadata(&file).unwrap();
@@ -523,8 +527,8 @@ fn site_defaults_give_the_issuer_and_the_secret_file() {
     };
     wait_for_fresh_step(30);
     let out = run_with(
-        &["enroll", "--secret", KEY, "--json"],
-        &code(KEY),
+        &["enroll", "--secret", RFC_SHA1_KEY, "--json"],
+        &code(RFC_SHA1_KEY),
         with_site,
     );
     assert_exit(&out, 0);
@@ -553,12 +557,12 @@ fn site_defaults_give_the_issuer_and_the_secret_file() {
             other.file().to_str().unwrap(),
             "enroll",
             "--secret",
-            KEY,
+            RFC_SHA1_KEY,
             "--issuer",
             "Override",
             "--json",
         ],
-        &code(KEY),
+        &code(RFC_SHA1_KEY),
         with_site,
     );
     assert_exit(&out, 0);
@@ -618,9 +622,7 @@ fn unsafe_or_malformed_site_defaults_stop_the_tool() {
 #[test]
 fn a_set_uid_copy_refuses_to_run_before_reading_anything() {
     use std::os::unix::process::CommandExt;
-    if !needs_root("a_set_uid_copy_refuses_to_run_before_reading_anything") {
-        return;
-    }
+    needs_root!();
     // A mistaken `chmod u+s` must not let a user read root-only files through totp-enroll,
     // not even in an error message about the site defaults.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();

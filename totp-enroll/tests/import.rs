@@ -19,7 +19,7 @@ fn a_google_authenticator_file_keeps_the_phone_working() {
     let ga = write_ga(
         &env,
         "ga",
-        &format!("{KEY}\n\" RATE_LIMIT 5 60 1700000000\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n21815126\n46859078\n50471075\n"),
+        &format!("{RFC_SHA1_KEY}\n\" RATE_LIMIT 5 60 1700000000\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n21815126\n46859078\n50471075\n"),
     );
     let out = env.run(&["import-google-authenticator", ga.to_str().unwrap()], "");
     assert_exit(&out, 0);
@@ -33,7 +33,7 @@ fn a_google_authenticator_file_keeps_the_phone_working() {
     );
     let secret = env.text();
     assert!(
-        secret.contains(KEY) && !secret.contains("21815126"),
+        secret.contains(RFC_SHA1_KEY) && !secret.contains("21815126"),
         "scratch codes are stored hashed"
     );
 
@@ -54,7 +54,7 @@ fn a_google_authenticator_file_keeps_the_phone_working() {
     // A scratch code is now a recovery code, and the phone's codes are accepted.
     let out = env.run(&["recovery-codes", "--json"], "46859078\n");
     assert_exit(&out, 0);
-    let out = env.run(&["recovery-codes", "--json"], &code(KEY));
+    let out = env.run(&["recovery-codes", "--json"], &code(RFC_SHA1_KEY));
     assert_exit(&out, 0);
 
     // A second import needs --force.
@@ -82,7 +82,7 @@ fn step_size_becomes_the_period() {
     let ga = write_ga(
         &env,
         "ga",
-        &format!("{KEY}\n\" STEP_SIZE 60\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n\" RATE_LIMIT 3 30\n"),
+        &format!("{RFC_SHA1_KEY}\n\" STEP_SIZE 60\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n\" RATE_LIMIT 3 30\n"),
     );
     let out = env.run(&["import-google-authenticator", ga.to_str().unwrap()], "");
     assert_exit(&out, 0);
@@ -116,7 +116,11 @@ fn short_keys_are_refused_with_the_fix() {
 #[test]
 fn hotp_files_are_refused() {
     let env = Env::new();
-    let ga = write_ga(&env, "ga", &format!("{KEY}\n\" HOTP_COUNTER 1\n12345678\n"));
+    let ga = write_ga(
+        &env,
+        "ga",
+        &format!("{RFC_SHA1_KEY}\n\" HOTP_COUNTER 1\n12345678\n"),
+    );
     let out = env.run(&["import-google-authenticator", ga.to_str().unwrap()], "");
     assert_exit(&out, 1);
     assert!(
@@ -130,14 +134,18 @@ fn hotp_files_are_refused() {
 #[test]
 fn symlinks_and_garbage_are_refused() {
     let env = Env::new();
-    let ga = write_ga(&env, "ga", &format!("{KEY}\n\" TOTP_AUTH\n"));
+    let ga = write_ga(&env, "ga", &format!("{RFC_SHA1_KEY}\n\" TOTP_AUTH\n"));
     let link = env.dir.path().join("link");
     std::os::unix::fs::symlink(&ga, &link).unwrap();
     let out = env.run(&["import-google-authenticator", link.to_str().unwrap()], "");
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
 
-    let bad = write_ga(&env, "bad", &format!("{KEY}\nnot a scratch code\n"));
+    let bad = write_ga(
+        &env,
+        "bad",
+        &format!("{RFC_SHA1_KEY}\nnot a scratch code\n"),
+    );
     let out = env.run(&["import-google-authenticator", bad.to_str().unwrap()], "");
     assert_exit(&out, 1);
     let err = stderr(&out);

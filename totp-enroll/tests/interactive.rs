@@ -33,7 +33,7 @@ fn a_person_enrolls_at_a_terminal() {
     p.send_line("000000").unwrap();
     p.exp_string("That code is not right").unwrap();
     p.exp_string("Enter the code from your app: ").unwrap();
-    p.send_line(&oathtool_at(&key, &[], now())).unwrap();
+    p.send_line(&oathtool(&key, &[], now())).unwrap();
     p.exp_string("Code accepted").unwrap();
     p.exp_string("Recovery codes").unwrap();
     p.exp_regex(r"[0-9a-z]{5}-[0-9a-z]{5}").unwrap();

@@ -64,9 +64,9 @@ fn without_colour_the_code_is_still_readable() {
             file.to_str().unwrap(),
             "enroll",
             "--secret",
-            KEY,
+            RFC_SHA1_KEY,
         ],
-        &code(KEY),
+        &code(RFC_SHA1_KEY),
         |c| {
             c.env("NO_COLOR", "1");
         },
@@ -91,8 +91,8 @@ fn without_colour_the_code_is_still_readable() {
 fn qr_code_decodes_to_the_uri() {
     let env = Env::new();
     let out = env.run(
-        &["enroll", "--secret", KEY, "--issuer", "QR Test"],
-        &code(KEY),
+        &["enroll", "--secret", RFC_SHA1_KEY, "--issuer", "QR Test"],
+        &code(RFC_SHA1_KEY),
     );
     assert_exit(&out, 0);
     let text = stdout(&out);
@@ -116,11 +116,14 @@ fn qr_code_decodes_to_the_uri() {
 
     let content = decode(&grid);
     assert_eq!(content, uri);
-    assert!(content.contains(&format!("secret={KEY}")));
+    assert!(content.contains(&format!("secret={RFC_SHA1_KEY}")));
 
     // --no-qr prints the URI and key without the block.
     let env = Env::new();
-    let out = env.run(&["enroll", "--secret", KEY, "--no-qr"], &code(KEY));
+    let out = env.run(
+        &["enroll", "--secret", RFC_SHA1_KEY, "--no-qr"],
+        &code(RFC_SHA1_KEY),
+    );
     assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(!text.contains('\x1b'), "no QR block with --no-qr");

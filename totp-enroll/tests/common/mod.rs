@@ -1,18 +1,18 @@
-//! Helpers for driving the real `totp-enroll` binary against a temporary secret file, with
-//! codes from Debian's `oathtool`.
+//! What is particular to driving the real `totp-enroll` binary against a temporary secret file;
+//! the rest (keys, codes from Debian's `oathtool`, the clock, root and CI rules) is the shared
+//! test harness, `pam_totp_tests`, re-exported here.
 #![allow(dead_code)]
 
+// Each test binary uses its own part of these, as with the helpers below (dead_code above).
+#[allow(unused_imports)]
+pub use pam_totp_tests::{
+    is_root, needs_root, now, oathtool, wait_for_fresh_step, KEY, RFC_SHA1_KEY,
+};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
-
-/// A 160-bit key (RFC 6238's SHA1 test key).
-pub const KEY: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-/// Another 160-bit key.
-pub const KEY2: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// The binary under test.
 pub fn bin() -> &'static str {
@@ -83,60 +83,17 @@ pub fn run_with(args: &[&str], stdin: &str, setup: impl FnOnce(&mut Command)) ->
     child.wait_with_output().expect("wait for totp-enroll")
 }
 
-/// Unix time now.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
-
-/// Waits until at least 3 seconds remain in the current time step of `period` seconds, so a
-/// code made now is still current when the binary checks it.
-pub fn wait_for_fresh_step(period: u64) {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
-    let into = t.as_secs_f64() % period as f64;
-    let left = period as f64 - into;
-    if left < 3.0 {
-        std::thread::sleep(Duration::from_secs_f64(left + 0.2));
-    }
-}
-
-/// `oathtool --totp -b KEY [extra...] --now @T` (one line with the newline); `extra` may
-/// replace `--totp` with `--totp=sha256`.
-pub fn oathtool_at(key: &str, extra: &[&str], time: u64) -> String {
-    let now = format!("@{time}");
-    let mut cmd = Command::new("/usr/bin/oathtool");
-    if !extra.iter().any(|a| a.starts_with("--totp")) {
-        cmd.arg("--totp");
-    }
-    let out = cmd
-        .arg("-b")
-        .arg(key)
-        .args(extra)
-        .arg("--now")
-        .arg(&now)
-        .output()
-        .expect("run oathtool (Debian package oathtool)");
-    assert!(
-        out.status.success(),
-        "oathtool failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("oathtool output")
-}
-
-/// The current code (after waiting for a fresh step of 30 s).
+/// The current code as a line of input (after waiting for a fresh step of 30 s).
 pub fn code(key: &str) -> String {
     wait_for_fresh_step(30);
-    oathtool_at(key, &[], now())
+    format!("{}\n", oathtool(key, &[], now()))
 }
 
 /// The code of the next 30 s step: accepted (window 1) even after the current step's code
 /// was used.
 pub fn next_code(key: &str) -> String {
     wait_for_fresh_step(30);
-    oathtool_at(key, &[], now() + 30)
+    format!("{}\n", oathtool(key, &[], now() + 30))
 }
 
 /// stdout as text.
@@ -179,23 +136,4 @@ pub fn enroll_json(env: &Env, key: &str) -> serde_json::Value {
     let out = env.run(&["enroll", "--secret", key, "--json"], &code(key));
     assert_exit(&out, 0);
     json(&out)
-}
-
-/// True when the tests run as root.
-pub fn is_root() -> bool {
-    nix::unistd::getuid().is_root()
-}
-
-/// Whether a test that needs root can run: true as root; otherwise a note and false, except
-/// under `CI=true`, where the missing privilege fails the test instead of skipping it.
-pub fn needs_root(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root in CI"
-    );
-    eprintln!("note: {test} skipped (not root)");
-    false
 }
