@@ -633,13 +633,27 @@ fn a_set_uid_copy_refuses_to_run_before_reading_anything() {
     let secret = dir.path().join("root-only.toml");
     std::fs::write(&secret, "issuer = 424242\n").unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = std::process::Command::new(&copy)
-        .arg("status")
-        .env("TOTP_ENROLL_CONFIG", &secret)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap();
+    // Another test thread that forks while the copy is still open for writing keeps it open
+    // in its child until that child execs: the kernel then refuses to run the copy (ETXTBSY)
+    // for a moment. Try again briefly.
+    let mut tries = 0;
+    let out = loop {
+        match std::process::Command::new(&copy)
+            .arg("status")
+            .env("TOTP_ENROLL_CONFIG", &secret)
+            .uid(65534)
+            .gid(65534)
+            .output()
+        {
+            Err(e)
+                if e.raw_os_error() == Some(nix::errno::Errno::ETXTBSY as i32) && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(err.contains("must not run set-uid"), "{err}");
