@@ -523,17 +523,16 @@ pub fn in_namespace_with_devlog(
 /// private /dev whose `log` is the test's syslog socket, then the program.
 const NAMESPACE_SH: &str = include_str!("../support/namespace.sh");
 
-fn namespace(binds: &[(&Path, &str)], devlog: Option<(&Path, &Path)>, program: &Path) -> Command {
+/// A command that runs the sh `script` (its arguments are added by the caller, as `$1`...) in
+/// a private mount namespace: whatever it mounts is gone when it ends. Needs root.
+pub fn sh_in_private_namespace(script: &str) -> Command {
     let mut cmd = Command::new(tool("unshare", "util-linux"));
-    cmd.args([
-        "-m",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        NAMESPACE_SH,
-        "sh",
-    ]);
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", script, "sh"]);
+    cmd
+}
+
+fn namespace(binds: &[(&Path, &str)], devlog: Option<(&Path, &Path)>, program: &Path) -> Command {
+    let mut cmd = sh_in_private_namespace(NAMESPACE_SH);
     for (source, target) in binds {
         cmd.arg(source).arg(target);
     }

@@ -529,16 +529,7 @@ fn run_in_sandbox(deb: &Path) {
         .tempdir()
         .expect("temp dir");
     let exe = std::env::current_exe().expect("the running test binary");
-    let out = Command::new(tool("unshare", "util-linux"))
-        .args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            SANDBOX_SH,
-            "sh",
-        ])
+    let out = sh_in_private_namespace(SANDBOX_SH)
         .arg(dir.path())
         .arg(&exe)
         .args([INSTALL_TEST, "--exact", "--nocapture", "--test-threads=1"])

@@ -77,6 +77,16 @@ fn metadata(manifest: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
 }
 
+/// The package ids of the workspace's own crates in `cargo metadata` output.
+fn workspace_members(meta: &Value) -> Vec<&str> {
+    meta["workspace_members"]
+        .as_array()
+        .expect("workspace_members")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 #[test]
 fn spdx_expressions_are_read_as_crates_write_them() {
     let allowed = &["MIT", "Apache-2.0"];
@@ -115,12 +125,7 @@ fn the_project_is_mit_or_apache_2_0() {
     );
     for manifest in [root.join("Cargo.toml"), root.join("fuzz/Cargo.toml")] {
         let meta = metadata(&manifest);
-        let members: Vec<&str> = meta["workspace_members"]
-            .as_array()
-            .expect("workspace_members")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let members = workspace_members(&meta);
         assert!(!members.is_empty(), "{}: no members", manifest.display());
         for package in meta["packages"].as_array().expect("packages") {
             if members.contains(&package["id"].as_str().unwrap_or_default()) {
@@ -144,12 +149,7 @@ fn every_dependency_license_allows_mit_or_apache_2_0() {
     let mut refused = Vec::new();
     for manifest in [root.join("Cargo.toml"), root.join("fuzz/Cargo.toml")] {
         let meta = metadata(&manifest);
-        let members: Vec<&str> = meta["workspace_members"]
-            .as_array()
-            .expect("workspace_members")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let members = workspace_members(&meta);
         for package in meta["packages"].as_array().expect("packages") {
             if members.contains(&package["id"].as_str().unwrap_or_default()) {
                 continue;

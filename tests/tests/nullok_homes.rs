@@ -246,16 +246,7 @@ fn a_locked_fscrypt_home_is_refused_not_waved_through() {
         sh_line(&cmd)
     };
     // Everything runs in a private mount namespace (see the script): nothing outside changes.
-    let out = Command::new(tool("unshare", "util-linux"))
-        .args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            FSCRYPT_HOME_SH,
-            "sh",
-        ])
+    let out = sh_in_private_namespace(FSCRYPT_HOME_SH)
         .arg(dir)
         .arg(&users.passwd)
         .arg(&users.group)
