@@ -44,6 +44,9 @@ pub enum CliError {
     /// The secret store refused or failed.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// An enrollment exists where a new one would be written.
+    #[error("{} already exists; use --force to replace it", .0.display())]
+    Exists(PathBuf),
     /// The store failed with a permission error and a hint helps.
     #[error("{source}; run as root: sudo totp-enroll --user {user} ...")]
     StorePermission {
@@ -152,6 +155,7 @@ pub fn store_error(e: StoreError, user: &str) -> CliError {
             source: e,
             user: user.to_string(),
         },
+        StoreError::Exists(path) => CliError::Exists(path),
         e => CliError::Store(e),
     }
 }

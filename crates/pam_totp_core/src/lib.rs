@@ -3,6 +3,7 @@
 //! no I/O: what the PAM module, totp-enroll and the fuzzers share.
 #![forbid(unsafe_code)]
 
+pub mod hex;
 pub mod log_safe;
 pub mod params;
 pub mod rate_limit;

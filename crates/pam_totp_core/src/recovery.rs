@@ -55,7 +55,11 @@ impl RecoveryHash {
 
     /// The stored text form.
     pub fn encode(&self) -> String {
-        format!("{SCHEME}${}${}", hex(&self.salt), hex(&self.digest))
+        format!(
+            "{SCHEME}${}${}",
+            crate::hex::encode(&self.salt),
+            crate::hex::encode(&self.digest)
+        )
     }
 }
 
@@ -136,10 +140,6 @@ pub fn generate(random: &[u8; RANDOM_BYTES_PER_CODE]) -> (Zeroizing<String>, Rec
         digest: digest(&salt, &normal),
     };
     (code, hash)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {

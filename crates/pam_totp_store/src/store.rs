@@ -35,7 +35,7 @@ fn unique_suffix() -> String {
             .map_or(0, |d| d.subsec_nanos());
         bytes = (u64::from(std::process::id()) << 32 | u64::from(t)).to_le_bytes();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    pam_totp_core::hex::encode(&bytes)
 }
 
 /// How long a login waits for another login's update before giving up.
@@ -76,7 +76,7 @@ pub enum StoreError {
     },
     /// The file name cannot be looked up because the directory is encrypted and locked
     /// (fscrypt key not loaded, eCryptfs not mounted) until the user's session unlocks it.
-    #[error("{path} cannot be looked up: {dir} is {kind} and locked until the user's session unlocks it; refusing rather than treating the user as not enrolled; fix: keep secret files outside encrypted homes, e.g. secret=/var/lib/pam_totp/%u.toml (totp-enroll --secret-file)")]
+    #[error("{path} cannot be looked up: {dir} is {kind} and locked until the user's session unlocks it; refusing rather than treating the user as not enrolled; fix: keep secret files outside encrypted homes, e.g. secret=/var/lib/pam_totp/%u.toml")]
     EncryptedLocked {
         /// The secret file.
         path: PathBuf,
@@ -87,7 +87,7 @@ pub enum StoreError {
     },
     /// The home (or the file system it is on) is not there now, though it may hold an
     /// enrolled user's file: refused, never "not enrolled".
-    #[error("home directory {home} {reason}; refusing rather than treating the user as not enrolled; fix: mount it, or keep secret files outside the home, e.g. secret=/var/lib/pam_totp/%u.toml (totp-enroll --secret-file)")]
+    #[error("home directory {home} {reason}; refusing rather than treating the user as not enrolled; fix: mount it, or keep secret files outside the home, e.g. secret=/var/lib/pam_totp/%u.toml")]
     HomeUnavailable {
         /// The home directory.
         home: PathBuf,
@@ -156,7 +156,7 @@ pub enum StoreError {
     #[error("{0} kept changing while being locked; try again")]
     Unstable(PathBuf),
     /// A file exists where a new enrollment should be written.
-    #[error("{0} already exists; use --force to replace it")]
+    #[error("{0} already exists")]
     Exists(PathBuf),
     /// setfsuid failed.
     #[error("cannot act as the user on {path}: {source}")]

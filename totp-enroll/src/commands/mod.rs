@@ -95,7 +95,7 @@ pub fn check_existing(target: &Target, force: bool) -> Result<Existing, CliError
     let dir = target.open_dir()?;
     match dir.load() {
         Ok(_) if force => Ok(Existing::Enrolled),
-        Ok(_) => Err(CliError::Store(StoreError::Exists(target.display_path()))),
+        Ok(_) => Err(CliError::Exists(target.display_path())),
         Err(e) if e.is_not_found() => Ok(Existing::None),
         Err(StoreError::Format { .. }) if force => match target.open_dir()?.lock_unparsed() {
             Ok(mut locked) => {
