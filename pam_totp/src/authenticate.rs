@@ -133,11 +133,6 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
     verdict
 }
 
-/// A user name as it may appear in a log line (see [`log_safe::field`]).
-pub fn log_safe(name: &str) -> String {
-    log_safe::field(name)
-}
-
 struct Flow<'a> {
     fe: &'a mut dyn Frontend,
     opts: ModuleOptions,
@@ -146,8 +141,8 @@ struct Flow<'a> {
     now: u64,
     /// For `check_forwarded`: what `forward_pass` kept (None inside: nothing was split off).
     kept_code: Option<Option<Zeroizing<String>>>,
-    /// The user name and home as found in the user database, and their log-safe forms:
-    /// paths in messages are built from them.
+    /// The user name and home as found in the user database, and their log-safe forms,
+    /// longest first: paths in messages are built from them.
     scrub: Vec<(String, String)>,
 }
 
@@ -191,10 +186,7 @@ impl Flow<'_> {
     /// An error's text with the user name and home (in paths) made log-safe.
     fn scrubbed(&self, e: &dyn std::fmt::Display) -> String {
         let mut text = e.to_string();
-        // The longest first: a home that contains the user name is replaced whole.
-        let mut pairs: Vec<&(String, String)> = self.scrub.iter().collect();
-        pairs.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
-        for (raw, safe) in pairs {
+        for (raw, safe) in &self.scrub {
             if raw.len() > 1 && raw != safe {
                 text = text.replace(raw.as_str(), safe);
             }
@@ -245,6 +237,9 @@ impl Flow<'_> {
             (account.name.clone(), log_safe::path(&account.name)),
             (home.clone(), log_safe::path(&home)),
         ];
+        // The longest first: a home that contains the user name is replaced whole.
+        self.scrub
+            .sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
         // The canonical name from passwd, not what the client typed (case, aliases).
         let path = match template::expand(&self.opts.secret_template, &account.name, &account.dir) {
             Ok(p) => p,
@@ -592,13 +587,5 @@ mod tests {
         assert_eq!(split_forwarded("12", 6), ("", "12"));
         assert_eq!(split_forwarded("pässwörd123456", 6), ("pässwörd", "123456"));
         assert_eq!(split_forwarded("ab€", 2), ("", "ab€"));
-    }
-
-    #[test]
-    fn user_names_cannot_forge_log_fields() {
-        assert_eq!(log_safe("alice"), "alice");
-        assert_eq!(log_safe("DOM\\bob.smith@ex-1"), "DOM\\bob.smith@ex-1");
-        assert_eq!(log_safe("x rhost=1.2.3.4\nfake"), "x?rhost?1.2.3.4?fake");
-        assert_eq!(log_safe(&"a".repeat(100)).len(), 64);
     }
 }

@@ -15,25 +15,21 @@ pub struct KeptCode {
     options: ModuleOptions,
     /// The code until `check_forwarded` takes it out.
     code: Cell<Option<Zeroizing<String>>>,
-    /// A code was split off (false: the field was handed on whole, a user not enrolled
-    /// under `nullok`).
-    had_code: bool,
     taken: Cell<bool>,
-    /// `check_forwarded` accepted the code (or found the user not enrolled under `nullok`).
+    /// `check_forwarded` accepted the code (or found the user not enrolled under `nullok`);
+    /// true from the start when no code was split off (the field was handed on whole).
     settled: Cell<bool>,
 }
 
 impl KeptCode {
     /// The code split off for `user` (None: nothing was split off) under `options`.
     pub fn new(user: &str, options: ModuleOptions, code: Option<Zeroizing<String>>) -> Self {
-        let had_code = code.is_some();
         KeptCode {
             user: user.to_string(),
             options,
-            had_code,
+            settled: Cell::new(code.is_none()),
             code: Cell::new(code),
             taken: Cell::new(false),
-            settled: Cell::new(!had_code),
         }
     }
 
@@ -76,7 +72,6 @@ impl fmt::Debug for KeptCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeptCode")
             .field("user", &self.user)
-            .field("had_code", &self.had_code)
             .field("taken", &self.taken.get())
             .field("settled", &self.settled.get())
             .finish_non_exhaustive()
