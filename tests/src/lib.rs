@@ -238,7 +238,18 @@ pub fn recovery_hash(code: &str, salt: [u8; 16]) -> String {
     format!("sha256${}${}", hex(&salt), hex(&h.finalize()))
 }
 
-/// Text of a secret file.
+/// The replay and rate-limit state a secret file holds now, read with the product's parser
+/// (whose format tests are in pam_totp_core): what the tests check is what a login recorded.
+/// Panics when the file is not a valid secret file.
+pub fn file_state(path: &Path) -> pam_totp_core::secret_file::LoginState {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    pam_totp_core::secret_file::SecretFile::parse(&bytes)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .state
+}
+
+/// Text of a secret file (format version 1, as written by hand: the module moves its state
+/// to version 2 at the first login).
 pub fn secret_toml(
     secret: &str,
     algorithm: &str,

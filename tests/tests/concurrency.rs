@@ -37,16 +37,8 @@ fn race(processes: usize) {
         processes - 1,
         "{log}"
     );
-    let file = std::fs::read_to_string(env.secret_path()).unwrap();
-    let checks = file
-        .lines()
-        .find(|l| l.starts_with("checks = ["))
-        .expect("checks line");
-    assert_eq!(
-        checks.matches(',').count() + 1,
-        processes,
-        "every check recorded: {file}"
-    );
+    let state = file_state(&env.secret_path());
+    assert_eq!(state.checks.len(), processes, "every check recorded: {state:?}");
 }
 
 #[test]

@@ -10,5 +10,6 @@ pub mod rate_limit;
 pub mod recovery;
 pub mod secret;
 pub mod secret_file;
+pub mod state_slots;
 pub mod template;
 pub mod verify;

@@ -1,16 +1,25 @@
 //! The per-user secret file: TOML with a format `version`, parsed strictly into validated
 //! types, and written back in one canonical form.
+//!
+//! Version 2 (written since the login state moved out of the TOML): the TOML part holds the
+//! secret, its parameters and the recovery hashes; the replay and rate-limit state follows in
+//! two checksummed slots that logins rewrite in place ([`crate::state_slots`]). Version 1 kept
+//! the state in a `[state]` table; such files are read as they are and become version 2 at
+//! their first update, by one atomic replace.
 
 use crate::params;
 use crate::recovery::RecoveryHash;
 use crate::secret::{SecretError, TotpSecret, MAX_SECRET_BYTES, MIN_STORED_SECRET_BYTES};
+use crate::state_slots::{self, SlotError, SlotLayout};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::value::Datetime;
 use zeroize::Zeroizing;
 
-/// The only file format version this build understands.
-pub const FORMAT_VERSION: i64 = 1;
+/// The file format version this build writes.
+pub const FORMAT_VERSION: i64 = 2;
+/// The earlier version this build still reads: the state in a `[state]` table.
+pub const STATE_TABLE_VERSION: i64 = 1;
 /// Upper bound on the file size; a real file is well under 4 KiB.
 pub const MAX_FILE_BYTES: usize = 64 * 1024;
 /// Upper bound on stored recovery codes.
@@ -95,8 +104,14 @@ pub enum FileFormatError {
     #[error("the file has no 'version' key")]
     NoVersion,
     /// A version this build does not know.
-    #[error("the file has format version {0}, this pam_totp understands version {FORMAT_VERSION} only; upgrade pam_totp or re-enroll")]
+    #[error("the file has format version {0}, this pam_totp understands versions {STATE_TABLE_VERSION} and {FORMAT_VERSION}; upgrade pam_totp or re-enroll")]
     UnknownVersion(String),
+    /// A version-2 file with a `[state]` table (the state lives in the slots).
+    #[error("the file has a [state] table, which version {FORMAT_VERSION} files keep in their state slots; remove the table or re-enroll")]
+    StateTable,
+    /// The state slots of a version-2 file are missing or damaged.
+    #[error("the login state at the end of the file {0}; re-enroll (totp-enroll --force) or remove the file")]
+    StateSlots(&'static str),
     /// The secret value is bad.
     #[error("bad 'secret': {0}")]
     Secret(#[from] SecretError),
@@ -129,8 +144,8 @@ struct RawFile {
     created: Option<Datetime>,
     #[serde(default)]
     recovery_codes: Vec<String>,
-    #[serde(default)]
-    state: LoginState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<LoginState>,
 }
 
 fn default_algorithm() -> Algorithm {
@@ -186,23 +201,57 @@ impl SecretFile {
 
     /// Parses file bytes strictly: bounded size, UTF-8, known version, no unknown keys.
     pub fn parse(bytes: &[u8]) -> Result<Self, FileFormatError> {
+        Self::parse_with_slots(bytes).map(|(file, _)| file)
+    }
+
+    /// Parses file bytes as [`SecretFile::parse`] does, and says where the state slots are
+    /// (None for a version-1 file, whose state is in its TOML).
+    pub fn parse_with_slots(bytes: &[u8]) -> Result<(Self, Option<SlotLayout>), FileFormatError> {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(FileFormatError::TooLarge);
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| FileFormatError::NotText)?;
+        // A version-2 file's TOML part ends at the delimiter; the slots after it are read by
+        // their own rules (a torn slot must not make the whole file unreadable).
+        let slots = state_slots::split(bytes);
+        let toml_part = match slots {
+            Ok((part, _, _)) => part,
+            Err(_) => bytes,
+        };
+        let text = std::str::from_utf8(toml_part).map_err(|_| FileFormatError::NotText)?;
         let table: toml::Table = toml::from_str(text).map_err(|e| syntax(&e))?;
-        match table.get("version") {
+        let version = match table.get("version") {
             None => return Err(FileFormatError::NoVersion),
-            Some(toml::Value::Integer(FORMAT_VERSION)) => {}
+            Some(toml::Value::Integer(v @ (STATE_TABLE_VERSION | FORMAT_VERSION))) => *v,
             Some(other) => {
                 // Shown in a log line: at most 32 characters, no line breaks or controls.
                 let start: String = other.to_string().chars().take(32).collect();
                 let shown = crate::log_safe::line(&start);
                 return Err(FileFormatError::UnknownVersion(shown));
             }
-        }
+        };
         let raw: RawFile = table.try_into().map_err(|e| syntax(&e))?;
-        Self::from_raw(raw)
+        if version == STATE_TABLE_VERSION {
+            return Ok((Self::from_raw(raw)?, None));
+        }
+        if raw.state.is_some() {
+            return Err(FileFormatError::StateTable);
+        }
+        let (_, offset, slot_len) = slots.map_err(slot_error)?;
+        let (state, layout) = state_slots::read(bytes, offset, slot_len).map_err(slot_error)?;
+        let mut file = Self::from_raw(raw)?;
+        file.state = state;
+        Ok((file, Some(layout)))
+    }
+
+    /// True when `self` and `other` differ at most in their login state: an update of the
+    /// state alone can then be written in place.
+    pub fn same_but_state(&self, other: &SecretFile) -> bool {
+        self.secret == other.secret
+            && self.algorithm == other.algorithm
+            && self.digits == other.digits
+            && self.period == other.period
+            && self.created == other.created
+            && self.recovery == other.recovery
     }
 
     fn from_raw(raw: RawFile) -> Result<Self, FileFormatError> {
@@ -231,12 +280,13 @@ impl SecretFile {
             period,
             created: raw.created,
             recovery,
-            state: raw.state,
+            state: raw.state.unwrap_or_default(),
         })
     }
 
-    /// The canonical file text. It is parsed back and compared before being returned, so a
-    /// bug here can never replace a good file with one that would lock the user out.
+    /// The canonical file text (version 2: the TOML part, then the state in slot 0 and an
+    /// empty slot 1). It is parsed back and compared before being returned, so a bug here can
+    /// never replace a good file with one that would lock the user out.
     pub fn to_toml(&self) -> Result<Zeroizing<String>, FileFormatError> {
         let raw = RawFile {
             version: FORMAT_VERSION,
@@ -246,14 +296,27 @@ impl SecretFile {
             period: i64::try_from(self.period).map_err(|_| FileFormatError::Period(-1))?,
             created: self.created,
             recovery_codes: self.recovery.iter().map(RecoveryHash::encode).collect(),
-            state: self.state.clone(),
+            state: None,
         };
         let body = Zeroizing::new(
             toml::to_string(&raw).map_err(|e| FileFormatError::Syntax(e.to_string()))?,
         );
-        let mut text = Zeroizing::new(String::with_capacity(HEADER.len() + body.len()));
+        let slot_len = state_slots::slot_len_for(&self.state);
+        let toml_len = HEADER.len() + body.len();
+        let delimiter = state_slots::delimiter_line(toml_len);
+        let slot0 = state_slots::encode(&self.state, 1, slot_len)
+            .ok_or(FileFormatError::StateSlots("does not fit its slot"))?;
+        let slot1 = state_slots::blank(slot_len);
+        let mut text = Zeroizing::new(String::with_capacity(
+            toml_len + delimiter.len() + 2 * slot_len,
+        ));
         text.push_str(HEADER);
         text.push_str(&body);
+        text.push_str(&delimiter);
+        for slot in [slot0, slot1] {
+            // Slots are ASCII text made by state_slots.
+            text.push_str(&String::from_utf8_lossy(&slot));
+        }
         if SecretFile::parse(text.as_bytes()).as_ref() != Ok(self) {
             return Err(FileFormatError::Syntax(
                 "the file written would not read back the same".into(),
@@ -285,6 +348,14 @@ pub fn has_secret_file_shape(bytes: &[u8]) -> bool {
 
 /// The first line of [`HEADER`].
 const HEADER_FIRST_LINE: &str = "# pam_totp secret file:";
+
+fn slot_error(e: SlotError) -> FileFormatError {
+    FileFormatError::StateSlots(match e {
+        SlotError::NoDelimiter => "has no state delimiter on a page boundary",
+        SlotError::BadSize => "is not two whole state slots",
+        SlotError::NoValidSlot => "has no valid state slot",
+    })
+}
 
 /// A TOML error message without the quoted source line (which could hold the secret).
 fn syntax(e: &dyn std::fmt::Display) -> FileFormatError {
@@ -360,13 +431,55 @@ mod tests {
         assert_eq!(SecretFile::parse(out.as_bytes()).unwrap(), f);
     }
 
+    /// Version-1 files (state in a [state] table) are read as they are; what is written is
+    /// version 2, its state in slot 0, and reads back the same.
+    #[test]
+    fn version_1_is_read_and_version_2_written() {
+        let v1 = format!("{}[state]\nlast_step = 7\nchecks = [3, 4]\n", minimal());
+        let (f, slots) = SecretFile::parse_with_slots(v1.as_bytes()).unwrap();
+        assert_eq!(slots, None);
+        assert_eq!(f.state.last_step, Some(7));
+        let written = f.to_toml().unwrap();
+        assert!(written.contains("\nversion = 2\n"), "{}", &written[..300]);
+        assert!(!written.contains("[state]"));
+        assert_eq!(written.len() % state_slots::PAGE, 0);
+        let (back, slots) = SecretFile::parse_with_slots(written.as_bytes()).unwrap();
+        assert_eq!(back, f);
+        let slots = slots.unwrap();
+        assert_eq!(
+            (slots.current, slots.seq, slots.slot_len),
+            (0, 1, state_slots::PAGE)
+        );
+        // Still a TOML document.
+        let table: toml::Table = toml::from_str(&written).unwrap();
+        assert_eq!(table["version"].as_integer(), Some(2));
+        let mut other = back.clone();
+        other.state.checks.push(9);
+        assert!(other.same_but_state(&back));
+        other.digits = 8;
+        assert!(!other.same_but_state(&back));
+    }
+
     #[test]
     fn unknown_versions_and_keys_are_refused() {
-        let v2 = minimal().replace("version = 1", "version = 2");
+        let v3 = minimal().replace("version = 1", "version = 3");
         assert_eq!(
-            SecretFile::parse(v2.as_bytes()),
-            Err(FileFormatError::UnknownVersion("2".into()))
+            SecretFile::parse(v3.as_bytes()),
+            Err(FileFormatError::UnknownVersion("3".into()))
         );
+        // Version 2 keeps its state in slots: without them, or with a [state] table, refused.
+        let v2 = minimal().replace("version = 1", "version = 2");
+        assert!(matches!(
+            SecretFile::parse(v2.as_bytes()),
+            Err(FileFormatError::StateSlots(_))
+        ));
+        let written = SecretFile::parse(minimal().as_bytes())
+            .unwrap()
+            .to_toml()
+            .unwrap();
+        let with_table =
+            written.replacen("version = 2\n", "version = 2\n[state]\nchecks = []\n", 1);
+        assert!(SecretFile::parse(with_table.as_bytes()).is_err());
         let vs = minimal().replace("version = 1", "version = \"1\"");
         assert!(matches!(
             SecretFile::parse(vs.as_bytes()),

@@ -15,6 +15,7 @@ use nix::fcntl::{openat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::{fchown, fsync, unlinkat, Gid, Uid, UnlinkatFlags};
 use pam_totp_core::secret_file::{FileFormatError, SecretFile, MAX_FILE_BYTES};
+use pam_totp_core::state_slots::{self, SlotLayout};
 use pam_totp_core::template::SecretPath;
 use std::ffi::OsString;
 use std::fs::File;
@@ -219,6 +220,9 @@ pub struct Loaded {
 pub struct Locked {
     file: LockedFile,
     content: SecretFile,
+    /// For a version-2 file: the contents as read and where its state slots are, so that an
+    /// update of the state alone is written in place.
+    read: Option<(SecretFile, SlotLayout)>,
 }
 
 impl SecretDir {
@@ -304,18 +308,27 @@ impl SecretDir {
         }
     }
 
-    /// Opens and checks the file; the caller holds the right identity.
+    /// Opens and checks the file; the caller holds the right identity. The file is opened for
+    /// reading and writing when it may be (so that the login state can be written in place),
+    /// else for reading only (a mode-0400 file in the user's directory, a read-only file
+    /// system): updates then replace the file.
     fn open_checked(&self) -> Result<(File, FileStat), StoreError> {
-        let fd = openat(
-            &self.dir,
-            self.name.as_os_str(),
-            OFlag::O_RDONLY
-                | OFlag::O_NOFOLLOW
-                | OFlag::O_NONBLOCK
-                | OFlag::O_CLOEXEC
-                | OFlag::O_NOCTTY,
-            Mode::empty(),
-        )
+        let flags = OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
+        let open = |access: OFlag| {
+            openat(
+                &self.dir,
+                self.name.as_os_str(),
+                access | flags,
+                Mode::empty(),
+            )
+        };
+        let fd = match open(OFlag::O_RDWR) {
+            // A directory, or a file we may not write: checked (and refused, or read) below.
+            Err(Errno::EISDIR | Errno::EACCES | Errno::EPERM | Errno::EROFS | Errno::ETXTBSY) => {
+                open(OFlag::O_RDONLY)
+            }
+            other => other,
+        }
         .map_err(|e| match e {
             Errno::ENOENT => absent(&self.dir, Path::new(""), &self.path, None, self.is_home),
             e => io_err("open", &self.path, e),
@@ -347,9 +360,13 @@ impl SecretDir {
         Ok(())
     }
 
-    fn read_parse(&self, file: &mut File, st: &FileStat) -> Result<SecretFile, StoreError> {
+    fn read_parse(
+        &self,
+        file: &mut File,
+        st: &FileStat,
+    ) -> Result<(SecretFile, Option<SlotLayout>), StoreError> {
         let buf = self.read_bytes(file, st)?;
-        SecretFile::parse(&buf).map_err(|source| StoreError::Format {
+        SecretFile::parse_with_slots(&buf).map_err(|source| StoreError::Format {
             path: self.path.clone(),
             source,
         })
@@ -389,7 +406,7 @@ impl SecretDir {
     pub fn load(self) -> Result<Loaded, StoreError> {
         let mut opened = self.open_file()?;
         let _act = opened.dir.act()?;
-        let content = opened.dir.read_parse(&mut opened.file, &opened.stat)?;
+        let (content, _) = opened.dir.read_parse(&mut opened.file, &opened.stat)?;
         drop(_act);
         Ok(Loaded { opened, content })
     }
@@ -558,7 +575,7 @@ impl Opened {
         let Opened { dir, file, stat } = self;
         let _act = dir.act()?;
         let (mut lock, now) = dir.lock_current(file, stat)?;
-        let content = dir.read_parse(&mut lock.0, &now)?;
+        let (content, slots) = dir.read_parse(&mut lock.0, &now)?;
         drop(_act);
         Ok(Locked {
             file: LockedFile {
@@ -566,6 +583,7 @@ impl Opened {
                 lock,
                 stat: now,
             },
+            read: slots.map(|slots| (content.clone(), slots)),
             content,
         })
     }
@@ -633,6 +651,16 @@ pub struct LockedFile {
 }
 
 impl LockedFile {
+    /// Writes `bytes` at `offset` of the locked file and waits until they are on disk.
+    fn write_slot(&self, offset: u64, bytes: &[u8]) -> Result<(), Errno> {
+        use std::os::unix::fs::FileExt;
+        self.lock
+            .0
+            .write_all_at(bytes, offset)
+            .map_err(|e| errno_of(&e))?;
+        nix::unistd::fdatasync(&self.lock.0)
+    }
+
     /// The file's bytes (at most [`MAX_FILE_BYTES`]) as of the lock, not parsed: e.g. for
     /// checking that a file which no longer parses is still a secret file before replacing
     /// or removing it.
@@ -671,8 +699,35 @@ impl Locked {
         &mut self.content
     }
 
-    /// Replaces the file durably with the current contents and releases the lock.
+    /// Saves the current contents durably and releases the lock. When only the login state
+    /// changed in a version-2 file, the state is written in place into the slot that does not
+    /// hold the current state, and made durable with `fdatasync`: one small write. Otherwise
+    /// (recovery codes changed, a version-1 file, a state too large for its slot, a file
+    /// opened read-only) the file is replaced whole.
     pub fn save(self) -> Result<(), StoreError> {
+        if let Some((read, slots)) = &self.read {
+            if self.content.same_but_state(read) {
+                if let Some(bytes) =
+                    state_slots::encode(&self.content.state, slots.seq + 1, slots.slot_len)
+                {
+                    match self
+                        .file
+                        .write_slot(slots.slot_offset(slots.next_slot()), &bytes)
+                    {
+                        Ok(()) => return Ok(()),
+                        // Opened read-only: replace the file instead.
+                        Err(Errno::EBADF) => {}
+                        Err(e) => {
+                            return Err(io_err(
+                                "write the login state into",
+                                &self.file.dir.path,
+                                e,
+                            ))
+                        }
+                    }
+                }
+            }
+        }
         self.file.replace(&self.content)
     }
 

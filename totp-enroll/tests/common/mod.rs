@@ -6,7 +6,7 @@
 // Each test binary uses its own part of these, as with the helpers below (dead_code above).
 #[allow(unused_imports)]
 pub use pam_totp_tests::{
-    is_root, needs_root, now, oathtool, wait_for_fresh_step, KEY, RFC_SHA1_KEY,
+    file_state, is_root, needs_root, now, oathtool, wait_for_fresh_step, KEY, RFC_SHA1_KEY,
 };
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
