@@ -38,7 +38,11 @@ fn race(processes: usize) {
         "{log}"
     );
     let state = file_state(&env.secret_path());
-    assert_eq!(state.checks.len(), processes, "every check recorded: {state:?}");
+    assert_eq!(
+        state.checks.len(),
+        processes,
+        "every check recorded: {state:?}"
+    );
 }
 
 #[test]

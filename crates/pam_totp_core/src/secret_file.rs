@@ -440,7 +440,7 @@ mod tests {
         assert_eq!(slots, None);
         assert_eq!(f.state.last_step, Some(7));
         let written = f.to_toml().unwrap();
-        assert!(written.contains("\nversion = 2\n"), "{}", &written[..300]);
+        assert!(written.contains("\nversion = 2\n"), "{}", written.as_str());
         assert!(!written.contains("[state]"));
         assert_eq!(written.len() % state_slots::PAGE, 0);
         let (back, slots) = SecretFile::parse_with_slots(written.as_bytes()).unwrap();

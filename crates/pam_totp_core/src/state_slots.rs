@@ -77,16 +77,17 @@ pub fn split(bytes: &[u8]) -> Result<(&[u8], usize, usize), SlotError> {
         .and_then(|rest| rest.iter().position(|b| *b == b'\n'))
         .ok_or(SlotError::NoDelimiter)?;
     let offset = start + line_end + 1;
-    let padding = bytes.get(start + STATE_DELIMITER.len()..offset - 1);
-    if offset % PAGE != 0 || !padding.is_some_and(|p| p.iter().all(|b| *b == b' ')) {
+    let padding = bytes.get(start + STATE_DELIMITER.len()..offset.saturating_sub(1));
+    if !offset.is_multiple_of(PAGE) || !padding.is_some_and(|p| p.iter().all(|b| *b == b' ')) {
         return Err(SlotError::NoDelimiter);
     }
     let rest = bytes.len() - offset;
     let slot_len = rest / 2;
-    if rest % 2 != 0 || slot_len == 0 || slot_len % PAGE != 0 {
+    if !rest.is_multiple_of(2) || slot_len == 0 || !slot_len.is_multiple_of(PAGE) {
         return Err(SlotError::BadSize);
     }
-    Ok((&bytes[..offset], offset, slot_len))
+    let toml_part = bytes.get(..offset).ok_or(SlotError::NoDelimiter)?;
+    Ok((toml_part, offset, slot_len))
 }
 
 /// Reads both slots after `offset` and returns the current state and the layout.
