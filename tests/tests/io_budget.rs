@@ -1,8 +1,10 @@
 //! What a login costs on disk, seen from the kernel: real logins through libpam run under
 //! strace, and the calls on the user's file and its directory are counted. A login reads the
-//! small secret file once (one open, one read to the end) and writes at most once (one
-//! temporary file, fsync, rename, fsync of the directory). The figures are the contract in the
-//! README ("What a login costs"); time is measured by the benchmark, not here.
+//! small secret file once (one open, one read to the end) and writes at most once: the login
+//! state alone changed, one write of one state slot in place and one fdatasync; the recovery
+//! codes changed (or a version-1 file moves to version 2), one temporary file, fsync, rename
+//! and fsync of the directory. The figures are the contract in the README ("What a login
+//! costs"); time is measured by the benchmark, not here.
 
 use pam_totp_tests::*;
 use std::path::Path;
@@ -24,6 +26,9 @@ struct FileCalls {
     renames: usize,
     /// fsync/fdatasync calls on anything in the directory, or on the directory.
     syncs: usize,
+    /// Writes in place into the secret file, and the bytes they wrote.
+    in_place_writes: usize,
+    bytes_written: u64,
     /// Opens of the secret file that failed because it does not exist.
     missing: usize,
     /// Every traced line that touched the directory, for failure messages.
@@ -47,7 +52,8 @@ fn traced_login(env: &Env, answers: &[&str]) -> (Login, FileCalls) {
             "-e",
             // `?`: a call this architecture or strace version does not have is left out.
             "trace=?open,openat,?openat2,read,?pread64,?readv,\
-             ?rename,?renameat,renameat2,fsync,fdatasync,?sync_file_range",
+             ?rename,?renameat,renameat2,fsync,fdatasync,?sync_file_range,\
+             write,?pwrite64,?pwritev,?pwritev2",
         ])
         .arg(driver.get_program())
         .args(driver.get_args());
@@ -114,12 +120,19 @@ fn sort_calls(trace: &str, dir: &Path, secret: &Path) -> FileCalls {
                 calls.renames += 1
             }
             "fsync" | "fdatasync" | "sync_file_range" => calls.syncs += 1,
+            "write" | "pwrite64" | "pwritev" | "pwritev2"
+                if line.contains(&format!("{on_secret},")) =>
+            {
+                calls.in_place_writes += 1;
+                calls.bytes_written += result.trim().parse::<u64>().unwrap_or(0);
+            }
             _ => {}
         }
     }
     calls
 }
 
+/// A user enrolled with a version-1 file written by hand (state in its TOML).
 fn enrolled_env() -> Env {
     let env = Env::new();
     env.enroll(KEY, &["aaaaa-bbbbb", "ccccc-ddddd"]);
@@ -127,46 +140,101 @@ fn enrolled_env() -> Env {
     env
 }
 
-fn assert_one_read_one_write(calls: &FileCalls, size: u64) {
+/// A user whose file is in today's format: a first (wrong) login moved it to version 2.
+fn enrolled_v2_env() -> Env {
+    let env = enrolled_env();
+    let login = env.login("totp", &["000000"]);
+    assert_eq!(login.rc, rc::AUTH_ERR, "{login:?}");
+    let text = std::fs::read_to_string(env.secret_path()).unwrap();
+    assert!(text.contains("\nversion = 2\n"), "moved to version 2");
+    env
+}
+
+fn assert_read_once(calls: &FileCalls, size: u64) {
     assert_eq!(calls.opens, 1, "the secret file is opened once: {calls:#?}");
     assert!(
         calls.reads <= 2 && calls.bytes_read == size,
         "the file is read once to its end ({size} bytes): {calls:#?}"
     );
+}
+
+/// One small synchronous write: one state slot (a page) in place, and fdatasync.
+fn assert_one_slot_write(calls: &FileCalls) {
     assert_eq!(
-        (calls.temp_files, calls.renames, calls.syncs),
-        (1, 1, 2),
-        "one durable write: a temporary file, fsync, rename, fsync of the directory: {calls:#?}"
+        (
+            calls.in_place_writes,
+            calls.bytes_written,
+            calls.syncs,
+            calls.temp_files,
+            calls.renames
+        ),
+        (1, 4096, 1, 0, 0),
+        "one write of one state slot in place and one fdatasync: {calls:#?}"
+    );
+}
+
+/// The whole file replaced: a temporary file, fsync, rename, fsync of the directory.
+fn assert_one_replace(calls: &FileCalls) {
+    assert_eq!(
+        (
+            calls.temp_files,
+            calls.renames,
+            calls.syncs,
+            calls.in_place_writes
+        ),
+        (1, 1, 2, 0),
+        "one durable replace: a temporary file, fsync, rename, fsync of the directory: {calls:#?}"
     );
 }
 
 #[test]
-fn an_accepted_code_costs_one_read_and_one_durable_write() {
+fn an_accepted_code_costs_one_read_and_one_slot_write() {
+    let env = enrolled_v2_env();
+    let size = std::fs::metadata(env.secret_path()).unwrap().len();
+    let code = oathtool(KEY, &[], now());
+    let (login, calls) = traced_login(&env, &[&code]);
+    assert!(login.ok(), "{login:?}\n{}", env.log());
+    assert_read_once(&calls, size);
+    assert_one_slot_write(&calls);
+}
+
+#[test]
+fn a_refused_code_costs_one_read_and_one_slot_write() {
+    let env = enrolled_v2_env();
+    let size = std::fs::metadata(env.secret_path()).unwrap().len();
+    let wrong = oathtool(KEY, &[], now() + 300);
+    let (login, calls) = traced_login(&env, &[&wrong]);
+    assert_eq!(login.rc, rc::AUTH_ERR, "{login:?}");
+    assert_read_once(&calls, size);
+    assert_one_slot_write(&calls);
+}
+
+#[test]
+fn a_recovery_code_costs_one_read_and_one_replace() {
+    let env = enrolled_v2_env();
+    let size = std::fs::metadata(env.secret_path()).unwrap().len();
+    let (login, calls) = traced_login(&env, &["ccccc-ddddd"]);
+    assert!(login.ok(), "{login:?}\n{}", env.log());
+    assert_read_once(&calls, size);
+    assert_one_replace(&calls);
+}
+
+/// A version-1 file moves to version 2 at its first login, by one atomic replace; the state
+/// it held comes along.
+#[test]
+fn a_version_1_file_moves_to_version_2_in_one_replace() {
     let env = enrolled_env();
     let size = std::fs::metadata(env.secret_path()).unwrap().len();
     let code = oathtool(KEY, &[], now());
     let (login, calls) = traced_login(&env, &[&code]);
     assert!(login.ok(), "{login:?}\n{}", env.log());
-    assert_one_read_one_write(&calls, size);
-}
-
-#[test]
-fn a_refused_code_costs_one_read_and_one_durable_write() {
-    let env = enrolled_env();
-    let size = std::fs::metadata(env.secret_path()).unwrap().len();
-    let wrong = oathtool(KEY, &[], now() + 300);
-    let (login, calls) = traced_login(&env, &[&wrong]);
-    assert_eq!(login.rc, rc::AUTH_ERR, "{login:?}");
-    assert_one_read_one_write(&calls, size);
-}
-
-#[test]
-fn a_recovery_code_costs_one_read_and_one_durable_write() {
-    let env = enrolled_env();
-    let size = std::fs::metadata(env.secret_path()).unwrap().len();
-    let (login, calls) = traced_login(&env, &["ccccc-ddddd"]);
-    assert!(login.ok(), "{login:?}\n{}", env.log());
-    assert_one_read_one_write(&calls, size);
+    assert_read_once(&calls, size);
+    assert_one_replace(&calls);
+    let text = std::fs::read_to_string(env.secret_path()).unwrap();
+    assert!(text.contains("\nversion = 2\n") && !text.contains("[state]"));
+    assert_eq!(file_state(&env.secret_path()).checks.len(), 1);
+    // The accepted code came along as used.
+    assert_eq!(env.login("totp", &[&code]).rc, rc::AUTH_ERR);
 }
 
 #[test]

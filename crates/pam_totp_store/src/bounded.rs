@@ -39,15 +39,25 @@ pub fn open_regular(path: &Path) -> Result<(File, Metadata), ReadError> {
     Ok((file, meta))
 }
 
-/// Reads `file` from its start, at most `max` bytes, into a buffer reserved up front (never
-/// reallocated, so no copy of a secret is left behind) that is zeroized when dropped.
+/// Reads `file` from its start, at most `max` bytes, into a buffer allocated up front (never
+/// reallocated, so no copy of a secret is left behind) that is zeroized when dropped. A file
+/// that fits is read with one `read` call and one more that finds its end.
 pub fn read_bounded(file: &mut File, max: usize) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     file.seek(SeekFrom::Start(0))?;
-    let mut buf = Zeroizing::new(Vec::with_capacity(max.saturating_add(1)));
-    file.take(max as u64 + 1).read_to_end(&mut buf)?;
-    if buf.len() > max {
+    let mut buf = Zeroizing::new(vec![0u8; max.saturating_add(1)]);
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if filled > max {
         return Err(ReadError::TooLarge(max));
     }
+    buf.truncate(filled);
     Ok(buf)
 }
 
