@@ -1,5 +1,6 @@
-//! Builds the syslog capture shim (support/syslog_capture.c) and the NFS-like renameat2 shim
-//! (support/renameat2_einval.c) as shared objects for LD_PRELOAD, pam-bench's C host
+//! Builds the syslog capture shim (support/syslog_capture.c), the NFS-like renameat2 shim
+//! (support/renameat2_einval.c) and the torn-write shim (support/torn_write.c) as shared
+//! objects for LD_PRELOAD, pam-bench's C host
 //! (support/pam_timer.c), and a PAM module that returns a chosen code (support/pam_return.c).
 
 use std::path::PathBuf;
@@ -21,6 +22,14 @@ fn main() {
         &["-shared", "-fPIC"],
         &[],
         "RENAMEAT2_EINVAL_SO",
+    );
+    // A pwrite() torn by a crash: half written (or zeroes), then SIGKILL (crash tests).
+    build_c(
+        "support/torn_write.c",
+        "libtorn_write.so",
+        &["-shared", "-fPIC"],
+        &["-ldl"],
+        "TORN_WRITE_SO",
     );
     // pam-bench's timed host, a plain C program like the real PAM applications.
     build_c(

@@ -207,3 +207,74 @@ fn a_huge_file_is_refused_quickly() {
         env.log()
     );
 }
+
+/// A login killed while writing its login state (half the slot written, or zeroes) loses
+/// nothing that an earlier login made durable, and accepts nothing twice: a code accepted
+/// before the crash is still refused, the rate-limit checks recorded before it still count,
+/// and the code of the killed login (never answered) works once afterwards.
+#[test]
+fn a_login_killed_mid_state_write_loses_nothing_and_accepts_nothing_twice() {
+    for mode in ["cut", "zero"] {
+        let env = Env::new();
+        env.enroll(KEY, &[]);
+        env.service(
+            "t",
+            "auth required @MODULE@ secret=@SECRET@ rate_limit=4/60\n",
+        );
+        wait_for_fresh_step(30);
+        let t = now();
+        // A wrong code moves the file to version 2 (state in slots); then a code accepted.
+        assert_eq!(env.login("t", &["000000"]).rc, rc::AUTH_ERR);
+        let accepted = oathtool(KEY, &[], t - 30);
+        assert!(env.login("t", &[&accepted]).ok(), "{}", env.log());
+        let durable = file_state(&env.secret_path());
+        assert_eq!(durable.checks.len(), 2, "{durable:?}");
+
+        // The next login is killed in the middle of its state write.
+        let next = oathtool(KEY, &[], t);
+        let shim_log = env.dir.path().join("torn.log");
+        let mut cmd = env.command(&Run {
+            service: "t",
+            answers: &[&next],
+            ..Run::default()
+        });
+        cmd.env(
+            "LD_PRELOAD",
+            format!("{}:{}", env!("SYSLOG_CAPTURE_SO"), env!("TORN_WRITE_SO")),
+        )
+        .env("TORN_WRITE", mode)
+        .env("TORN_WRITE_LOG", &shim_log);
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{mode}: the login was killed");
+        let torn = fs::read_to_string(&shim_log).unwrap_or_default();
+        assert!(
+            torn.starts_with(&format!("torn {mode} ")),
+            "{mode}: shim not hit: {torn:?}"
+        );
+        assert_eq!(
+            env.log().matches("accepted verification code").count(),
+            1,
+            "{mode}: the killed login said nothing: {}",
+            env.log()
+        );
+
+        // The torn slot is ignored: the state is the last durable one.
+        assert_eq!(file_state(&env.secret_path()), durable, "{mode}");
+        assert_eq!(
+            env.login("t", &[&accepted]).rc,
+            rc::AUTH_ERR,
+            "{mode}: the code accepted before the crash is still used"
+        );
+        assert!(env.log().contains("replayed code"), "{}", env.log());
+        // Three checks counted now (two before the crash, one replay): one more is allowed.
+        assert!(env.login("t", &[&next]).ok(), "{mode}: {}", env.log());
+        let limited = env.login("t", &[&next]);
+        assert_eq!(limited.rc, rc::AUTH_ERR, "{mode}");
+        assert!(
+            env.log()
+                .contains("rate limit of 4 checks per 60 s reached"),
+            "{mode}: the checks from before the crash still count: {}",
+            env.log()
+        );
+    }
+}

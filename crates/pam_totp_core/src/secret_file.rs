@@ -110,7 +110,7 @@ pub enum FileFormatError {
     #[error("the file has a [state] table, which version {FORMAT_VERSION} files keep in their state slots; remove the table or re-enroll")]
     StateTable,
     /// The state slots of a version-2 file are missing or damaged.
-    #[error("the login state at the end of the file {0}; re-enroll (totp-enroll --force) or remove the file")]
+    #[error("the login state at the end of the file {0}; enroll again with totp-enroll, or remove the file")]
     StateSlots(&'static str),
     /// The secret value is bad.
     #[error("bad 'secret': {0}")]
