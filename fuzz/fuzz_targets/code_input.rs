@@ -13,7 +13,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pam_totp::authenticate::split_forwarded;
+use pam_totp::forwarded::split_forwarded;
 use pam_totp_core::params::RateLimit;
 use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
 use pam_totp_core::secret::TotpSecret;
