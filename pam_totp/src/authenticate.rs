@@ -13,6 +13,9 @@ use pam_totp_core::user_db::{Account, UserDb};
 use pam_totp_core::verify::{self, Outcome, Policy};
 use zeroize::Zeroizing;
 
+#[cfg(test)]
+mod tests;
+
 /// Delay libpam applies after a failed authentication (pam_fail_delay), in microseconds.
 pub const FAIL_DELAY_MICROS: u32 = 2_000_000;
 /// Prompt for the password alone, used with `forward_pass` for users without a file.
