@@ -1,5 +1,5 @@
 //! What a user types at the code prompt: `pam_totp_core::verify::check`,
-//! `pam_totp_core::verify::looks_like_code` and `pam_totp::authenticate::split_forwarded`.
+//! `pam_totp_core::verify::looks_like_code` and `pam_totp::forwarded::split_forwarded`.
 //!
 //! The input is taken as UTF-8 text (non-UTF-8 inputs are skipped: PAM hands the module a
 //! string). It is checked against fixed files (RFC 6238 SHA1 key, 6 and 8 digits, two recovery
@@ -13,7 +13,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pam_totp::authenticate::split_forwarded;
+use pam_totp::forwarded::split_forwarded;
 use pam_totp_core::params::RateLimit;
 use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
 use pam_totp_core::secret::TotpSecret;

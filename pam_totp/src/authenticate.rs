@@ -1,63 +1,25 @@
 //! The authentication flow, independent of libpam: conversation, items and log are reached
-//! through [`Frontend`], and the time is a parameter, so the whole flow is testable.
+//! through [`Frontend`], users through [`UserDb`], the secret through [`SecretStore`], and the
+//! time is a parameter, so every rule of the flow is testable without root.
 
-use crate::forwarded::{KeptCode, Taken};
+use crate::forwarded::{split_forwarded, KeptCode};
+use crate::frontend::{Frontend, Level};
 use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
-use nix::unistd::User;
 use pam_totp_core::log_safe;
 use pam_totp_core::params::DEFAULT_DIGITS;
-use pam_totp_core::recovery;
-use pam_totp_core::template::{self, SecretPath};
+use pam_totp_core::store::{Located, LockedRecord, Record, RecordError, SecretStore};
+use pam_totp_core::template;
+use pam_totp_core::user_db::{Account, UserDb};
 use pam_totp_core::verify::{self, Outcome, Policy};
-use pam_totp_store::store::{Locked, Opened, Owner, SecretDir, StoreError};
 use zeroize::Zeroizing;
+
+#[cfg(test)]
+mod tests;
 
 /// Delay libpam applies after a failed authentication (pam_fail_delay), in microseconds.
 pub const FAIL_DELAY_MICROS: u32 = 2_000_000;
 /// Prompt for the password alone, used with `forward_pass` for users without a file.
 pub const PASSWORD_PROMPT: &str = "Password: ";
-
-/// Syslog severities used by the module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// Configuration or file problems an administrator must fix.
-    Error,
-    /// Replays and rate-limit hits.
-    Warning,
-    /// Failed codes, recovery codes used.
-    Notice,
-    /// Successful logins.
-    Info,
-    /// Extra detail with the `debug` option.
-    Debug,
-}
-
-/// What the flow needs from the PAM stack.
-pub trait Frontend {
-    /// The user being authenticated (may prompt for it).
-    fn user(&mut self) -> Result<String, String>;
-    /// Asks with echo off; None when the conversation fails or gives no answer.
-    fn ask_hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>>;
-    /// Shows an error line to the user (unless the application asked for silence).
-    fn tell_error(&mut self, text: &str);
-    /// PAM_AUTHTOK as set by an earlier module.
-    fn authtok(&self) -> Option<Zeroizing<String>>;
-    /// Sets PAM_AUTHTOK for the following modules.
-    fn set_authtok(&mut self, value: &str) -> bool;
-    /// PAM_RHOST, for log lines (raw: the flow makes it log-safe).
-    fn rhost(&self) -> Option<String>;
-    /// Writes one line to the authpriv log.
-    fn log(&mut self, level: Level, message: &str);
-    /// Asks libpam to delay the answer if the stack fails.
-    fn request_fail_delay(&mut self, micros: u32);
-    /// Keeps the code split off by `forward_pass` for the `check_forwarded` line.
-    fn keep_code(&mut self, kept: KeptCode) -> bool;
-    /// The code an earlier `forward_pass` line kept in this transaction, once.
-    fn take_kept_code(&mut self) -> Option<Taken>;
-    /// Records that the kept code was accepted (or the user found not enrolled under
-    /// `nullok`), so that a successful transaction raises no alarm.
-    fn settle_kept_code(&mut self);
-}
 
 /// The module's answer, mapped to a PAM return code by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +35,20 @@ pub enum Verdict {
     ServiceErr,
 }
 
-/// Runs one authentication at Unix time `now` with the pam.d arguments `args`.
-pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
+/// Runs one authentication at Unix time `now` with the pam.d arguments `args`: the user is
+/// looked up in `users`, and `open_store` gives the secret store for the options in force
+/// (those of the `forward_pass` line on a `check_forwarded` line).
+pub fn authenticate<U, S>(
+    fe: &mut dyn Frontend,
+    users: &U,
+    open_store: impl FnOnce(&ModuleOptions) -> S,
+    args: &[&str],
+    now: u64,
+) -> Verdict
+where
+    U: UserDb,
+    S: SecretStore,
+{
     let mut opts = match ModuleOptions::parse(args.iter().copied()) {
         Ok(o) => o,
         Err(e) => {
@@ -117,14 +91,16 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
         kept_code = Some(taken.code);
     }
     let checking_kept_code = kept_code.is_some();
+    let store = open_store(&opts);
     let mut flow = Flow {
         fe,
+        users,
+        store,
         opts,
         user,
         log_user,
         now,
         kept_code,
-        scrub: Vec::new(),
     };
     let verdict = flow.run();
     if checking_kept_code && matches!(verdict, Verdict::Success | Verdict::Ignore) {
@@ -133,32 +109,31 @@ pub fn authenticate(fe: &mut dyn Frontend, args: &[&str], now: u64) -> Verdict {
     verdict
 }
 
-struct Flow<'a> {
+struct Flow<'a, U, S> {
     fe: &'a mut dyn Frontend,
+    users: &'a U,
+    store: S,
     opts: ModuleOptions,
     user: String,
     log_user: String,
     now: u64,
     /// For `check_forwarded`: what `forward_pass` kept (None inside: nothing was split off).
     kept_code: Option<Option<Zeroizing<String>>>,
-    /// The user name and home as found in the user database, and their log-safe forms,
-    /// longest first: paths in messages are built from them.
-    scrub: Vec<(String, String)>,
 }
 
-/// Where the user's file stands, before any input is read.
-enum Located {
-    /// The file's directory, opened and trusted; `path` and `owner` to open it again.
-    Found(SecretDir, SecretPath, Owner),
+/// Where the user's record stands, before any input is read.
+enum Place<F> {
+    /// The record, located for the account.
+    Found(F, Account),
     /// Not enrolled; the reason, for the log.
     NotEnrolled(String),
-    /// The file exists somewhere we cannot trust, or cannot be read: refuse.
+    /// The record exists somewhere we cannot trust, or cannot be read: refuse.
     Refused,
     /// The pam.d line cannot work.
     ConfigError,
 }
 
-impl Flow<'_> {
+impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     fn debug(&mut self, message: &str) {
         if self.opts.debug {
             self.fe.log(Level::Debug, message);
@@ -174,38 +149,21 @@ impl Flow<'_> {
         self.fe.log(level, &line);
     }
 
-    fn refused_file(&mut self, e: &StoreError) {
-        let line = format!(
-            "refusing secret file of user={}: {}",
-            self.log_user,
-            self.scrubbed(e)
-        );
+    fn refused_file(&mut self, e: &S::Error) {
+        let line = format!("refusing secret file of user={}: {e}", self.log_user);
         self.fe.log(Level::Error, &line);
     }
 
-    /// An error's text with the user name and home (in paths) made log-safe.
-    fn scrubbed(&self, e: &dyn std::fmt::Display) -> String {
-        let mut text = e.to_string();
-        for (raw, safe) in &self.scrub {
-            if raw.len() > 1 && raw != safe {
-                text = text.replace(raw.as_str(), safe);
-            }
-        }
-        text
-    }
-
     fn run(&mut self) -> Verdict {
-        let (dir, path, owner) = match self.locate() {
-            Located::Found(dir, path, owner) => (dir, path, owner),
-            Located::NotEnrolled(why) => return self.not_enrolled(&why),
-            Located::Refused => return self.refuse_after_prompt(),
-            Located::ConfigError => return Verdict::ServiceErr,
+        let (found, account) = match self.locate() {
+            Ok(located) => located,
+            Err(verdict) => return verdict,
         };
         match self.opts.code_source {
-            CodeSource::ForwardPass => self.split_and_keep(Some(dir)),
-            CodeSource::TryFirstPass => self.try_first_pass(dir, &path, owner),
+            CodeSource::ForwardPass => self.split_and_keep(Some(found)),
+            CodeSource::TryFirstPass => self.try_first_pass(found, &account),
             CodeSource::Prompt | CodeSource::UseFirstPass | CodeSource::CheckForwarded => {
-                let opened = match dir.open_file() {
+                let opened = match self.store.open(found) {
                     Ok(o) => o,
                     Err(e) => return self.file_trouble(&e),
                 };
@@ -217,11 +175,28 @@ impl Flow<'_> {
         }
     }
 
-    /// Finds the user's file: looks the user up, expands the template, opens the directory.
-    fn locate(&mut self) -> Located {
-        let account = match User::from_name(&self.user) {
+    /// Finds the user's record: looks the user up, then asks the store. Err: the verdict for
+    /// a user whose record cannot be used.
+    fn locate(&mut self) -> Result<(S::Found, Account), Verdict> {
+        let place = self.place();
+        self.settle_place(place)
+    }
+
+    /// The verdict for a record that was not found (or the record and its account).
+    fn settle_place(&mut self, place: Place<S::Found>) -> Result<(S::Found, Account), Verdict> {
+        match place {
+            Place::Found(found, account) => Ok((found, account)),
+            Place::NotEnrolled(why) => Err(self.not_enrolled(&why)),
+            Place::Refused => Err(self.refuse_after_prompt()),
+            Place::ConfigError => Err(Verdict::ServiceErr),
+        }
+    }
+
+    /// Looks the user up in the user database and locates the record of the account.
+    fn place(&mut self) -> Place<S::Found> {
+        let account = match self.users.user(&self.user) {
             Ok(Some(a)) => a,
-            Ok(None) => return Located::NotEnrolled("unknown user".into()),
+            Ok(None) => return Place::NotEnrolled("unknown user".into()),
             Err(e) => {
                 // An NSS failure is not "unknown user": never let nullok turn it into a pass.
                 let line = format!(
@@ -229,66 +204,49 @@ impl Flow<'_> {
                     self.log_user
                 );
                 self.fe.log(Level::Error, &line);
-                return Located::Refused;
+                return Place::Refused;
             }
         };
-        let home = account.dir.to_string_lossy().into_owned();
-        self.scrub = vec![
-            (account.name.clone(), log_safe::path(&account.name)),
-            (home.clone(), log_safe::path(&home)),
-        ];
-        // The longest first: a home that contains the user name is replaced whole.
-        self.scrub
-            .sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
-        // The canonical name from passwd, not what the client typed (case, aliases).
-        let path = match template::expand(&self.opts.secret_template, &account.name, &account.dir) {
-            Ok(p) => p,
-            Err(template::TemplateError::BadUserName) => {
-                self.failure(Level::Error, "user name not usable in a file path");
-                return Located::Refused;
+        // The canonical name from the user database, not what the client typed (case,
+        // aliases); names that could escape a path (or a filter) are refused.
+        if template::check_user_name(&account.name).is_err() {
+            self.failure(Level::Error, "user name not usable in a file path");
+            return Place::Refused;
+        }
+        self.place_of(account)
+    }
+
+    /// Locates the record of `account` in the store.
+    fn place_of(&mut self, account: Account) -> Place<S::Found> {
+        match self.store.locate(&account) {
+            Located::Found(found) => Place::Found(found, account),
+            Located::NotEnrolled(e) => Place::NotEnrolled(e.to_string()),
+            Located::Refused(e) => {
+                self.refused_file(&e);
+                Place::Refused
             }
-            Err(template::TemplateError::BadHome(home)) => {
-                // No file can be found through a relative home: nothing to be enrolled with.
-                return Located::NotEnrolled(format!(
-                    "home directory {} is not an absolute path",
-                    log_safe::path(&home)
-                ));
-            }
-            Err(e) => {
+            Located::ConfigError(e) => {
                 self.fe
                     .log(Level::Error, &format!("configuration error: {e}"));
-                return Located::ConfigError;
-            }
-        };
-        let owner = Owner {
-            name: account.name.clone(),
-            uid: account.uid,
-            gid: account.gid,
-        };
-        match SecretDir::open(&path, owner.clone()) {
-            Ok(dir) => Located::Found(dir, path, owner),
-            Err(e) if e.is_not_enrolled() => Located::NotEnrolled(self.scrubbed(&e)),
-            Err(e) => {
-                self.refused_file(&e);
-                Located::Refused
+                Place::ConfigError
             }
         }
     }
 
-    /// The file could not be opened: not enrolled, or refused.
-    fn file_trouble(&mut self, e: &StoreError) -> Verdict {
+    /// The record could not be opened: not enrolled, or refused.
+    fn file_trouble(&mut self, e: &S::Error) -> Verdict {
         if e.is_not_enrolled() {
-            return self.not_enrolled(&self.scrubbed(e));
+            return self.not_enrolled(&e.to_string());
         }
         self.refused_file(e);
         self.refuse_after_prompt()
     }
 
-    /// Takes the lock, reads the file under it, checks `code` and saves the new state.
-    fn check_locked(&mut self, opened: Opened, code: Zeroizing<String>) -> Verdict {
-        // The file is read and parsed only now, under the lock, so the check always sees the
-        // state the last login saved.
-        match opened.lock() {
+    /// Takes the lock, reads the record under it, checks `code` and saves the new state.
+    fn check_locked(&mut self, opened: S::Opened, code: Zeroizing<String>) -> Verdict {
+        // The record is read and parsed only now, under the lock, so the check always sees
+        // the state the last login saved.
+        match self.store.lock(opened) {
             Ok(locked) => self.check(locked, code),
             Err(e) => {
                 self.refused_file(&e);
@@ -297,7 +255,7 @@ impl Flow<'_> {
         }
     }
 
-    fn check(&mut self, mut locked: Locked, code: Zeroizing<String>) -> Verdict {
+    fn check(&mut self, mut locked: S::Locked, code: Zeroizing<String>) -> Verdict {
         let policy = Policy {
             window: self.opts.window,
             rate_limit: self.opts.rate_limit,
@@ -307,9 +265,8 @@ impl Flow<'_> {
         if outcome.needs_save() {
             if let Err(e) = locked.save() {
                 let line = format!(
-                    "cannot save login state of user={} (login refused to keep codes single-use): {}",
-                    self.log_user,
-                    self.scrubbed(&e)
+                    "cannot save login state of user={} (login refused to keep codes single-use): {e}",
+                    self.log_user
                 );
                 self.fe.log(Level::Error, &line);
                 return Verdict::AuthErr;
@@ -320,13 +277,13 @@ impl Flow<'_> {
 
     /// `try_first_pass`: PAM_AUTHTOK is taken only in the exact shape of this user's codes;
     /// otherwise the user is asked.
-    fn try_first_pass(&mut self, dir: SecretDir, path: &SecretPath, owner: Owner) -> Verdict {
-        let mut opened = match dir.open_file() {
+    fn try_first_pass(&mut self, found: S::Found, account: &Account) -> Verdict {
+        let mut opened = match self.store.open(found) {
             Ok(o) => o,
             Err(e) => return self.file_trouble(&e),
         };
         if let Some(tok) = self.fe.authtok() {
-            let locked = match opened.lock() {
+            let locked = match self.store.lock(opened) {
                 Ok(l) => l,
                 Err(e) => {
                     self.refused_file(&e);
@@ -339,7 +296,12 @@ impl Flow<'_> {
             }
             // Not a code: ask, without holding the lock while the user types.
             drop(locked);
-            opened = match SecretDir::open(path, owner).and_then(SecretDir::open_file) {
+            let place = self.place_of(account.clone());
+            let found = match self.settle_place(place) {
+                Ok((found, _)) => found,
+                Err(verdict) => return verdict,
+            };
+            opened = match self.store.open(found) {
                 Ok(o) => o,
                 Err(e) => return self.file_trouble(&e),
             };
@@ -352,19 +314,16 @@ impl Flow<'_> {
 
     /// `forward_pass`: asks once for password and code, hands the password on as
     /// PAM_AUTHTOK and keeps the code for `check_forwarded`; decides nothing (PAM_IGNORE), so
-    /// that the password module decides first. `dir` is None when the file cannot be used:
-    /// the field is split as for an enrolled user, and `check_forwarded` refuses.
-    fn split_and_keep(&mut self, dir: Option<SecretDir>) -> Verdict {
+    /// that the password module decides first. `found` is None when the record cannot be
+    /// used: the field is split as for an enrolled user, and `check_forwarded` refuses.
+    fn split_and_keep(&mut self, found: Option<S::Found>) -> Verdict {
         // The number of digits from a read without the lock (the file is only ever replaced
         // whole); check_forwarded reads it again under the lock.
-        let digits = match dir.map(SecretDir::load) {
-            Some(Ok(loaded)) => loaded.content().digits,
-            Some(Err(e)) if e.is_not_enrolled() => return self.not_enrolled(&self.scrubbed(&e)),
+        let digits = match found.map(|f| self.store.snapshot(f)) {
+            Some(Ok(snapshot)) => snapshot.content().digits,
+            Some(Err(e)) if e.is_not_enrolled() => return self.not_enrolled(&e.to_string()),
             Some(Err(e)) => {
-                let line = format!(
-                    "forward_pass: {} (check_forwarded will refuse)",
-                    self.scrubbed(&e)
-                );
+                let line = format!("forward_pass: {e} (check_forwarded will refuse)");
                 self.debug(&line);
                 DEFAULT_DIGITS
             }
@@ -406,41 +365,35 @@ impl Flow<'_> {
         Verdict::Ignore
     }
 
+    /// Logs the outcome of a check (and tells a throttled user when to try again).
     fn report(&mut self, outcome: &Outcome) -> Verdict {
-        let limit = self.opts.rate_limit;
-        match *outcome {
-            Outcome::Accepted { drift, .. } => {
-                let line = format!(
-                    "accepted verification code; user={} drift_steps={drift}",
-                    self.log_user
-                );
-                self.fe.log(Level::Info, &line);
-                Verdict::Success
-            }
-            Outcome::RecoveryAccepted { remaining } => {
-                let line = format!(
-                    "accepted recovery code; user={} recovery_codes_left={remaining}",
-                    self.log_user
-                );
-                self.fe.log(Level::Notice, &line);
-                Verdict::Success
-            }
+        let user = &self.log_user;
+        let (level, line) = match *outcome {
+            Outcome::Accepted { drift, .. } => (
+                Level::Info,
+                format!("accepted verification code; user={user} drift_steps={drift}"),
+            ),
+            Outcome::RecoveryAccepted { remaining } => (
+                Level::Notice,
+                format!("accepted recovery code; user={user} recovery_codes_left={remaining}"),
+            ),
             Outcome::Replayed { step } => {
                 self.failure(
                     Level::Warning,
                     &format!("replayed code (time step {step} was already used)"),
                 );
-                Verdict::AuthErr
+                return Verdict::AuthErr;
             }
             Outcome::Wrong => {
                 self.failure(Level::Notice, "wrong code");
-                Verdict::AuthErr
+                return Verdict::AuthErr;
             }
             Outcome::Malformed => {
                 self.failure(Level::Notice, "input is not a code");
-                Verdict::AuthErr
+                return Verdict::AuthErr;
             }
             Outcome::RateLimited { retry_after } => {
+                let limit = self.opts.rate_limit;
                 self.failure(
                     Level::Warning,
                     &format!(
@@ -451,9 +404,11 @@ impl Flow<'_> {
                 self.fe.tell_error(&format!(
                     "Too many verification attempts; try again in {retry_after} seconds."
                 ));
-                Verdict::AuthErr
+                return Verdict::AuthErr;
             }
-        }
+        };
+        self.fe.log(level, &line);
+        Verdict::Success
     }
 
     /// No file (or no such user): PAM_IGNORE with nullok, otherwise ask anyway and fail.
@@ -543,49 +498,5 @@ impl Flow<'_> {
             self.failure(Level::Notice, "conversation gave no answer");
         }
         answer
-    }
-}
-
-/// Splits `password || code` typed into one field: a trailing `xxxxx-xxxxx` recovery code,
-/// else the last `digits` characters.
-pub fn split_forwarded(combined: &str, digits: u8) -> (&str, &str) {
-    const RECOVERY_LEN: usize = recovery::PRINTED_CHARS;
-    let split_at = |tail_len: usize| {
-        combined
-            .len()
-            .checked_sub(tail_len)
-            .and_then(|at| Some((combined.get(..at)?, combined.get(at..)?)))
-    };
-    if let Some((password, tail)) = split_at(RECOVERY_LEN) {
-        let looks_like_recovery = tail.bytes().enumerate().all(|(i, c)| {
-            if i == RECOVERY_LEN / 2 {
-                c == b'-'
-            } else {
-                c.is_ascii_alphanumeric()
-            }
-        });
-        if looks_like_recovery {
-            return (password, tail);
-        }
-    }
-    split_at(usize::from(digits)).unwrap_or(("", combined))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_field_is_split_at_the_code() {
-        assert_eq!(split_forwarded("hunter2123456", 6), ("hunter2", "123456"));
-        assert_eq!(
-            split_forwarded("hunter212345678", 8),
-            ("hunter2", "12345678")
-        );
-        assert_eq!(split_forwarded("pw-abcde-fghjk", 6), ("pw-", "abcde-fghjk"));
-        assert_eq!(split_forwarded("123456", 6), ("", "123456"));
-        assert_eq!(split_forwarded("12", 6), ("", "12"));
-        assert_eq!(split_forwarded("pässwörd123456", 6), ("pässwörd", "123456"));
-        assert_eq!(split_forwarded("ab€", 2), ("", "ab€"));
     }
 }

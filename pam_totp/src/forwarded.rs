@@ -1,9 +1,10 @@
-//! The code that a `forward_pass` line splits off the single password field and keeps for the
-//! `check_forwarded` line after the password module: the password is checked first, so a
-//! wrong password never burns a code or counts toward the rate limit.
+//! `forward_pass`: how the single password field is split into password and code, and the code
+//! kept for the `check_forwarded` line after the password module: the password is checked
+//! first, so a wrong password never burns a code or counts toward the rate limit.
 
 use crate::options::ModuleOptions;
 use pam_totp_core::log_safe;
+use pam_totp_core::recovery;
 use std::cell::Cell;
 use std::fmt;
 use zeroize::Zeroizing;
@@ -97,6 +98,31 @@ impl fmt::Debug for Taken {
     }
 }
 
+/// Splits `password || code` typed into one field: a trailing `xxxxx-xxxxx` recovery code,
+/// else the last `digits` characters.
+pub fn split_forwarded(combined: &str, digits: u8) -> (&str, &str) {
+    const RECOVERY_LEN: usize = recovery::PRINTED_CHARS;
+    let split_at = |tail_len: usize| {
+        combined
+            .len()
+            .checked_sub(tail_len)
+            .and_then(|at| Some((combined.get(..at)?, combined.get(at..)?)))
+    };
+    if let Some((password, tail)) = split_at(RECOVERY_LEN) {
+        let looks_like_recovery = tail.bytes().enumerate().all(|(i, c)| {
+            if i == RECOVERY_LEN / 2 {
+                c == b'-'
+            } else {
+                c.is_ascii_alphanumeric()
+            }
+        });
+        if looks_like_recovery {
+            return (password, tail);
+        }
+    }
+    split_at(usize::from(digits)).unwrap_or(("", combined))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +159,19 @@ mod tests {
         assert!(!format!("{kept:?}").contains("987654"));
         let taken = kept.take().unwrap();
         assert!(!format!("{taken:?}").contains("987654"));
+    }
+
+    #[test]
+    fn forwarded_field_is_split_at_the_code() {
+        assert_eq!(split_forwarded("hunter2123456", 6), ("hunter2", "123456"));
+        assert_eq!(
+            split_forwarded("hunter212345678", 8),
+            ("hunter2", "12345678")
+        );
+        assert_eq!(split_forwarded("pw-abcde-fghjk", 6), ("pw-", "abcde-fghjk"));
+        assert_eq!(split_forwarded("123456", 6), ("", "123456"));
+        assert_eq!(split_forwarded("12", 6), ("", "12"));
+        assert_eq!(split_forwarded("pässwörd123456", 6), ("pässwörd", "123456"));
+        assert_eq!(split_forwarded("ab€", 2), ("", "ab€"));
     }
 }

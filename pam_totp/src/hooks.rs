@@ -1,12 +1,17 @@
-//! The PAM entry points: thin glue from libpam to [`crate::authenticate`].
+//! The PAM entry points: thin glue from libpam to [`crate::authenticate`], with the system's
+//! user database and the secret file store.
 
-use crate::authenticate::{authenticate, Frontend, Level, Verdict};
+use crate::authenticate::{authenticate, Verdict};
 use crate::ffi;
 use crate::forwarded::{KeptCode, Taken};
+use crate::frontend::{Frontend, Level};
+use crate::options::ModuleOptions;
+use crate::user_db::SystemUsers;
 use pam::constants::{PamFlag, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_SILENT};
 use pam::conv::Conv;
 use pam::items::{AuthTok, RHost};
 use pam::module::{PamHandle, PamHooks};
+use pam_totp_store::file_store::FileStore;
 use std::ffi::CStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
@@ -114,7 +119,8 @@ impl PamHooks for PamTotp {
                 return PamResultCode::PAM_AUTHINFO_UNAVAIL;
             }
         };
-        match authenticate(&mut fe, &args, now) {
+        let store = |opts: &ModuleOptions| FileStore::new(&opts.secret_template);
+        match authenticate(&mut fe, &SystemUsers, store, &args, now) {
             Verdict::Success => PamResultCode::PAM_SUCCESS,
             Verdict::Ignore => PamResultCode::PAM_IGNORE,
             Verdict::AuthErr => PamResultCode::PAM_AUTH_ERR,

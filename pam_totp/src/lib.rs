@@ -3,7 +3,9 @@
 
 pub mod authenticate;
 pub mod forwarded;
+pub mod frontend;
 pub mod options;
+pub mod user_db;
 
 pub(crate) mod ffi;
 mod hooks;

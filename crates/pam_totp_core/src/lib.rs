@@ -1,6 +1,7 @@
 //! pam_totp's core: the secret and its file format, recovery codes, code checking with the
-//! clock passed in, the rate limit, path templates and log-safe text. No libpam, no `unsafe`,
-//! no I/O: what the PAM module, totp-enroll and the fuzzers share.
+//! clock passed in, the rate limit, path templates and log-safe text, and the traits the login
+//! flow reaches its user database and secret store through. No libpam, no `unsafe`, no I/O:
+//! what the PAM module, totp-enroll, the stores and the fuzzers share.
 #![forbid(unsafe_code)]
 
 pub mod hex;
@@ -11,5 +12,7 @@ pub mod recovery;
 pub mod secret;
 pub mod secret_file;
 pub mod state_slots;
+pub mod store;
 pub mod template;
+pub mod user_db;
 pub mod verify;

@@ -41,6 +41,36 @@ fn field_of_length(value: &str, max: usize) -> String {
     value.chars().take(max).map(field_char).collect()
 }
 
+/// Replaces raw user-controlled strings (a user name, a home directory) inside a message, such
+/// as a file error that quotes a path built from them, with their [`path`] forms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scrubber {
+    /// Raw text and its log-safe form, longest raw text first.
+    pairs: Vec<(String, String)>,
+}
+
+impl Scrubber {
+    /// A scrubber for `raw` strings (e.g. the user name and the home). The longest is
+    /// replaced first, so a home that contains the user name is replaced whole.
+    pub fn new(raw: &[&str]) -> Self {
+        let mut pairs: Vec<(String, String)> =
+            raw.iter().map(|r| (r.to_string(), path(r))).collect();
+        pairs.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
+        Scrubber { pairs }
+    }
+
+    /// `text` with every raw string (longer than one character) replaced by its safe form.
+    pub fn apply(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (raw, safe) in &self.pairs {
+            if raw.len() > 1 && raw != safe {
+                text = text.replace(raw.as_str(), safe);
+            }
+        }
+        text
+    }
+}
+
 /// A whole log line: every control character (line breaks, NUL, escape sequences), the
 /// Unicode line and paragraph separators, and the invisible format characters that reorder or
 /// hide text for a reader (bidirectional overrides, zero-width characters) become `?`.
@@ -87,5 +117,18 @@ mod tests {
             line("plain text, path /home/a b"),
             "plain text, path /home/a b"
         );
+    }
+
+    #[test]
+    fn scrubbed_messages_show_safe_names_and_homes() {
+        let scrub = Scrubber::new(&["a b", "/home/a b"]);
+        assert_eq!(
+            scrub.apply("/home/a b/.pam_totp.toml is owned by a b"),
+            "/home/a?b/.pam_totp.toml is owned by a?b"
+        );
+        assert_eq!(Scrubber::new(&["x\n", "/h"]).apply("/h/x\n"), "/h/x?");
+        // One character is too short to be told apart from the message's own text.
+        assert_eq!(Scrubber::new(&[" "]).apply("a b"), "a b");
+        assert_eq!(Scrubber::default().apply("a\nb"), "a\nb");
     }
 }
