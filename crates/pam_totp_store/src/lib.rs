@@ -5,4 +5,5 @@
 pub mod bounded;
 mod ffi;
 pub mod identity;
+pub mod ownership;
 pub mod store;

@@ -10,6 +10,7 @@
 
 use crate::bounded::{self, ReadError};
 use crate::identity::ActingAs;
+use crate::ownership::{self, Distrust};
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, FileStat, Mode, SFlag};
@@ -285,7 +286,7 @@ impl SecretDir {
                 _ => Err(refusal),
             };
         }
-        let root_only = last.is_ok_and(|st| st.st_uid == 0 && st.st_mode & 0o022 == 0);
+        let root_only = last.is_ok_and(|st| ownership::root_only(st.st_uid, st.st_mode));
         Ok(SecretDir {
             dir,
             name: path.file_name().to_os_string(),
@@ -715,28 +716,22 @@ fn lock_until(file: File, deadline: Instant, path: &Path) -> Result<FileLock, St
 fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<FileStat, StoreError> {
     let st = fstat(dir).map_err(|e| io_err("inspect directory", path, e))?;
     let shown = path.display();
-    if st.st_uid != 0 && st.st_uid != owner.uid.as_raw() {
-        return Err(StoreError::UnsafeDirectory {
-            path: path.to_path_buf(),
-            reason: format!(
-                "is owned by uid {}, neither root nor {}",
-                st.st_uid, owner.name
-            ),
-            fix: format!("chown {} {shown}", owner.name),
-        });
-    }
-    let sticky = st.st_mode & libc::S_ISVTX != 0;
-    if st.st_mode & 0o022 != 0 && !sticky {
-        return Err(StoreError::UnsafeDirectory {
-            path: path.to_path_buf(),
-            reason: format!(
-                "is writable by group or others (mode {:04o})",
-                st.st_mode & 0o7777
-            ),
-            fix: format!("chmod go-w {shown}"),
-        });
-    }
-    Ok(st)
+    let (reason, fix) = match ownership::check(st.st_uid, st.st_mode, owner.uid) {
+        Ok(()) => return Ok(st),
+        Err(Distrust::Owner(uid)) => (
+            format!("is owned by uid {uid}, neither root nor {}", owner.name),
+            format!("chown {} {shown}", owner.name),
+        ),
+        Err(Distrust::Writable(mode)) => (
+            format!("is writable by group or others (mode {mode:04o})"),
+            format!("chmod go-w {shown}"),
+        ),
+    };
+    Err(StoreError::UnsafeDirectory {
+        path: path.to_path_buf(),
+        reason,
+        fix,
+    })
 }
 
 /// The error for a name that `dir` (at `dir_path`) does not hold: locked encryption first,
