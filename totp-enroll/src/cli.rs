@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pam_totp_core::params;
-use pam_totp_core::secret::TotpSecret;
+use pam_totp_core::secret::{SecretError, TotpSecret};
 use pam_totp_core::secret_file::{Algorithm, MAX_PERIOD};
 use std::path::PathBuf;
 
@@ -264,7 +264,10 @@ fn parse_digits(s: &str) -> Result<u8, String> {
 /// exist (80 bits from older google-authenticator versions) come in through
 /// `import-google-authenticator` only.
 fn parse_secret(s: &str) -> Result<TotpSecret, String> {
-    TotpSecret::from_base32_for_new(s).map_err(|e| e.to_string())
+    TotpSecret::from_base32_for_new(s).map_err(|e| match e {
+        SecretError::TooShortForNew(_) => format!("{e}; or omit --secret for a new 160-bit key"),
+        e => e.to_string(),
+    })
 }
 
 /// Issuer and account name: the Key URI Format forbids a colon in either.
@@ -392,7 +395,8 @@ mod tests {
         assert!(
             err.contains("80 bits")
                 && err.contains("at least 128")
-                && err.contains("import-google-authenticator"),
+                && err.contains("import-google-authenticator")
+                && err.contains("omit --secret for a new 160-bit key"),
             "{err}"
         );
         let cli = parse_from([

@@ -440,6 +440,47 @@ fn bad_secret_file_template_is_refused() {
     assert!(stderr(&out).contains("--secret-file"), "{}", stderr(&out));
 }
 
+/// A directory below the base that does not exist: `enroll` names that directory (not the
+/// file) and says to make it; `status` and `remove` find nobody enrolled.
+#[test]
+fn a_missing_directory_is_named_not_the_file() {
+    let env = Env::new();
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let dir = env.dir.path().join(&user);
+    let file = dir.join("secret.toml");
+    let template = format!("{}/%u/secret.toml", env.dir.path().display());
+    let run = |args: &[&str]| {
+        let mut full = vec!["--secret-file", template.as_str()];
+        full.extend_from_slice(args);
+        run_with(&full, "", |_| {})
+    };
+    let out = run(&["enroll", "--secret", RFC_SHA1_KEY]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "directory {} does not exist; create it",
+            dir.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(&file.display().to_string()), "{err}");
+    let out = run(&["status"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("not enrolled"), "{}", stdout(&out));
+    let out = run(&["remove"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("nothing to remove"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.exists());
+}
+
 #[test]
 fn other_users_need_root() {
     use std::os::unix::process::CommandExt;
