@@ -179,18 +179,20 @@ mod tests {
     #[test]
     fn defaults_match_the_spec() {
         let o = ModuleOptions::parse([]).unwrap();
-        assert_eq!(o.secret_template, "~/.pam_totp.toml");
-        assert!(!o.nullok);
-        assert_eq!(o.window, 1);
+        assert_eq!(o, ModuleOptions::default());
+        // The values SPEC.md gives, spelt out here so that a changed constant fails this test.
+        let RateLimit {
+            max_checks,
+            seconds,
+        } = o.rate_limit;
         assert_eq!(
-            o.rate_limit,
-            RateLimit {
-                max_checks: 3,
-                seconds: 30
-            }
+            (o.secret_template.as_str(), o.window, max_checks, seconds),
+            ("~/.pam_totp.toml", 1, 3, 30)
         );
-        assert_eq!(o.prompt, "Verification code: ");
-        assert_eq!(o.code_source, CodeSource::Prompt);
+        assert_eq!(
+            (o.prompt.as_str(), o.code_source, o.nullok, o.debug),
+            ("Verification code: ", CodeSource::Prompt, false, false)
+        );
     }
 
     #[test]
@@ -205,18 +207,19 @@ mod tests {
             "debug",
         ])
         .unwrap();
-        assert_eq!(o.secret_template, "/var/lib/pam_totp/%u.toml");
-        assert!(o.nullok && o.debug);
-        assert_eq!(o.window, 3);
-        assert_eq!(
-            o.rate_limit,
-            RateLimit {
+        let want = ModuleOptions {
+            secret_template: "/var/lib/pam_totp/%u.toml".to_string(),
+            nullok: true,
+            window: 3,
+            rate_limit: RateLimit {
                 max_checks: 5,
-                seconds: 60
-            }
-        );
-        assert_eq!(o.prompt, "OTP please: ");
-        assert_eq!(o.code_source, CodeSource::ForwardPass);
+                seconds: 60,
+            },
+            prompt: "OTP please: ".to_string(),
+            code_source: CodeSource::ForwardPass,
+            debug: true,
+        };
+        assert_eq!(o, want);
     }
 
     #[test]

@@ -284,6 +284,21 @@ pub fn convert(
     Ok(Converted { file, notes })
 }
 
+/// Deterministic salts for [`convert`] (bytes 1, 2, 3, ... wrapping), so that a conversion can
+/// be repeated exactly: for the unit tests and the fuzz target (feature `deterministic-salts`),
+/// never for a file that is kept.
+#[cfg(any(test, feature = "deterministic-salts"))]
+pub fn counting_salts() -> impl FnMut(&mut [u8]) -> Result<(), String> {
+    let mut n = 0u8;
+    move |buf: &mut [u8]| {
+        for b in buf.iter_mut() {
+            n = n.wrapping_add(1);
+            *b = n;
+        }
+        Ok(())
+    }
+}
+
 /// Reads a google-authenticator file without following a symlink at its last component,
 /// without blocking on a FIFO, and at most [`MAX_GA_FILE_BYTES`]. The caller picks the
 /// filesystem identity (root reads another user's file as that user).
@@ -312,15 +327,9 @@ mod tests {
 
     const KEY160: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
-    fn counter_random() -> impl FnMut(&mut [u8]) -> Result<(), String> {
-        let mut n = 0u8;
-        move |buf: &mut [u8]| {
-            for b in buf.iter_mut() {
-                n = n.wrapping_add(1);
-                *b = n;
-            }
-            Ok(())
-        }
+    /// `text` parsed and converted at `now`.
+    fn converted(text: &str, now: u64) -> Result<Converted, GaError> {
+        convert(&parse(text.as_bytes()).unwrap(), now, counting_salts())
     }
 
     #[test]
@@ -345,7 +354,7 @@ mod tests {
         );
         let ga = parse(text.as_bytes()).unwrap();
         let now = 56_666_667 * 60 + 5;
-        let c = convert(&ga, now, counter_random()).unwrap();
+        let c = convert(&ga, now, counting_salts()).unwrap();
         assert_eq!(c.file.period, 60);
         assert_eq!(
             (c.file.algorithm, c.file.digits),
@@ -371,12 +380,7 @@ mod tests {
         let text = format!(
             "{KEY160}\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n"
         );
-        let c = convert(
-            &parse(text.as_bytes()).unwrap(),
-            1_700_000_000,
-            counter_random(),
-        )
-        .unwrap();
+        let c = converted(&text, 1_700_000_000).unwrap();
         assert!(c.notes.is_empty(), "{:?}", c.notes);
         assert_eq!(c.file.state.last_step, None);
         assert!(c.file.recovery.is_empty());
@@ -387,12 +391,7 @@ mod tests {
         let text = format!(
             "{KEY160}\n\" WINDOW_SIZE 23\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n\" RATE_LIMIT 3 30\n"
         );
-        let c = convert(
-            &parse(text.as_bytes()).unwrap(),
-            1_700_000_000,
-            counter_random(),
-        )
-        .unwrap();
+        let c = converted(&text, 1_700_000_000).unwrap();
         assert!(
             c.notes
                 .iter()
@@ -405,12 +404,7 @@ mod tests {
     #[test]
     fn future_reuse_steps_are_ignored() {
         let text = format!("{KEY160}\n\" DISALLOW_REUSE 99999999999\n\" TOTP_AUTH\n");
-        let c = convert(
-            &parse(text.as_bytes()).unwrap(),
-            1_700_000_000,
-            counter_random(),
-        )
-        .unwrap();
+        let c = converted(&text, 1_700_000_000).unwrap();
         assert_eq!(c.file.state.last_step, None);
     }
 
@@ -418,7 +412,7 @@ mod tests {
     #[test]
     fn an_80_bit_key_is_imported() {
         let text = "2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n21815126\n46859078\n";
-        let c = convert(&parse(text.as_bytes()).unwrap(), 300_000, counter_random()).unwrap();
+        let c = converted(text, 300_000).unwrap();
         assert_eq!(c.file.secret.bits(), 80);
         assert!(c.file.secret.is_below_new_minimum());
         assert_eq!(c.file.secret.to_base32().as_str(), "2SH3V3GDW7ZNMGYE");
@@ -431,20 +425,14 @@ mod tests {
     #[test]
     fn hotp_and_short_keys_are_refused() {
         let hotp = format!("{KEY160}\n\" HOTP_COUNTER 1\n12345678\n");
-        assert_eq!(
-            convert(&parse(hotp.as_bytes()).unwrap(), 0, counter_random()).unwrap_err(),
-            GaError::Hotp
-        );
+        assert_eq!(converted(&hotp, 0).unwrap_err(), GaError::Hotp);
         // 40 bits: shorter than any google-authenticator key.
         let short = "GEZDGNBV\n\" TOTP_AUTH\n";
-        let err = convert(&parse(short.as_bytes()).unwrap(), 0, counter_random()).unwrap_err();
+        let err = converted(short, 0).unwrap_err();
         assert_eq!(err, GaError::ShortSecret(40));
         assert!(err.to_string().contains("totp-enroll enroll"));
         let bad = "NOT*BASE32\n";
-        assert_eq!(
-            convert(&parse(bad.as_bytes()).unwrap(), 0, counter_random()).unwrap_err(),
-            GaError::BadSecret
-        );
+        assert_eq!(converted(bad, 0).unwrap_err(), GaError::BadSecret);
     }
 
     #[test]
@@ -488,17 +476,14 @@ mod tests {
         let ga = parse(text.as_bytes()).unwrap();
         assert_eq!(ga.scratch_codes.len(), 1);
         assert_eq!(ga.unknown_options, vec!["FUTURE_THING".to_string()]);
-        let c = convert(&ga, 1_700_000_000, counter_random()).unwrap();
+        let c = convert(&ga, 1_700_000_000, counting_salts()).unwrap();
         assert!(c.notes.iter().any(|n| n.contains("FUTURE_THING")));
     }
 
     #[test]
     fn bad_step_size_is_refused() {
         let text = format!("{KEY160}\n\" STEP_SIZE 0\n\" TOTP_AUTH\n");
-        assert_eq!(
-            convert(&parse(text.as_bytes()).unwrap(), 0, counter_random()).unwrap_err(),
-            GaError::StepSize(0)
-        );
+        assert_eq!(converted(&text, 0).unwrap_err(), GaError::StepSize(0));
     }
 
     #[test]

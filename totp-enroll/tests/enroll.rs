@@ -407,23 +407,17 @@ fn help_has_examples_and_exits_0() {
     let out = run_with(&["--help"], "", |_| {});
     assert_exit(&out, 0);
     let text = stdout(&out);
-    for cmd in [
+    let commands = [
         "enroll",
         "status",
         "recovery-codes",
         "remove",
         "import-google-authenticator",
-        "Examples:",
-    ] {
+    ];
+    for cmd in commands.iter().chain(&["Examples:"]) {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
-    for cmd in [
-        "enroll",
-        "status",
-        "recovery-codes",
-        "remove",
-        "import-google-authenticator",
-    ] {
+    for cmd in commands {
         let out = run_with(&[cmd, "--help"], "", |_| {});
         assert_exit(&out, 0);
         assert!(
@@ -459,15 +453,9 @@ fn a_missing_directory_is_named_not_the_file() {
     };
     let out = run(&["enroll", "--secret", RFC_SHA1_KEY]);
     assert_exit(&out, 1);
-    let err = stderr(&out);
-    assert!(
-        err.contains(&format!(
-            "directory {} does not exist; create it",
-            dir.display()
-        )),
-        "{err}"
-    );
-    assert!(!err.contains(&file.display().to_string()), "{err}");
+    let (err, file) = (stderr(&out), file.display().to_string());
+    let want = format!("directory {} does not exist; create it", dir.display());
+    assert!(err.contains(&want) && !err.contains(&file), "{err}");
     let out = run(&["status"]);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("not enrolled"), "{}", stdout(&out));
