@@ -175,7 +175,7 @@ pub struct EnrollArgs {
     pub label: Option<String>,
 
     /// HMAC algorithm; SHA1 is what every app supports.
-    #[arg(long, value_enum, ignore_case = true, default_value = "SHA1")]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = params::DEFAULT_ALGORITHM.into())]
     pub algorithm: AlgorithmArg,
 
     /// Digits per code.
@@ -225,11 +225,10 @@ pub struct ImportArgs {
 }
 
 /// `--algorithm` values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[allow(clippy::upper_case_acronyms)]
 pub enum AlgorithmArg {
     /// HMAC-SHA1.
-    #[default]
     #[value(name = "SHA1")]
     SHA1,
     /// HMAC-SHA256.
@@ -238,6 +237,16 @@ pub enum AlgorithmArg {
     /// HMAC-SHA512.
     #[value(name = "SHA512")]
     SHA512,
+}
+
+impl From<Algorithm> for AlgorithmArg {
+    fn from(a: Algorithm) -> Self {
+        match a {
+            Algorithm::SHA1 => AlgorithmArg::SHA1,
+            Algorithm::SHA256 => AlgorithmArg::SHA256,
+            Algorithm::SHA512 => AlgorithmArg::SHA512,
+        }
+    }
 }
 
 impl From<AlgorithmArg> for Algorithm {

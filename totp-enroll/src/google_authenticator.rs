@@ -6,7 +6,10 @@
 //! `" DISALLOW_REUSE [steps...]`, `" STEP_SIZE n`, `" TIME_SKEW n`); every other line is an
 //! 8-digit scratch code. Error messages give line numbers, never file contents.
 
-use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, MAX_WINDOW};
+use pam_totp_core::params::{
+    RateLimit, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD, DEFAULT_RATE_LIMIT,
+    DEFAULT_WINDOW, MAX_WINDOW,
+};
 use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
 use pam_totp_core::secret::{SecretError, TotpSecret};
 use pam_totp_core::secret_file::{datetime_from_unix, SecretFile, MAX_PERIOD, MAX_RECOVERY_CODES};
@@ -19,6 +22,9 @@ use zeroize::Zeroizing;
 pub const MAX_GA_FILE_BYTES: usize = 64 * 1024;
 /// Length of google-authenticator scratch codes.
 pub const SCRATCH_CODE_DIGITS: usize = 8;
+/// google-authenticator's `WINDOW_SIZE` when the file has none: the current code and one
+/// either side.
+const DEFAULT_WINDOW_SIZE: u32 = 3;
 
 /// Why a google-authenticator file cannot be imported.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -56,7 +62,9 @@ pub enum GaError {
         name: &'static str,
     },
     /// A line that is neither an option nor a scratch code.
-    #[error("line {0} is neither an option (\" NAME) nor an 8-digit scratch code")]
+    #[error(
+        "line {0} is neither an option (\" NAME) nor an {SCRATCH_CODE_DIGITS}-digit scratch code"
+    )]
     BadLine(usize),
     /// More scratch codes than a secret file can hold.
     #[error("more than {MAX_RECOVERY_CODES} scratch codes")]
@@ -221,7 +229,8 @@ pub fn convert(
         }
         SecretError::TooLong(bits) => GaError::LongSecret(bits),
     })?;
-    let period = ga.step_size.unwrap_or(30);
+    // google-authenticator's default STEP_SIZE is RFC 6238's, ours.
+    let period = ga.step_size.unwrap_or(DEFAULT_PERIOD);
     if !(1..=MAX_PERIOD).contains(&period) {
         return Err(GaError::StepSize(period));
     }
@@ -249,26 +258,29 @@ pub fn convert(
                 .to_string(),
         ),
     }
-    let window = ga.window_size.unwrap_or(3).saturating_sub(1) / 2;
+    let window_size = ga.window_size.unwrap_or(DEFAULT_WINDOW_SIZE);
+    let window = window_size.saturating_sub(1) / 2;
     if window > MAX_WINDOW {
         notes.push(format!(
-            "google-authenticator WINDOW_SIZE {} would be window={window}; pam_totp accepts at most window={MAX_WINDOW}: put window={MAX_WINDOW} (or less) on the pam.d line",
-            ga.window_size.unwrap_or(3)
+            "google-authenticator WINDOW_SIZE {window_size} would be window={window}; pam_totp accepts at most window={MAX_WINDOW}: put window={MAX_WINDOW} (or less) on the pam.d line"
         ));
-    } else if window != 1 {
+    } else if window != DEFAULT_WINDOW {
         notes.push(format!(
-            "google-authenticator WINDOW_SIZE {} corresponds to window={window}: put it on the pam_totp line in pam.d (the default is window=1)",
-            ga.window_size.unwrap_or(3)
+            "google-authenticator WINDOW_SIZE {window_size} corresponds to window={window}: put it on the pam_totp line in pam.d (the default is window={DEFAULT_WINDOW})"
         ));
     }
-    match ga.rate_limit {
-        Some((n, m)) if (n, m) != (3, 30) => notes.push(format!(
-            "google-authenticator RATE_LIMIT {n} {m} corresponds to rate_limit={n}/{m}: put it on the pam_totp line in pam.d (the default is 3/30)"
+    match ga.rate_limit.map(|(max_checks, seconds)| RateLimit {
+        max_checks,
+        seconds,
+    }) {
+        Some(limit) if limit != DEFAULT_RATE_LIMIT => notes.push(format!(
+            "google-authenticator RATE_LIMIT {} {} corresponds to rate_limit={limit}: put it on the pam_totp line in pam.d (the default is {DEFAULT_RATE_LIMIT})",
+            limit.max_checks, limit.seconds
         )),
         Some(_) => {}
-        None => notes.push(
-            "the google-authenticator file had no rate limit; pam_totp always limits code checks (default rate_limit=3/30)".to_string(),
-        ),
+        None => notes.push(format!(
+            "the google-authenticator file had no rate limit; pam_totp always limits code checks (default rate_limit={DEFAULT_RATE_LIMIT})"
+        )),
     }
     if ga.time_skew {
         notes.push("the clock skew google-authenticator had learned for this phone is not carried over; if codes fail, check the phone's clock".to_string());
