@@ -14,8 +14,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use pam_totp::forwarded::split_forwarded;
-use pam_totp_core::params::RateLimit;
-use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
+use pam_totp_core::params::{RateLimit, ALLOWED_DIGITS, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
+use pam_totp_core::recovery::{RecoveryHash, PRINTED_CHARS, SALT_BYTES};
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::{Algorithm, SecretFile};
 use pam_totp_core::verify::{check, looks_like_code, Outcome, Policy, MAX_INPUT_BYTES};
@@ -24,15 +24,17 @@ use pam_totp_core::verify::{check, looks_like_code, Outcome, Policy, MAX_INPUT_B
 const KEY: &[u8] = b"12345678901234567890";
 /// RFC 6238 test time: the 8-digit code is 07081804, the 6-digit code 081804.
 const NOW: u64 = 1_111_111_109;
+/// The time step of RFC 6238's test vectors.
 const PERIOD: u64 = 30;
 /// Recovery codes stored (hashed) in the files.
 const RECOVERY: [&str; 3] = ["abcde-fghjk", "22222-33333", "46859078"];
 
+/// The default window, and a rate limit that never stops these checks.
 const POLICY: Policy = Policy {
-    window: 1,
+    window: DEFAULT_WINDOW,
     rate_limit: RateLimit {
         max_checks: 1000,
-        seconds: 30,
+        ..DEFAULT_RATE_LIMIT
     },
 };
 
@@ -96,16 +98,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
 
-    for digits in [6u8, 8] {
+    for digits in ALLOWED_DIGITS {
         let (first, last) = split_forwarded(input, digits);
         assert_eq!(first.len() + last.len(), input.len());
         assert!(input.starts_with(first) && input.ends_with(last));
     }
-    for digits in [None, Some(6), Some(8)] {
+    for digits in std::iter::once(None).chain(ALLOWED_DIGITS.map(Some)) {
         if looks_like_code(input, digits) {
-            // Exact shapes only: digits, or the 11-byte dashed recovery form.
+            // Exact shapes only: digits, or the dashed recovery form.
             let t = input.trim();
-            assert!(t.len() == 11 || t.bytes().all(|b| b.is_ascii_digit()));
+            assert!(t.len() == PRINTED_CHARS || t.bytes().all(|b| b.is_ascii_digit()));
         }
     }
 
@@ -119,16 +121,19 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    // Three recent checks under the default 3/30 limit: refused unread, nothing changes.
+    // As many recent checks as the default limit allows: refused unread, nothing changes.
     let mut limited = file(6, None);
-    limited.state.checks = vec![NOW - 2, NOW - 1, NOW];
+    limited.state.checks = (0..DEFAULT_RATE_LIMIT.max_checks)
+        .rev()
+        .map(|ago| NOW - u64::from(ago))
+        .collect();
     let outcome = checked(
         &mut limited,
         input,
         NOW,
         Policy {
-            window: 1,
-            rate_limit: RateLimit::default(),
+            window: DEFAULT_WINDOW,
+            rate_limit: DEFAULT_RATE_LIMIT,
         },
     );
     assert!(matches!(outcome, Outcome::RateLimited { .. }));

@@ -1,5 +1,6 @@
 //! The module options from the pam.d line (`secret=`, `nullok`, `window=` ...).
 
+use pam_totp_core::params::DEFAULT_RATE_LIMIT;
 pub use pam_totp_core::params::{RateLimit, DEFAULT_SECRET_TEMPLATE, DEFAULT_WINDOW, MAX_WINDOW};
 use thiserror::Error;
 
@@ -7,6 +8,10 @@ use thiserror::Error;
 pub const DEFAULT_PROMPT: &str = "Verification code: ";
 /// Prompt used with `forward_pass`.
 pub const FORWARD_PASS_PROMPT: &str = "Password & verification code: ";
+/// Most checks a `rate_limit=` may allow.
+const MAX_RATE_CHECKS: u32 = 1000;
+/// Longest `rate_limit=` interval: a day.
+const MAX_RATE_SECONDS: u64 = 86_400;
 
 /// Where the code comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,10 +114,12 @@ impl ModuleOptions {
                         .parse::<u32>()
                         .ok()
                         .filter(|w| *w <= MAX_WINDOW)
-                        .ok_or_else(|| bad("expected a whole number from 0 to 10"))?;
+                        .ok_or_else(|| {
+                            bad(&format!("expected a whole number from 0 to {MAX_WINDOW}"))
+                        })?;
                 }
                 ("rate_limit", Some(v)) => opts.rate_limit = parse_rate_limit(v).ok_or_else(|| {
-                    bad("expected CHECKS/SECONDS with CHECKS from 1 to 1000 and SECONDS from 1 to 86400, e.g. 3/30")
+                    bad(&format!("expected CHECKS/SECONDS with CHECKS from 1 to {MAX_RATE_CHECKS} and SECONDS from 1 to {MAX_RATE_SECONDS}, e.g. {DEFAULT_RATE_LIMIT}"))
                 })?,
                 ("prompt", Some(v)) => {
                     if v.is_empty() {
@@ -164,8 +171,14 @@ fn set_source(
 
 fn parse_rate_limit(value: &str) -> Option<RateLimit> {
     let (n, s) = value.split_once('/')?;
-    let max_checks = n.parse::<u32>().ok().filter(|n| (1..=1000).contains(n))?;
-    let seconds = s.parse::<u64>().ok().filter(|s| (1..=86_400).contains(s))?;
+    let max_checks = n
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_RATE_CHECKS).contains(n))?;
+    let seconds = s
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=MAX_RATE_SECONDS).contains(s))?;
     Some(RateLimit {
         max_checks,
         seconds,
@@ -179,18 +192,20 @@ mod tests {
     #[test]
     fn defaults_match_the_spec() {
         let o = ModuleOptions::parse([]).unwrap();
-        assert_eq!(o.secret_template, "~/.pam_totp.toml");
-        assert!(!o.nullok);
-        assert_eq!(o.window, 1);
+        assert_eq!(o, ModuleOptions::default());
+        // The values SPEC.md gives, spelt out here so that a changed constant fails this test.
+        let RateLimit {
+            max_checks,
+            seconds,
+        } = o.rate_limit;
         assert_eq!(
-            o.rate_limit,
-            RateLimit {
-                max_checks: 3,
-                seconds: 30
-            }
+            (o.secret_template.as_str(), o.window, max_checks, seconds),
+            ("~/.pam_totp.toml", 1, 3, 30)
         );
-        assert_eq!(o.prompt, "Verification code: ");
-        assert_eq!(o.code_source, CodeSource::Prompt);
+        assert_eq!(
+            (o.prompt.as_str(), o.code_source, o.nullok, o.debug),
+            ("Verification code: ", CodeSource::Prompt, false, false)
+        );
     }
 
     #[test]
@@ -205,18 +220,19 @@ mod tests {
             "debug",
         ])
         .unwrap();
-        assert_eq!(o.secret_template, "/var/lib/pam_totp/%u.toml");
-        assert!(o.nullok && o.debug);
-        assert_eq!(o.window, 3);
-        assert_eq!(
-            o.rate_limit,
-            RateLimit {
+        let want = ModuleOptions {
+            secret_template: "/var/lib/pam_totp/%u.toml".to_string(),
+            nullok: true,
+            window: 3,
+            rate_limit: RateLimit {
                 max_checks: 5,
-                seconds: 60
-            }
-        );
-        assert_eq!(o.prompt, "OTP please: ");
-        assert_eq!(o.code_source, CodeSource::ForwardPass);
+                seconds: 60,
+            },
+            prompt: "OTP please: ".to_string(),
+            code_source: CodeSource::ForwardPass,
+            debug: true,
+        };
+        assert_eq!(o, want);
     }
 
     #[test]

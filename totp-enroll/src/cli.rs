@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pam_totp_core::params;
-use pam_totp_core::secret::TotpSecret;
+use pam_totp_core::secret::{SecretError, TotpSecret};
 use pam_totp_core::secret_file::{Algorithm, MAX_PERIOD};
 use std::path::PathBuf;
 
@@ -175,7 +175,7 @@ pub struct EnrollArgs {
     pub label: Option<String>,
 
     /// HMAC algorithm; SHA1 is what every app supports.
-    #[arg(long, value_enum, ignore_case = true, default_value = "SHA1")]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = params::DEFAULT_ALGORITHM.into())]
     pub algorithm: AlgorithmArg,
 
     /// Digits per code.
@@ -225,11 +225,10 @@ pub struct ImportArgs {
 }
 
 /// `--algorithm` values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[allow(clippy::upper_case_acronyms)]
 pub enum AlgorithmArg {
     /// HMAC-SHA1.
-    #[default]
     #[value(name = "SHA1")]
     SHA1,
     /// HMAC-SHA256.
@@ -238,6 +237,16 @@ pub enum AlgorithmArg {
     /// HMAC-SHA512.
     #[value(name = "SHA512")]
     SHA512,
+}
+
+impl From<Algorithm> for AlgorithmArg {
+    fn from(a: Algorithm) -> Self {
+        match a {
+            Algorithm::SHA1 => AlgorithmArg::SHA1,
+            Algorithm::SHA256 => AlgorithmArg::SHA256,
+            Algorithm::SHA512 => AlgorithmArg::SHA512,
+        }
+    }
 }
 
 impl From<AlgorithmArg> for Algorithm {
@@ -264,7 +273,10 @@ fn parse_digits(s: &str) -> Result<u8, String> {
 /// exist (80 bits from older google-authenticator versions) come in through
 /// `import-google-authenticator` only.
 fn parse_secret(s: &str) -> Result<TotpSecret, String> {
-    TotpSecret::from_base32_for_new(s).map_err(|e| e.to_string())
+    TotpSecret::from_base32_for_new(s).map_err(|e| match e {
+        SecretError::TooShortForNew(_) => format!("{e}; or omit --secret for a new 160-bit key"),
+        e => e.to_string(),
+    })
 }
 
 /// Issuer and account name: the Key URI Format forbids a colon in either.
@@ -392,7 +404,8 @@ mod tests {
         assert!(
             err.contains("80 bits")
                 && err.contains("at least 128")
-                && err.contains("import-google-authenticator"),
+                && err.contains("import-google-authenticator")
+                && err.contains("omit --secret for a new 160-bit key"),
             "{err}"
         );
         let cli = parse_from([

@@ -6,7 +6,10 @@
 //! `" DISALLOW_REUSE [steps...]`, `" STEP_SIZE n`, `" TIME_SKEW n`); every other line is an
 //! 8-digit scratch code. Error messages give line numbers, never file contents.
 
-use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, MAX_WINDOW};
+use pam_totp_core::params::{
+    RateLimit, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD, DEFAULT_RATE_LIMIT,
+    DEFAULT_WINDOW, MAX_WINDOW,
+};
 use pam_totp_core::recovery::{RecoveryHash, SALT_BYTES};
 use pam_totp_core::secret::{SecretError, TotpSecret};
 use pam_totp_core::secret_file::{datetime_from_unix, SecretFile, MAX_PERIOD, MAX_RECOVERY_CODES};
@@ -19,6 +22,9 @@ use zeroize::Zeroizing;
 pub const MAX_GA_FILE_BYTES: usize = 64 * 1024;
 /// Length of google-authenticator scratch codes.
 pub const SCRATCH_CODE_DIGITS: usize = 8;
+/// google-authenticator's `WINDOW_SIZE` when the file has none: the current code and one
+/// either side.
+const DEFAULT_WINDOW_SIZE: u32 = 3;
 
 /// Why a google-authenticator file cannot be imported.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -56,7 +62,9 @@ pub enum GaError {
         name: &'static str,
     },
     /// A line that is neither an option nor a scratch code.
-    #[error("line {0} is neither an option (\" NAME) nor an 8-digit scratch code")]
+    #[error(
+        "line {0} is neither an option (\" NAME) nor an {SCRATCH_CODE_DIGITS}-digit scratch code"
+    )]
     BadLine(usize),
     /// More scratch codes than a secret file can hold.
     #[error("more than {MAX_RECOVERY_CODES} scratch codes")]
@@ -221,7 +229,8 @@ pub fn convert(
         }
         SecretError::TooLong(bits) => GaError::LongSecret(bits),
     })?;
-    let period = ga.step_size.unwrap_or(30);
+    // google-authenticator's default STEP_SIZE is RFC 6238's, ours.
+    let period = ga.step_size.unwrap_or(DEFAULT_PERIOD);
     if !(1..=MAX_PERIOD).contains(&period) {
         return Err(GaError::StepSize(period));
     }
@@ -249,26 +258,29 @@ pub fn convert(
                 .to_string(),
         ),
     }
-    let window = ga.window_size.unwrap_or(3).saturating_sub(1) / 2;
+    let window_size = ga.window_size.unwrap_or(DEFAULT_WINDOW_SIZE);
+    let window = window_size.saturating_sub(1) / 2;
     if window > MAX_WINDOW {
         notes.push(format!(
-            "google-authenticator WINDOW_SIZE {} would be window={window}; pam_totp accepts at most window={MAX_WINDOW}: put window={MAX_WINDOW} (or less) on the pam.d line",
-            ga.window_size.unwrap_or(3)
+            "google-authenticator WINDOW_SIZE {window_size} would be window={window}; pam_totp accepts at most window={MAX_WINDOW}: put window={MAX_WINDOW} (or less) on the pam.d line"
         ));
-    } else if window != 1 {
+    } else if window != DEFAULT_WINDOW {
         notes.push(format!(
-            "google-authenticator WINDOW_SIZE {} corresponds to window={window}: put it on the pam_totp line in pam.d (the default is window=1)",
-            ga.window_size.unwrap_or(3)
+            "google-authenticator WINDOW_SIZE {window_size} corresponds to window={window}: put it on the pam_totp line in pam.d (the default is window={DEFAULT_WINDOW})"
         ));
     }
-    match ga.rate_limit {
-        Some((n, m)) if (n, m) != (3, 30) => notes.push(format!(
-            "google-authenticator RATE_LIMIT {n} {m} corresponds to rate_limit={n}/{m}: put it on the pam_totp line in pam.d (the default is 3/30)"
+    match ga.rate_limit.map(|(max_checks, seconds)| RateLimit {
+        max_checks,
+        seconds,
+    }) {
+        Some(limit) if limit != DEFAULT_RATE_LIMIT => notes.push(format!(
+            "google-authenticator RATE_LIMIT {} {} corresponds to rate_limit={limit}: put it on the pam_totp line in pam.d (the default is {DEFAULT_RATE_LIMIT})",
+            limit.max_checks, limit.seconds
         )),
         Some(_) => {}
-        None => notes.push(
-            "the google-authenticator file had no rate limit; pam_totp always limits code checks (default rate_limit=3/30)".to_string(),
-        ),
+        None => notes.push(format!(
+            "the google-authenticator file had no rate limit; pam_totp always limits code checks (default rate_limit={DEFAULT_RATE_LIMIT})"
+        )),
     }
     if ga.time_skew {
         notes.push("the clock skew google-authenticator had learned for this phone is not carried over; if codes fail, check the phone's clock".to_string());
@@ -282,6 +294,21 @@ pub fn convert(
         ));
     }
     Ok(Converted { file, notes })
+}
+
+/// Deterministic salts for [`convert`] (bytes 1, 2, 3, ... wrapping), so that a conversion can
+/// be repeated exactly: for the unit tests and the fuzz target (feature `deterministic-salts`),
+/// never for a file that is kept.
+#[cfg(any(test, feature = "deterministic-salts"))]
+pub fn counting_salts() -> impl FnMut(&mut [u8]) -> Result<(), String> {
+    let mut n = 0u8;
+    move |buf: &mut [u8]| {
+        for b in buf.iter_mut() {
+            n = n.wrapping_add(1);
+            *b = n;
+        }
+        Ok(())
+    }
 }
 
 /// Reads a google-authenticator file without following a symlink at its last component,
@@ -312,15 +339,9 @@ mod tests {
 
     const KEY160: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
-    fn counter_random() -> impl FnMut(&mut [u8]) -> Result<(), String> {
-        let mut n = 0u8;
-        move |buf: &mut [u8]| {
-            for b in buf.iter_mut() {
-                n = n.wrapping_add(1);
-                *b = n;
-            }
-            Ok(())
-        }
+    /// `text` parsed and converted at `now`.
+    fn converted(text: &str, now: u64) -> Result<Converted, GaError> {
+        convert(&parse(text.as_bytes()).unwrap(), now, counting_salts())
     }
 
     #[test]
@@ -345,7 +366,7 @@ mod tests {
         );
         let ga = parse(text.as_bytes()).unwrap();
         let now = 56_666_667 * 60 + 5;
-        let c = convert(&ga, now, counter_random()).unwrap();
+        let c = convert(&ga, now, counting_salts()).unwrap();
         assert_eq!(c.file.period, 60);
         assert_eq!(
             (c.file.algorithm, c.file.digits),
@@ -371,12 +392,7 @@ mod tests {
         let text = format!(
             "{KEY160}\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n"
         );
-        let c = convert(
-            &parse(text.as_bytes()).unwrap(),
-            1_700_000_000,
-            counter_random(),
-        )
-        .unwrap();
+        let c = converted(&text, 1_700_000_000).unwrap();
         assert!(c.notes.is_empty(), "{:?}", c.notes);
         assert_eq!(c.file.state.last_step, None);
         assert!(c.file.recovery.is_empty());
@@ -387,12 +403,7 @@ mod tests {
         let text = format!(
             "{KEY160}\n\" WINDOW_SIZE 23\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n\" RATE_LIMIT 3 30\n"
         );
-        let c = convert(
-            &parse(text.as_bytes()).unwrap(),
-            1_700_000_000,
-            counter_random(),
-        )
-        .unwrap();
+        let c = converted(&text, 1_700_000_000).unwrap();
         assert!(
             c.notes
                 .iter()
@@ -405,12 +416,7 @@ mod tests {
     #[test]
     fn future_reuse_steps_are_ignored() {
         let text = format!("{KEY160}\n\" DISALLOW_REUSE 99999999999\n\" TOTP_AUTH\n");
-        let c = convert(
-            &parse(text.as_bytes()).unwrap(),
-            1_700_000_000,
-            counter_random(),
-        )
-        .unwrap();
+        let c = converted(&text, 1_700_000_000).unwrap();
         assert_eq!(c.file.state.last_step, None);
     }
 
@@ -418,7 +424,7 @@ mod tests {
     #[test]
     fn an_80_bit_key_is_imported() {
         let text = "2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n21815126\n46859078\n";
-        let c = convert(&parse(text.as_bytes()).unwrap(), 300_000, counter_random()).unwrap();
+        let c = converted(text, 300_000).unwrap();
         assert_eq!(c.file.secret.bits(), 80);
         assert!(c.file.secret.is_below_new_minimum());
         assert_eq!(c.file.secret.to_base32().as_str(), "2SH3V3GDW7ZNMGYE");
@@ -431,20 +437,14 @@ mod tests {
     #[test]
     fn hotp_and_short_keys_are_refused() {
         let hotp = format!("{KEY160}\n\" HOTP_COUNTER 1\n12345678\n");
-        assert_eq!(
-            convert(&parse(hotp.as_bytes()).unwrap(), 0, counter_random()).unwrap_err(),
-            GaError::Hotp
-        );
+        assert_eq!(converted(&hotp, 0).unwrap_err(), GaError::Hotp);
         // 40 bits: shorter than any google-authenticator key.
         let short = "GEZDGNBV\n\" TOTP_AUTH\n";
-        let err = convert(&parse(short.as_bytes()).unwrap(), 0, counter_random()).unwrap_err();
+        let err = converted(short, 0).unwrap_err();
         assert_eq!(err, GaError::ShortSecret(40));
         assert!(err.to_string().contains("totp-enroll enroll"));
         let bad = "NOT*BASE32\n";
-        assert_eq!(
-            convert(&parse(bad.as_bytes()).unwrap(), 0, counter_random()).unwrap_err(),
-            GaError::BadSecret
-        );
+        assert_eq!(converted(bad, 0).unwrap_err(), GaError::BadSecret);
     }
 
     #[test]
@@ -488,17 +488,14 @@ mod tests {
         let ga = parse(text.as_bytes()).unwrap();
         assert_eq!(ga.scratch_codes.len(), 1);
         assert_eq!(ga.unknown_options, vec!["FUTURE_THING".to_string()]);
-        let c = convert(&ga, 1_700_000_000, counter_random()).unwrap();
+        let c = convert(&ga, 1_700_000_000, counting_salts()).unwrap();
         assert!(c.notes.iter().any(|n| n.contains("FUTURE_THING")));
     }
 
     #[test]
     fn bad_step_size_is_refused() {
         let text = format!("{KEY160}\n\" STEP_SIZE 0\n\" TOTP_AUTH\n");
-        assert_eq!(
-            convert(&parse(text.as_bytes()).unwrap(), 0, counter_random()).unwrap_err(),
-            GaError::StepSize(0)
-        );
+        assert_eq!(converted(&text, 0).unwrap_err(), GaError::StepSize(0));
     }
 
     #[test]

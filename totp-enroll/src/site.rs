@@ -8,6 +8,7 @@ use crate::cli::parse_uri_text;
 use crate::error::CliError;
 use nix::errno::Errno;
 use pam_totp_store::bounded::{self, ReadError};
+use pam_totp_store::ownership::{self, Distrust};
 use serde::Deserialize;
 use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
@@ -78,18 +79,18 @@ pub fn load(path: &Path, required: bool) -> Result<SiteConfig, CliError> {
             ))
         }
     };
-    let me = nix::unistd::getuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != me {
-        return Err(bad(format!(
-            "is owned by uid {}, neither root nor you; chown root {shown}",
-            meta.uid()
-        )));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(bad(format!(
-            "is writable by group or others (mode {:04o}); chmod go-w {shown}",
-            meta.mode() & 0o7777
-        )));
+    match ownership::check(meta.uid(), meta.mode(), nix::unistd::getuid()) {
+        Ok(()) => {}
+        Err(Distrust::Owner(uid)) => {
+            return Err(bad(format!(
+                "is owned by uid {uid}, neither root nor you; chown root {shown}"
+            )))
+        }
+        Err(Distrust::Writable(mode)) => {
+            return Err(bad(format!(
+                "is writable by group or others (mode {mode:04o}); chmod go-w {shown}"
+            )))
+        }
     }
     let bytes = bounded::read_bounded(&mut file, MAX_CONFIG_BYTES).map_err(|e| match e {
         ReadError::TooLarge(_) => bad(format!(

@@ -71,11 +71,12 @@ impl Target {
         self.path.display_path()
     }
 
-    /// Opens the directory that holds the secret file.
+    /// Opens the directory that holds the secret file. A directory below the base that does
+    /// not exist is [`CliError::MissingDirectory`], naming it: nobody is enrolled there, and an
+    /// enrollment needs it made first.
     pub fn open_dir(&self) -> Result<SecretDir, CliError> {
         SecretDir::open(&self.path, self.owner()).map_err(|e| match e {
-            // ENOENT while walking directories: the directory, not the file, is missing.
-            StoreError::NotFound(dir) => CliError::MissingDirectory(dir),
+            StoreError::SubdirectoryNotFound { dir, .. } => CliError::MissingDirectory(dir),
             e => self.store_error(e),
         })
     }

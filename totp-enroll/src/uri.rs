@@ -100,36 +100,32 @@ mod tests {
         TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap()
     }
 
+    /// The URI for the RFC 6238 key with these parameters.
+    fn uri(issuer: &str, account: &str, algorithm: Algorithm, digits: u8, period: u64) -> String {
+        let k = key();
+        otpauth_uri(&UriParams {
+            secret: &k,
+            issuer,
+            account,
+            algorithm,
+            digits,
+            period,
+        })
+        .to_string()
+    }
+
     #[test]
     fn default_parameters_are_left_out() {
-        let k = key();
-        let uri = otpauth_uri(&UriParams {
-            secret: &k,
-            issuer: "host1",
-            account: "alice@host1",
-            algorithm: Algorithm::SHA1,
-            digits: 6,
-            period: 30,
-        });
         assert_eq!(
-            uri.as_str(),
+            uri("host1", "alice@host1", Algorithm::SHA1, 6, 30),
             "otpauth://totp/host1:alice%40host1?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=host1"
         );
     }
 
     #[test]
     fn other_parameters_and_encoding() {
-        let k = key();
-        let uri = otpauth_uri(&UriParams {
-            secret: &k,
-            issuer: "ACME VPN/Ü",
-            account: "bob&x=1?",
-            algorithm: Algorithm::SHA512,
-            digits: 8,
-            period: 60,
-        });
         assert_eq!(
-            uri.as_str(),
+            uri("ACME VPN/Ü", "bob&x=1?", Algorithm::SHA512, 8, 60),
             "otpauth://totp/ACME%20VPN%2F%C3%9C:bob%26x%3D1%3F?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
              &issuer=ACME%20VPN%2F%C3%9C&algorithm=SHA512&digits=8&period=60"
         );

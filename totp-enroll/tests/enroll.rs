@@ -408,23 +408,17 @@ fn help_has_examples_and_exits_0() {
     let out = run_with(&["--help"], "", |_| {});
     assert_exit(&out, 0);
     let text = stdout(&out);
-    for cmd in [
+    let commands = [
         "enroll",
         "status",
         "recovery-codes",
         "remove",
         "import-google-authenticator",
-        "Examples:",
-    ] {
+    ];
+    for cmd in commands.iter().chain(&["Examples:"]) {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
-    for cmd in [
-        "enroll",
-        "status",
-        "recovery-codes",
-        "remove",
-        "import-google-authenticator",
-    ] {
+    for cmd in commands {
         let out = run_with(&[cmd, "--help"], "", |_| {});
         assert_exit(&out, 0);
         assert!(
@@ -439,6 +433,41 @@ fn bad_secret_file_template_is_refused() {
     let out = run_with(&["--secret-file", "relative/%u", "status"], "", |_| {});
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("--secret-file"), "{}", stderr(&out));
+}
+
+/// A directory below the base that does not exist: `enroll` names that directory (not the
+/// file) and says to make it; `status` and `remove` find nobody enrolled.
+#[test]
+fn a_missing_directory_is_named_not_the_file() {
+    let env = Env::new();
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let dir = env.dir.path().join(&user);
+    let file = dir.join("secret.toml");
+    let template = format!("{}/%u/secret.toml", env.dir.path().display());
+    let run = |args: &[&str]| {
+        let mut full = vec!["--secret-file", template.as_str()];
+        full.extend_from_slice(args);
+        run_with(&full, "", |_| {})
+    };
+    let out = run(&["enroll", "--secret", RFC_SHA1_KEY]);
+    assert_exit(&out, 1);
+    let (err, file) = (stderr(&out), file.display().to_string());
+    let want = format!("directory {} does not exist; create it", dir.display());
+    assert!(err.contains(&want) && !err.contains(&file), "{err}");
+    let out = run(&["status"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("not enrolled"), "{}", stdout(&out));
+    let out = run(&["remove"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("nothing to remove"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.exists());
 }
 
 #[test]

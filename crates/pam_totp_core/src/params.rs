@@ -2,6 +2,7 @@
 //! defaults: where the secret file is, how far the clock may drift, the rate limit.
 
 use crate::secret_file::Algorithm;
+use std::fmt;
 
 /// The HMAC algorithm every authenticator app assumes (RFC 6238's default).
 pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::SHA1;
@@ -41,5 +42,22 @@ pub struct RateLimit {
 impl Default for RateLimit {
     fn default() -> Self {
         DEFAULT_RATE_LIMIT
+    }
+}
+
+/// As the `rate_limit=` option writes it: `CHECKS/SECONDS`.
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.max_checks, self.seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limit_is_shown_as_the_option_writes_it() {
+        assert_eq!(DEFAULT_RATE_LIMIT.to_string(), "3/30");
     }
 }

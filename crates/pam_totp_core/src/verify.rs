@@ -83,8 +83,10 @@ pub fn looks_like_code(input: &str, digits: Option<u8>) -> bool {
 
 /// The input with surrounding whitespace and inner spaces removed, if it is all digits.
 fn totp_digits(input: &str) -> Option<Zeroizing<String>> {
-    let mut out = Zeroizing::new(String::with_capacity(8));
-    for c in input.trim().chars() {
+    let input = input.trim();
+    // Room for all of it up front: no reallocation leaves a copy behind.
+    let mut out = Zeroizing::new(String::with_capacity(input.len()));
+    for c in input.chars() {
         match c {
             '0'..='9' => out.push(c),
             ' ' => {}

@@ -7,4 +7,5 @@ pub mod bounded;
 mod ffi;
 pub mod file_store;
 pub mod identity;
+pub mod ownership;
 pub mod store;

@@ -10,6 +10,7 @@
 
 use crate::bounded::{self, ReadError};
 use crate::identity::ActingAs;
+use crate::ownership::{self, Distrust};
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, FileStat, Mode, SFlag};
@@ -60,6 +61,15 @@ pub enum StoreError {
     /// No file: the user is not enrolled.
     #[error("{0} does not exist; the user is not enrolled (run totp-enroll)")]
     NotFound(PathBuf),
+    /// A directory below the base directory (or the home) on the way to the file does not
+    /// exist, so neither does the file: the user is not enrolled.
+    #[error("{path} does not exist, nor does the directory {dir} on its way; the user is not enrolled (run totp-enroll)")]
+    SubdirectoryNotFound {
+        /// The secret file.
+        path: PathBuf,
+        /// The first directory on the way that does not exist.
+        dir: PathBuf,
+    },
     /// The user's home directory does not exist (yet: pam_mkhomedir creates it at session
     /// time), so no file can be in it: the user is not enrolled.
     #[error(
@@ -95,9 +105,11 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// The administrator's directory is missing: not the same as "not enrolled".
-    #[error("directory {0} does not exist (not mounted, or a wrong secret= path); refusing rather than treating the user as not enrolled")]
-    MissingDirectory(PathBuf),
+    /// A directory that must be there is not: the administrator's base directory (not
+    /// mounted, or a wrong `secret=` path), or the file's directory, removed while in use. Not
+    /// the same as "not enrolled".
+    #[error("directory {0} does not exist (not mounted, or a wrong secret= path), or it was removed while in use; refusing rather than treating the user as not enrolled")]
+    DirectoryNotFound(PathBuf),
     /// A directory on the way that others could use to swap the file.
     #[error("directory {path} {reason}; fix: {fix}")]
     UnsafeDirectory {
@@ -170,20 +182,25 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when the file does not exist (the user is not enrolled).
+    /// True when the file does not exist, nor perhaps a directory below the base on its way
+    /// (the user is not enrolled). A missing base directory, or a directory that vanished
+    /// while in use, is [`StoreError::DirectoryNotFound`] instead: refused.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, StoreError::NotFound(_))
-    }
-
-    /// True when no file exists and none could be hidden from us: the file is missing, the
-    /// home is missing, or nothing exists in a directory we would not trust.
-    pub fn is_not_enrolled(&self) -> bool {
         matches!(
             self,
-            StoreError::NotFound(_)
-                | StoreError::HomeMissing(_)
-                | StoreError::AbsentFromUntrusted { .. }
+            StoreError::NotFound(_) | StoreError::SubdirectoryNotFound { .. }
         )
+    }
+
+    /// True when no file exists and none could be hidden from us: the file (or a directory
+    /// below the base on its way) is missing, the home is missing, or nothing exists in a
+    /// directory we would not trust.
+    pub fn is_not_enrolled(&self) -> bool {
+        self.is_not_found()
+            || matches!(
+                self,
+                StoreError::HomeMissing(_) | StoreError::AbsentFromUntrusted { .. }
+            )
     }
 }
 
@@ -231,8 +248,9 @@ impl SecretDir {
     /// A directory on the way that fails the ownership and mode checks is refused only when
     /// the file could be reached through it: where the file (or a directory before it) does
     /// not exist, the answer is [`StoreError::AbsentFromUntrusted`], which means "not enrolled"
-    /// ([`StoreError::is_not_enrolled`]). A missing home is not enrolled either; a missing
-    /// administrator's directory is not. A name that cannot be found in an encrypted directory
+    /// ([`StoreError::is_not_enrolled`]). A missing home, or a missing directory below the base
+    /// ([`StoreError::SubdirectoryNotFound`]), is not enrolled either; a missing administrator's
+    /// directory ([`StoreError::DirectoryNotFound`]) is not. A name that cannot be found in an encrypted directory
     /// whose key is not loaded is [`StoreError::EncryptedLocked`], never "not enrolled".
     pub fn open(path: &SecretPath, owner: Owner) -> Result<Self, StoreError> {
         let display = path.display_path();
@@ -244,7 +262,7 @@ impl SecretDir {
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         let base = nix::fcntl::open(path.base(), flags, Mode::empty()).map_err(|e| match e {
             Errno::ENOENT if path.in_home() => missing_home(path.base()),
-            Errno::ENOENT => StoreError::MissingDirectory(path.base().to_path_buf()),
+            Errno::ENOENT => StoreError::DirectoryNotFound(path.base().to_path_buf()),
             e => io_err("open directory", path.base(), e),
         })?;
         // The first check a directory failed: it decides only if the file turns out to exist.
@@ -265,7 +283,15 @@ impl SecretDir {
                 Ok(fd) => fd,
                 Err(Errno::ENOENT) => {
                     let at_home = path.in_home() && walked == path.base();
-                    return Err(absent(&dir, &walked, &display, distrust, at_home));
+                    let missing = walked.join(comp);
+                    return Err(absent(
+                        &dir,
+                        &walked,
+                        &display,
+                        Some(&missing),
+                        distrust,
+                        at_home,
+                    ));
                 }
                 Err(e) => {
                     walked.push(comp);
@@ -283,13 +309,14 @@ impl SecretDir {
                     &dir,
                     &walked,
                     &display,
+                    None,
                     Some(refusal),
                     path.in_home() && path.directories_below().is_empty(),
                 )),
                 _ => Err(refusal),
             };
         }
-        let root_only = last.is_ok_and(|st| st.st_uid == 0 && st.st_mode & 0o022 == 0);
+        let root_only = last.is_ok_and(|st| ownership::root_only(st.st_uid, st.st_mode));
         Ok(SecretDir {
             dir,
             name: path.file_name().to_os_string(),
@@ -330,7 +357,14 @@ impl SecretDir {
             other => other,
         }
         .map_err(|e| match e {
-            Errno::ENOENT => absent(&self.dir, Path::new(""), &self.path, None, self.is_home),
+            Errno::ENOENT => absent(
+                &self.dir,
+                Path::new(""),
+                &self.path,
+                None,
+                None,
+                self.is_home,
+            ),
             e => io_err("open", &self.path, e),
         })?;
         let st = fstat(&fd).map_err(|e| io_err("inspect", &self.path, e))?;
@@ -770,37 +804,33 @@ fn lock_until(file: File, deadline: Instant, path: &Path) -> Result<FileLock, St
 fn check_directory(dir: &OwnedFd, path: &Path, owner: &Owner) -> Result<FileStat, StoreError> {
     let st = fstat(dir).map_err(|e| io_err("inspect directory", path, e))?;
     let shown = path.display();
-    if st.st_uid != 0 && st.st_uid != owner.uid.as_raw() {
-        return Err(StoreError::UnsafeDirectory {
-            path: path.to_path_buf(),
-            reason: format!(
-                "is owned by uid {}, neither root nor {}",
-                st.st_uid, owner.name
-            ),
-            fix: format!("chown {} {shown}", owner.name),
-        });
-    }
-    let sticky = st.st_mode & libc::S_ISVTX != 0;
-    if st.st_mode & 0o022 != 0 && !sticky {
-        return Err(StoreError::UnsafeDirectory {
-            path: path.to_path_buf(),
-            reason: format!(
-                "is writable by group or others (mode {:04o})",
-                st.st_mode & 0o7777
-            ),
-            fix: format!("chmod go-w {shown}"),
-        });
-    }
-    Ok(st)
+    let (reason, fix) = match ownership::check(st.st_uid, st.st_mode, owner.uid) {
+        Ok(()) => return Ok(st),
+        Err(Distrust::Owner(uid)) => (
+            format!("is owned by uid {uid}, neither root nor {}", owner.name),
+            format!("chown {} {shown}", owner.name),
+        ),
+        Err(Distrust::Writable(mode)) => (
+            format!("is writable by group or others (mode {mode:04o})"),
+            format!("chmod go-w {shown}"),
+        ),
+    };
+    Err(StoreError::UnsafeDirectory {
+        path: path.to_path_buf(),
+        reason,
+        fix,
+    })
 }
 
-/// The error for a name that `dir` (at `dir_path`) does not hold: locked encryption first,
-/// then a home with nothing in it (a file system mounted at login), then a directory we would
-/// not trust, else plain "not found" for `file`.
+/// The error for a name that `dir` (at `dir_path`) does not hold: `missing_dir`, a directory
+/// on the way to `file`, or else `file` itself. Locked encryption first, then a home with
+/// nothing in it (a file system mounted at login), then a directory we would not trust, else
+/// plain "not found" for `file` (naming `missing_dir` when that is what is missing).
 fn absent(
     dir: &OwnedFd,
     dir_path: &Path,
     file: &Path,
+    missing_dir: Option<&Path>,
     distrust: Option<StoreError>,
     dir_is_home: bool,
 ) -> StoreError {
@@ -824,12 +854,16 @@ fn absent(
             reason: "is empty (a file system that the session mounts there, e.g. with pam_mount, is not mounted yet?)".into(),
         };
     }
-    match distrust {
-        Some(d) => StoreError::AbsentFromUntrusted {
+    match (distrust, missing_dir) {
+        (Some(d), _) => StoreError::AbsentFromUntrusted {
             path: file.to_path_buf(),
             distrust: Box::new(d),
         },
-        None => StoreError::NotFound(file.to_path_buf()),
+        (None, Some(missing)) => StoreError::SubdirectoryNotFound {
+            path: file.to_path_buf(),
+            dir: missing.to_path_buf(),
+        },
+        (None, None) => StoreError::NotFound(file.to_path_buf()),
     }
 }
 
@@ -945,12 +979,22 @@ fn acting_as(owner: &Owner, path: &Path) -> Result<ActingAs, StoreError> {
     })
 }
 
+/// The error for a failed system call on `path`.
+///
+/// ENOENT is never "not found" here: where a missing secret file, home or directory means
+/// "not enrolled" (or a missing base directory means refused), the caller decides that itself
+/// (see [`absent`], [`missing_home`]). What reaches this function is a call on a name inside a
+/// directory opened earlier (creating, renaming, linking or removing there), and ENOENT then
+/// means that directory was removed meanwhile: [`StoreError::DirectoryNotFound`] names it.
 fn io_err(op: &'static str, path: &Path, errno: Errno) -> StoreError {
-    let path = path.to_path_buf();
     match errno {
-        Errno::ENOENT => StoreError::NotFound(path),
-        Errno::ELOOP => StoreError::Symlink(path),
-        errno => StoreError::Io { op, path, errno },
+        Errno::ENOENT => StoreError::DirectoryNotFound(path.parent().unwrap_or(path).to_path_buf()),
+        Errno::ELOOP => StoreError::Symlink(path.to_path_buf()),
+        errno => StoreError::Io {
+            op,
+            path: path.to_path_buf(),
+            errno,
+        },
     }
 }
 

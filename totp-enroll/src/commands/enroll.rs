@@ -11,7 +11,8 @@ use crate::json;
 use crate::target::Target;
 use crate::uri::{grouped_key, hostname, otpauth_uri, UriParams};
 use pam_totp_core::params::{
-    RateLimit, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD, DEFAULT_WINDOW,
+    RateLimit, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD, DEFAULT_RATE_LIMIT,
+    DEFAULT_WINDOW,
 };
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::{datetime_from_unix, Algorithm, SecretFile};
@@ -30,7 +31,7 @@ const FIRST_CODE_POLICY: Policy = Policy {
     window: DEFAULT_WINDOW,
     rate_limit: RateLimit {
         max_checks: 1000,
-        seconds: 30,
+        ..DEFAULT_RATE_LIMIT
     },
 };
 
