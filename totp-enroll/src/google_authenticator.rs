@@ -317,6 +317,9 @@ pub fn counting_salts() -> impl FnMut(&mut [u8]) -> Result<(), String> {
 pub fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     let from = |e: bounded::ReadError| match e {
         bounded::ReadError::Io(e) => ReadError::Io(e),
+        bounded::ReadError::Changed => ReadError::Io(std::io::Error::other(
+            "the file changed while being read; try again",
+        )),
         bounded::ReadError::NotRegular => ReadError::Format(GaError::NotRegular),
         bounded::ReadError::TooLarge(_) => ReadError::Format(GaError::TooLarge),
     };

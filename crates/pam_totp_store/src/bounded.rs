@@ -22,6 +22,9 @@ pub enum ReadError {
     /// More than the bound.
     #[error("larger than {0} bytes")]
     TooLarge(usize),
+    /// The file grew while it was read (someone writes it without taking the lock).
+    #[error("changed while being read")]
+    Changed,
 }
 
 /// Opens `path` for reading with `O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC` and checks on
@@ -43,8 +46,24 @@ pub fn open_regular(path: &Path) -> Result<(File, Metadata), ReadError> {
 /// reallocated, so no copy of a secret is left behind) that is zeroized when dropped. A file
 /// that fits is read with one `read` call and one more that finds its end.
 pub fn read_bounded(file: &mut File, max: usize) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    let size = file.metadata()?.len();
+    read_bounded_sized(file, max, size)
+}
+
+/// [`read_bounded`] for a file whose size the caller has from `fstat`: the buffer is sized
+/// for it (a file that turns out longer is [`ReadError::Changed`]).
+pub fn read_bounded_sized(
+    file: &mut File,
+    max: usize,
+    size: u64,
+) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    if usize::try_from(size).map_or(true, |s| s > max) {
+        return Err(ReadError::TooLarge(max));
+    }
     file.seek(SeekFrom::Start(0))?;
-    let mut buf = Zeroizing::new(vec![0u8; max.saturating_add(1)]);
+    // One byte more than the size, to see the end of the file in the same read.
+    let capacity = usize::try_from(size).unwrap_or(max).saturating_add(1);
+    let mut buf = Zeroizing::new(vec![0u8; capacity]);
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
         match file.read(rest) {
@@ -54,8 +73,12 @@ pub fn read_bounded(file: &mut File, max: usize) -> Result<Zeroizing<Vec<u8>>, R
             Err(e) => return Err(e.into()),
         }
     }
-    if filled > max {
-        return Err(ReadError::TooLarge(max));
+    if filled == capacity {
+        return Err(if filled > max {
+            ReadError::TooLarge(max)
+        } else {
+            ReadError::Changed
+        });
     }
     buf.truncate(filled);
     Ok(buf)

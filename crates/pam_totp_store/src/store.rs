@@ -414,9 +414,11 @@ impl SecretDir {
                 source: FileFormatError::TooLarge,
             });
         }
-        bounded::read_bounded(file, MAX_FILE_BYTES).map_err(|e| match e {
+        let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
+        bounded::read_bounded_sized(file, MAX_FILE_BYTES, size).map_err(|e| match e {
             ReadError::Io(e) => io_err("read", &self.path, errno_of(&e)),
             ReadError::NotRegular => StoreError::NotRegular(self.path.clone()),
+            ReadError::Changed => StoreError::Unstable(self.path.clone()),
             ReadError::TooLarge(_) => StoreError::Format {
                 path: self.path.clone(),
                 source: FileFormatError::TooLarge,

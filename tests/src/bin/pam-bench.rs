@@ -1,4 +1,5 @@
-//! Side-by-side benchmark of pam_totp.so and pam_google_authenticator.so: the same secret, the
+//! Side-by-side benchmark of pam_totp.so and pam_google_authenticator.so, each measured as
+//! what it adds to a login over pam_permit.so (the cost of libpam itself): the same secret, the
 //! same policy (one step of drift either way, at most 3 checks per 30 s, no code reuse), real
 //! logins through real libpam (`pam_start_confdir` + `pam_authenticate` + `pam_end`), codes
 //! from oathtool. Each timed login runs in `pam-timer` (tests/support/pam_timer.c), a plain C
@@ -7,14 +8,19 @@
 //! and with `noskewadj`, which turns off its search for clock skew after a wrong code (half a
 //! day either way), the part of its work pam_totp does not do.
 //!
-//! pam-bench [--iterations N] [--dir DIR] [--check]
+//! pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--check]
 //!
-//! Before every login the user's file is written afresh (not timed), so that each timed login
-//! is the full work of a first login in its time step: open, read, check, and the state update
-//! on disk. The wrong code matches no time step within the skew search either, as an
+//! Before every login the user's file is restored (not timed: written in place and synced),
+//! so that each timed login is the full work of a first login in its time step: open, read,
+//! check, and the state update on disk. pam_totp's file is in today's format (version 2,
+//! state in slots). The wrong code matches no time step within the skew search either, as an
 //! attacker's guess almost never does. The modules take turns, so all see the same machine.
 //! Prints, per module and case,
 //! the median, 90th and 99th percentile and the mean time of one login, and the ratio.
+//! With valgrind installed, each module and case also runs RUNS times (default 3) under
+//! callgrind, and the median count of instructions executed by the whole host process is
+//! reported, again as what each module adds over pam_permit (wall time depends on the
+//! machine; instructions much less).
 //! `--check` runs a few logins of each kind and only verifies that every one of them ended as
 //! expected (the test suite runs it so that the benchmark cannot silently measure failures).
 //! `--dir` picks where the files live (default: a directory under target/, on the same disk as
@@ -26,9 +32,12 @@
 //! `pam-timer` runs with the test suite's syslog shim preloaded, so that every log line of
 //! every module is appended to a file instead.
 
+use pam_totp_core::secret_file::SecretFile;
 use pam_totp_tests::{
     current_user, module_path, oathtool, secret_toml, workspace_root, write_private, KEY,
 };
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,14 +46,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const PAM_SUCCESS: i32 = 0;
 const PAM_AUTH_ERR: i32 = 7;
 
-/// One module under test: its service name, the file it reads and that file's fresh content.
+/// One module under test: its service name, the file it reads and that file's fresh content
+/// (none for the pam_permit baseline).
 struct Contender {
     name: &'static str,
     service: &'static str,
-    file: PathBuf,
+    file: Option<PathBuf>,
     pristine: String,
     times: [Vec<Duration>; 2],
+    instructions: [Vec<u64>; 2],
 }
+
+/// The baseline: libpam with pam_permit.so, whose cost every module's is measured over.
+const BASELINE: &str = "pam_permit";
 
 /// What a login types and how it must end.
 #[derive(Clone, Copy)]
@@ -63,7 +77,10 @@ impl Case {
         }
     }
 
-    fn expected(self) -> i32 {
+    fn expected(self, c: &Contender) -> i32 {
+        if c.file.is_none() {
+            return PAM_SUCCESS;
+        }
         match self {
             Case::RightCode => PAM_SUCCESS,
             Case::WrongCode => PAM_AUTH_ERR,
@@ -79,7 +96,9 @@ impl Case {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("pam-bench: {msg}\nusage: pam-bench [--iterations N] [--dir DIR] [--check]");
+    eprintln!(
+        "pam-bench: {msg}\nusage: pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--check]"
+    );
     std::process::exit(2)
 }
 
@@ -143,6 +162,7 @@ fn main() {
     let mut iterations: usize = 1000;
     let mut base: Option<PathBuf> = None;
     let mut check = false;
+    let mut instruction_runs: usize = 3;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -159,6 +179,12 @@ fn main() {
                         .map(PathBuf::from)
                         .unwrap_or_else(|| usage("--dir needs a directory")),
                 )
+            }
+            "--instructions" => {
+                instruction_runs = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage("--instructions needs a number (0: none)"))
             }
             "--check" => check = true,
             other => usage(&format!("unknown argument {other}")),
@@ -195,6 +221,13 @@ fn main() {
     for c in &mut contenders {
         c.times = [Vec::new(), Vec::new()];
     }
+    if check {
+        instruction_runs = 0;
+    }
+    let valgrind = which("valgrind");
+    if instruction_runs > 0 && valgrind.is_none() {
+        eprintln!("pam-bench: valgrind is not installed: no instruction counts (apt-get install valgrind)");
+    }
 
     let n = contenders.len();
     for round in 0..iterations {
@@ -204,6 +237,17 @@ fn main() {
                 let i = (round + k) % n;
                 let took = login(dir.path(), &mut contenders[i], &user, case, &mut codes);
                 contenders[i].times[case.index()].push(took);
+            }
+        }
+    }
+
+    if let Some(valgrind) = valgrind.filter(|_| instruction_runs > 0) {
+        for _ in 0..instruction_runs {
+            for case in Case::ALL {
+                for c in &mut contenders {
+                    let count = instructions(&valgrind, dir.path(), c, &user, case, &mut codes);
+                    c.instructions[case.index()].push(count);
+                }
             }
         }
     }
@@ -228,6 +272,7 @@ fn setup(dir: &Path, user: &str) -> Vec<Contender> {
             .unwrap_or_else(|e| usage(&format!("chmod {}: {e}", d.display())));
     }
     let services = [
+        ("bench-pam_permit", "pam_permit.so".to_string()),
         (
             "bench-pam_totp",
             format!(
@@ -260,48 +305,87 @@ fn setup(dir: &Path, user: &str) -> Vec<Contender> {
     // the same policy written the google-authenticator way.
     let ga =
         format!("{KEY}\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n");
+    // pam_totp's file as totp-enroll writes it today (format version 2).
+    let totp = SecretFile::parse(secret_toml(KEY, "SHA1", 6, 30, &[]).as_bytes())
+        .and_then(|f| f.to_toml())
+        .unwrap_or_else(|e| usage(&format!("pam_totp's file: {e}")));
+    let contender = |name, service, file, pristine: &str| Contender {
+        name,
+        service,
+        file,
+        pristine: pristine.to_string(),
+        times: [Vec::new(), Vec::new()],
+        instructions: [Vec::new(), Vec::new()],
+    };
     vec![
-        Contender {
-            name: "pam_totp",
-            service: "bench-pam_totp",
-            file: totp_dir.join(format!("{user}.toml")),
-            pristine: secret_toml(KEY, "SHA1", 6, 30, &[]),
-            times: [Vec::new(), Vec::new()],
-        },
-        Contender {
-            name: "pam_google_authenticator",
-            service: "bench-google_authenticator",
-            file: ga_dir.join(user),
-            pristine: ga.clone(),
-            times: [Vec::new(), Vec::new()],
-        },
-        Contender {
-            name: "pam_google_authenticator noskewadj",
-            service: "bench-google_authenticator-noskewadj",
-            file: ga_noskew_dir.join(user),
-            pristine: ga,
-            times: [Vec::new(), Vec::new()],
-        },
+        contender(BASELINE, "bench-pam_permit", None, ""),
+        contender(
+            "pam_totp",
+            "bench-pam_totp",
+            Some(totp_dir.join(format!("{user}.toml"))),
+            totp.as_str(),
+        ),
+        contender(
+            "pam_google_authenticator",
+            "bench-google_authenticator",
+            Some(ga_dir.join(user)),
+            &ga,
+        ),
+        contender(
+            "pam_google_authenticator noskewadj",
+            "bench-google_authenticator-noskewadj",
+            Some(ga_noskew_dir.join(user)),
+            &ga,
+        ),
     ]
 }
 
-/// Restores the contender's file (not timed), then times one whole PAM transaction.
-/// Restores the contender's file, then has `pam-timer` run and time one PAM transaction.
-fn login(dir: &Path, c: &mut Contender, user: &str, case: Case, codes: &mut Codes) -> Duration {
-    write_private(&c.file, &c.pristine);
+/// Puts the contender's file back as it was before any login, on disk (not timed). A file of
+/// the same size is written in place, as a login of pam_totp writes it, so that its blocks
+/// stay allocated; otherwise it is created afresh.
+fn restore(c: &Contender) {
+    let Some(file) = &c.file else {
+        return;
+    };
+    let same_size = std::fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .ok()
+        .filter(|f| {
+            f.metadata()
+                .is_ok_and(|m| m.len() == c.pristine.len() as u64)
+        });
+    let written = match same_size {
+        Some(f) => f
+            .write_all_at(c.pristine.as_bytes(), 0)
+            .and_then(|()| f.sync_all()),
+        None => {
+            write_private(file, &c.pristine);
+            std::fs::File::open(file).and_then(|f| f.sync_all())
+        }
+    };
+    written.unwrap_or_else(|e| usage(&format!("restore {}: {e}", file.display())));
+}
+
+/// The `pam-timer` command for one login of `c`.
+fn timer_command(dir: &Path, c: &Contender, user: &str, answer: &str) -> Command {
     let mut timer = Command::new(env!("PAM_TIMER"));
-    timer
-        .arg(dir.join("pam.d"))
-        .args([c.service, user, codes.for_case(case).as_str()]);
-    let log = syslog_capture(dir);
-    if let Some(log) = &log {
+    timer.arg(dir.join("pam.d")).args([c.service, user, answer]);
+    if let Some(log) = syslog_capture(dir) {
         timer
             .env("LD_PRELOAD", env!("SYSLOG_CAPTURE_SO"))
             .env("PAM_TOTP_TEST_SYSLOG", log);
     }
-    let out = timer
+    timer
+}
+
+/// Restores the contender's file, then has `pam-timer` run and time one PAM transaction.
+fn login(dir: &Path, c: &mut Contender, user: &str, case: Case, codes: &mut Codes) -> Duration {
+    restore(c);
+    let out = timer_command(dir, c, user, &codes.for_case(case))
         .output()
         .unwrap_or_else(|e| usage(&format!("run pam-timer: {e}")));
+    let log = syslog_capture(dir);
     let text = String::from_utf8_lossy(&out.stdout);
     let mut fields = text.split_whitespace().map(str::parse::<i64>);
     let (Some(Ok(rc)), Some(Ok(usec))) = (fields.next(), fields.next()) else {
@@ -314,21 +398,79 @@ fn login(dir: &Path, c: &mut Contender, user: &str, case: Case, codes: &mut Code
         std::process::exit(1);
     };
     let took = Duration::from_micros(u64::try_from(usec).unwrap_or(0));
-    if rc != i64::from(case.expected()) {
+    if rc != i64::from(case.expected(c)) {
         let log = log
             .and_then(|p| std::fs::read_to_string(p).ok())
             .map(|l| format!("\nlog lines:\n{l}"))
             .unwrap_or_default();
         eprintln!(
-            "pam-bench: {} returned {rc} for \"{}\" (expected {}); its file was {}{log}",
+            "pam-bench: {} returned {rc} for \"{}\" (expected {}); its file was {:?}{log}",
             c.name,
             case.label(),
-            case.expected(),
-            c.file.display()
+            case.expected(c),
+            c.file
         );
         std::process::exit(1);
     }
     took
+}
+
+/// The number of instructions one login of `c` executes in the host process (user space,
+/// counted by callgrind), after restoring its file.
+fn instructions(
+    valgrind: &Path,
+    dir: &Path,
+    c: &Contender,
+    user: &str,
+    case: Case,
+    codes: &mut Codes,
+) -> u64 {
+    restore(c);
+    let timer = timer_command(dir, c, user, &codes.for_case(case));
+    let mut cmd = Command::new(valgrind);
+    cmd.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(timer.get_program())
+        .args(timer.get_args());
+    for (k, v) in timer.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| usage(&format!("run valgrind: {e}")));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rc = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|f| f.parse::<i32>().ok());
+    if rc != Some(case.expected(c)) {
+        eprintln!(
+            "pam-bench: {} under callgrind returned {rc:?}: {stderr}",
+            c.name
+        );
+        std::process::exit(1);
+    }
+    stderr
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| usage(&format!("no instruction count from callgrind: {stderr}")))
+}
+
+/// The program `name` on PATH, if any.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+fn median_of(values: &[u64]) -> Option<u64> {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -376,14 +518,56 @@ fn report(contenders: &[Contender], iterations: usize, dir: &Path) {
                 micros(mean)
             );
         }
-        if let Some((ours, others)) = medians.split_first() {
-            for (theirs, c) in others.iter().zip(&contenders[1..]) {
+        // What each module adds over pam_permit, and pam_totp's share of the others'.
+        let added: Vec<f64> = medians
+            .iter()
+            .map(|m| (m.as_secs_f64() - medians[0].as_secs_f64()) * 1e6)
+            .collect();
+        for (i, c) in contenders.iter().enumerate().skip(1) {
+            println!(
+                "|  | added over {BASELINE}: {} | {:.0} µs | | | |",
+                c.name, added[i]
+            );
+        }
+        for (i, c) in contenders.iter().enumerate().skip(2) {
+            println!(
+                "|  | added-time ratio pam_totp / {} | {:.2} | | | |",
+                c.name,
+                added[1] / added[i].max(1e-3)
+            );
+        }
+    }
+    if contenders.iter().all(|c| !c.instructions[0].is_empty()) {
+        println!(
+            "\nInstructions per login (callgrind, median of {} runs), and added over {BASELINE}:\n",
+            contenders[0].instructions[0].len()
+        );
+        println!("| case | module | instructions | added | ratio of added, pam_totp / module |");
+        println!("|---|---|---|---|---|");
+        for case in Case::ALL {
+            let counts: Vec<u64> = contenders
+                .iter()
+                .map(|c| median_of(&c.instructions[case.index()]).unwrap_or(0))
+                .collect();
+            let added: Vec<i64> = counts
+                .iter()
+                .map(|n| *n as i64 - counts[0] as i64)
+                .collect();
+            for (i, c) in contenders.iter().enumerate() {
+                let ratio = if i >= 2 {
+                    format!("{:.2}", added[1] as f64 / (added[i] as f64).max(1.0))
+                } else {
+                    String::new()
+                };
                 println!(
-                    "|  | median ratio pam_totp / {} | {:.2} | | | |",
+                    "| {} | {} | {} | {} | {ratio} |",
+                    case.label(),
                     c.name,
-                    ours.as_secs_f64() / theirs.as_secs_f64().max(1e-9)
+                    counts[i],
+                    added[i]
                 );
             }
         }
     }
+    let _ = std::io::stdout().flush();
 }
