@@ -303,7 +303,9 @@ impl SecretFile {
         );
         let slot_len = state_slots::slot_len_for(&self.state);
         let toml_len = HEADER.len() + body.len();
-        let delimiter = state_slots::delimiter_line(toml_len);
+        let delimiter = state_slots::delimiter_after(toml_len).ok_or(
+            FileFormatError::StateSlots("cannot state the settings' length"),
+        )?;
         let slot0 = state_slots::encode(&self.state, 1, slot_len)
             .ok_or(FileFormatError::StateSlots("does not fit its slot"))?;
         let slot1 = state_slots::blank(slot_len);
@@ -351,8 +353,7 @@ const HEADER_FIRST_LINE: &str = "# pam_totp secret file:";
 
 fn slot_error(e: SlotError) -> FileFormatError {
     FileFormatError::StateSlots(match e {
-        SlotError::NoDelimiter => "has no state delimiter on a page boundary",
-        SlotError::BadSize => "is not two whole state slots",
+        SlotError::NoDelimiter => "has no state delimiter where two slots of whole pages begin",
         SlotError::NoValidSlot => "has no valid state slot",
     })
 }

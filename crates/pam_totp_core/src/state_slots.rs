@@ -1,32 +1,38 @@
-//! Where a version-2 secret file keeps its login state: two slots after the TOML part, each
+//! Where a version-2 secret file keeps its login state: two slots after the settings, each
 //! on pages of its own, rewritten in place by one small write and `fdatasync`.
 //!
 //! ```text
-//! [TOML part: header comments, version = 2, secret, parameters, recovery hashes]
-//! # pam_totp login state ... <spaces>\n      <- ends on a 4096-byte boundary: P
-//! #pam_totp-state seq=7 last_step=... checks=... sum=... <spaces>\n     slot 0, L bytes
-//! #pam_totp-state seq=8 last_step=... checks=... sum=... <spaces>\n     slot 1, L bytes
+//! [settings: header comments, version = 2, secret, parameters, recovery hashes; T bytes]
+//! #<spaces>\n                                                        padding
+//! # pam_totp login state: the settings above end at byte 0000312; ... \n   ends at P
+//! #pam_totp-state seq=7 last_step=... checks=... sum=...\n  #<spaces>\n     slot 0, L bytes
+//! #pam_totp-state seq=8 last_step=... checks=... sum=...\n  #<spaces>\n     slot 1, L bytes
 //! ```
 //!
-//! L is a multiple of 4096, so writing one slot never rewrites a page (or sector) of the
-//! other. Each slot carries a sequence number and a checksum over its contents; a reader takes
-//! the valid slot with the higher sequence number. A writer always overwrites the other slot,
-//! so the newest state that was made durable is never touched: a write torn by a crash (new
-//! bytes at the start, old ones after, or zeroes) fails its checksum and the previous state
-//! stands. The file size never changes in place, so `fdatasync` has no metadata to flush.
-//! When the TOML part changes (recovery code used, new enrollment) or the state outgrows its
-//! slot, the whole file is replaced instead (temporary file and rename). Every line is a TOML
-//! comment, so an intact file is still a TOML document.
+//! P and L are multiples of 4096, so writing one slot never rewrites a page (or sector) of the
+//! other, and the file ends with the slots: a reader finds the fixed-length delimiter line at
+//! `len - 2L` (L = 4096 almost always) without searching, and the settings' length in it. Each
+//! slot's first line carries a sequence number and a checksum over that line; the rest of the
+//! slot is padding. A reader takes the valid slot with the higher sequence number. A writer
+//! always overwrites the other slot, so the newest state that was made durable is never
+//! touched: a write torn by a crash (new bytes at the start, old ones after, or zeroes) fails
+//! its checksum and the previous state stands. The file size never changes in place, so
+//! `fdatasync` has no metadata to flush. When the settings change (recovery code used, new
+//! enrollment) or the state outgrows its slot, the whole file is replaced instead (temporary
+//! file and rename). Every line is a TOML comment, so an intact file is a TOML document.
 
 use crate::secret_file::LoginState;
 use sha2::{Digest, Sha256};
 
 /// Slot length and alignment unit: a page on every Linux system (and a multiple of any sector).
 pub const PAGE: usize = 4096;
-/// The last line of the TOML part, padded with spaces to end on a page boundary.
-pub const STATE_DELIMITER: &str =
-    "# pam_totp login state: two slots below, rewritten in place at each login; do not edit";
-/// How every slot starts.
+/// The delimiter line: this, the settings' length in [`LENGTH_DIGITS`] digits, [`DELIMITER_END`].
+const DELIMITER_START: &str = "# pam_totp login state: the settings above end at byte ";
+const DELIMITER_END: &str =
+    "; two state slots follow, rewritten in place at each login: do not edit\n";
+const LENGTH_DIGITS: usize = 7;
+const DELIMITER_LEN: usize = DELIMITER_START.len() + LENGTH_DIGITS + DELIMITER_END.len();
+/// How every valid slot starts.
 const SLOT_PREFIX: &str = "#pam_totp-state ";
 /// Bytes of SHA-256 kept as the slot checksum (as hex).
 const SUM_BYTES: usize = 8;
@@ -34,7 +40,7 @@ const SUM_BYTES: usize = 8;
 /// Where the state slots of a version-2 file are, and which one holds the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlotLayout {
-    /// Offset of slot 0 (the end of the TOML part, a multiple of [`PAGE`]).
+    /// Offset of slot 0 (the end of the delimiter line, a multiple of [`PAGE`]).
     pub offset: usize,
     /// Length of each slot (a multiple of [`PAGE`]).
     pub slot_len: usize,
@@ -59,35 +65,41 @@ impl SlotLayout {
 /// Why the state part of a version-2 file cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotError {
-    /// No delimiter line, or it does not end on a page boundary.
+    /// No delimiter line where two slots of whole pages would begin.
     NoDelimiter,
-    /// The bytes after the delimiter are not two slots of a whole number of pages.
-    BadSize,
     /// Neither slot is valid (a crash tears at most one: the file was damaged otherwise).
     NoValidSlot,
 }
 
-/// The TOML part of a version-2 file and where its state lives: the bytes up to and including
-/// the delimiter line, and the slot layout.
+/// Finds the slots of a version-2 file: returns its settings (the TOML text before the
+/// padding and delimiter), the offset of slot 0 and the slot length.
 pub fn split(bytes: &[u8]) -> Result<(&[u8], usize, usize), SlotError> {
-    let needle = format!("\n{STATE_DELIMITER}");
-    let start = find(bytes, needle.as_bytes()).ok_or(SlotError::NoDelimiter)? + 1;
-    let line_end = bytes
-        .get(start..)
-        .and_then(|rest| rest.iter().position(|b| *b == b'\n'))
-        .ok_or(SlotError::NoDelimiter)?;
-    let offset = start + line_end + 1;
-    let padding = bytes.get(start + STATE_DELIMITER.len()..offset.saturating_sub(1));
-    if !offset.is_multiple_of(PAGE) || !padding.is_some_and(|p| p.iter().all(|b| *b == b' ')) {
-        return Err(SlotError::NoDelimiter);
+    let len = bytes.len();
+    let mut slot_len = PAGE;
+    while 2 * slot_len + DELIMITER_LEN <= len {
+        let offset = len - 2 * slot_len;
+        let settings_len = bytes
+            .get(offset - DELIMITER_LEN..offset)
+            .and_then(settings_len_in);
+        if let Some(settings_len) = settings_len.filter(|n| *n <= offset - DELIMITER_LEN) {
+            if offset.is_multiple_of(PAGE) {
+                let settings = bytes.get(..settings_len).ok_or(SlotError::NoDelimiter)?;
+                return Ok((settings, offset, slot_len));
+            }
+        }
+        slot_len += PAGE;
     }
-    let rest = bytes.len() - offset;
-    let slot_len = rest / 2;
-    if !rest.is_multiple_of(2) || slot_len == 0 || !slot_len.is_multiple_of(PAGE) {
-        return Err(SlotError::BadSize);
+    Err(SlotError::NoDelimiter)
+}
+
+/// The settings' length a delimiter line states, if `line` is one.
+fn settings_len_in(line: &[u8]) -> Option<usize> {
+    let rest = line.strip_prefix(DELIMITER_START.as_bytes())?;
+    let (digits, end) = rest.split_at_checked(LENGTH_DIGITS)?;
+    if end != DELIMITER_END.as_bytes() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    let toml_part = bytes.get(..offset).ok_or(SlotError::NoDelimiter)?;
-    Ok((toml_part, offset, slot_len))
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// Reads both slots after `offset` and returns the current state and the layout.
@@ -116,57 +128,62 @@ pub fn read(
     Ok((state, layout))
 }
 
-/// The delimiter line, padded with spaces so that it ends on a page boundary after `toml_len`
-/// bytes of TOML text.
-pub fn delimiter_line(toml_len: usize) -> String {
-    let min_end = toml_len + STATE_DELIMITER.len() + 1;
-    let end = min_end.div_ceil(PAGE) * PAGE;
-    let mut line = String::with_capacity(end - toml_len);
-    line.push_str(STATE_DELIMITER);
-    line.extend(std::iter::repeat_n(' ', end - min_end));
-    line.push('\n');
-    line
+/// What follows `settings_len` bytes of settings: padding and the delimiter line, ending on a
+/// page boundary. None when the settings are too long to be stated.
+pub fn delimiter_after(settings_len: usize) -> Option<String> {
+    let digits = format!("{settings_len:0width$}", width = LENGTH_DIGITS);
+    if digits.len() != LENGTH_DIGITS {
+        return None;
+    }
+    let end = (settings_len + DELIMITER_LEN).div_ceil(PAGE) * PAGE;
+    let mut text = Vec::with_capacity(end - settings_len);
+    push_padding(&mut text, end - settings_len - DELIMITER_LEN);
+    text.extend_from_slice(DELIMITER_START.as_bytes());
+    text.extend_from_slice(digits.as_bytes());
+    text.extend_from_slice(DELIMITER_END.as_bytes());
+    String::from_utf8(text).ok()
+}
+
+/// Appends `len` bytes of comment: nothing, a blank line, or `#`, spaces and a line break.
+fn push_padding(out: &mut Vec<u8>, len: usize) {
+    match len {
+        0 => {}
+        1 => out.push(b'\n'),
+        n => {
+            out.push(b'#');
+            // One fill, not a push per space: a slot is mostly padding, written at each login.
+            out.resize(out.len() + n - 2, b' ');
+            out.push(b'\n');
+        }
+    }
 }
 
 /// The smallest slot length (a multiple of [`PAGE`]) that holds `state`.
 pub fn slot_len_for(state: &LoginState) -> usize {
-    let content = content(state, u64::MAX);
-    // Content, " sum=", the checksum and the final newline.
-    let needed = content.len() + 5 + 2 * SUM_BYTES + 1;
-    needed.div_ceil(PAGE) * PAGE
+    state_line(state, u64::MAX).len().div_ceil(PAGE) * PAGE
 }
 
 /// Slot bytes for `state` with sequence number `seq`, exactly `slot_len` long; None when the
 /// state does not fit (the file must then be rewritten with longer slots).
 pub fn encode(state: &LoginState, seq: u64, slot_len: usize) -> Option<Vec<u8>> {
-    let mut text = content(state, seq);
-    let sum = checksum(&text);
-    text.push_str(" sum=");
-    text.push_str(&sum);
-    if text.len() + 1 > slot_len {
-        return None;
-    }
-    let mut bytes = text.into_bytes();
-    bytes.resize(slot_len - 1, b' ');
-    bytes.push(b'\n');
+    let line = state_line(state, seq);
+    let rest = slot_len.checked_sub(line.len())?;
+    let mut bytes = Vec::with_capacity(slot_len);
+    bytes.extend_from_slice(line.as_bytes());
+    push_padding(&mut bytes, rest);
     Some(bytes)
 }
 
 /// An empty slot (no valid state): what the slot not written yet holds.
 pub fn blank(slot_len: usize) -> Vec<u8> {
-    let mut bytes = vec![b' '; slot_len];
-    if let Some(first) = bytes.first_mut() {
-        *first = b'#';
-    }
-    if let Some(last) = bytes.last_mut() {
-        *last = b'\n';
-    }
+    let mut bytes = Vec::with_capacity(slot_len);
+    push_padding(&mut bytes, slot_len);
     bytes
 }
 
-/// The checksummed part of a slot.
-fn content(state: &LoginState, seq: u64) -> String {
-    let mut text = String::with_capacity(64 + state.checks.len() * 11);
+/// The first line of a slot: the state, its sequence number and the checksum.
+fn state_line(state: &LoginState, seq: u64) -> String {
+    let mut text = String::with_capacity(96 + state.checks.len() * 11);
     text.push_str(SLOT_PREFIX);
     text.push_str("seq=");
     text.push_str(&seq.to_string());
@@ -182,6 +199,10 @@ fn content(state: &LoginState, seq: u64) -> String {
         }
         text.push_str(&t.to_string());
     }
+    let sum = checksum(&text);
+    text.push_str(" sum=");
+    text.push_str(&sum);
+    text.push('\n');
     text
 }
 
@@ -190,15 +211,14 @@ fn checksum(content: &str) -> String {
     crate::hex::encode(digest.get(..SUM_BYTES).unwrap_or_default())
 }
 
-/// The sequence number and state of one slot, or None when it is not a whole valid slot (torn,
-/// zeroed, blank or edited).
+/// The sequence number and state of one slot, or None when its first line is not a whole,
+/// valid state line (torn, zeroed, blank or edited).
 fn decode(slot: &[u8]) -> Option<(u64, LoginState)> {
-    let (last, body) = slot.split_last()?;
-    if *last != b'\n' {
+    if !slot.starts_with(SLOT_PREFIX.as_bytes()) {
         return None;
     }
-    let text = std::str::from_utf8(body).ok()?;
-    let text = text.trim_end_matches(' ');
+    let end = slot.iter().position(|b| *b == b'\n')?;
+    let text = std::str::from_utf8(slot.get(..end)?).ok()?;
     let (content, sum) = text.rsplit_once(" sum=")?;
     // Plain equality: the checksum guards against torn writes, not an attacker (whoever can
     // write the file can compute it).
@@ -226,10 +246,6 @@ fn decode(slot: &[u8]) -> Option<(u64, LoginState)> {
     Some((seq, LoginState { last_step, checks }))
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,18 +257,25 @@ mod tests {
         }
     }
 
-    /// A file with `toml` as its TOML part and the two slot images.
+    /// A file with `toml` as its settings and the two slot images.
     fn file(toml: &str, slot0: &[u8], slot1: &[u8]) -> Vec<u8> {
         let mut bytes = toml.as_bytes().to_vec();
-        bytes.extend_from_slice(delimiter_line(toml.len()).as_bytes());
+        bytes.extend_from_slice(delimiter_after(toml.len()).unwrap().as_bytes());
         bytes.extend_from_slice(slot0);
         bytes.extend_from_slice(slot1);
         bytes
     }
 
     fn read_all(bytes: &[u8]) -> Result<(LoginState, SlotLayout), SlotError> {
-        let (_, offset, len) = split(bytes)?;
+        let (settings, offset, len) = split(bytes)?;
+        assert!(bytes.starts_with(settings));
         read(bytes, offset, len)
+    }
+
+    /// True when `torn` starts with the whole first line of `new`.
+    fn has_whole_line_of(torn: &[u8], new: &[u8]) -> bool {
+        let line = new.iter().position(|b| *b == b'\n').unwrap() + 1;
+        torn.starts_with(&new[..line])
     }
 
     #[test]
@@ -303,7 +326,7 @@ mod tests {
                 }
                 let bytes = file("version = 2\n", &torn, &slot1);
                 let (got, _) = read_all(&bytes).unwrap();
-                let whole = torn == new_slot0;
+                let whole = has_whole_line_of(&torn, &new_slot0);
                 assert!(
                     got == durable || (whole && got == newer),
                     "cut {cut} fill {fill:?}: {got:?}"
@@ -316,7 +339,7 @@ mod tests {
             torn[sector * 512..(sector + 1) * 512]
                 .copy_from_slice(&new_slot0[sector * 512..(sector + 1) * 512]);
             let (got, _) = read_all(&file("version = 2\n", &torn, &slot1)).unwrap();
-            let whole = torn == new_slot0;
+            let whole = has_whole_line_of(&torn, &new_slot0);
             assert!(
                 got == durable || (whole && got == newer),
                 "sector {sector}: {got:?}"
@@ -337,19 +360,31 @@ mod tests {
     }
 
     #[test]
-    fn the_delimiter_ends_on_a_page_boundary() {
+    fn the_delimiter_ends_on_a_page_boundary_and_states_the_settings_length() {
         for toml_len in [
             0,
             1,
             100,
-            PAGE - STATE_DELIMITER.len() - 1,
-            PAGE - 1,
-            PAGE,
-            5000,
+            PAGE - DELIMITER_LEN - 2,
+            PAGE - DELIMITER_LEN - 1,
         ] {
-            let line = delimiter_line(toml_len);
-            assert_eq!((toml_len + line.len()) % PAGE, 0, "{toml_len}");
-            assert!(line.starts_with(STATE_DELIMITER) && line.ends_with('\n'));
+            let text = delimiter_after(toml_len).unwrap();
+            assert_eq!((toml_len + text.len()) % PAGE, 0, "{toml_len}");
+            assert!(text.ends_with(DELIMITER_END));
+            let line = &text.as_bytes()[text.len() - DELIMITER_LEN..];
+            assert_eq!(settings_len_in(line), Some(toml_len));
+        }
+        for toml_len in [PAGE - DELIMITER_LEN, PAGE - 1, PAGE, 5000] {
+            let text = delimiter_after(toml_len).unwrap();
+            assert_eq!((toml_len + text.len()) % PAGE, 0, "{toml_len}");
+        }
+        assert!(delimiter_after(10_000_000).is_none());
+        // Every byte of the padding is a TOML comment or a line break.
+        for gap in 0..4 {
+            let mut p = Vec::new();
+            push_padding(&mut p, gap);
+            assert_eq!(p.len(), gap);
+            assert!(p.is_empty() || p.ends_with(b"\n"));
         }
     }
 
@@ -358,8 +393,11 @@ mod tests {
         let slot = encode(&LoginState::default(), 1, PAGE).unwrap();
         let good = file("version = 2\n", &slot, &blank(PAGE));
         assert!(read_all(&good).is_ok());
-        assert_eq!(read_all(&good[..good.len() - 1]), Err(SlotError::BadSize));
-        assert_eq!(read_all(&good[..2 * PAGE]), Err(SlotError::BadSize));
+        assert_eq!(
+            read_all(&good[..good.len() - 1]),
+            Err(SlotError::NoDelimiter)
+        );
+        assert_eq!(read_all(&good[..2 * PAGE]), Err(SlotError::NoDelimiter));
         assert_eq!(read_all(b"version = 2\n"), Err(SlotError::NoDelimiter));
         // A delimiter whose padding was edited no longer ends on the boundary.
         let mut shifted = good.clone();
@@ -372,6 +410,10 @@ mod tests {
             .replacen("checks=", "checks=1", 1)
             .into_bytes();
         let edited = file("version = 2\n", &edited[..PAGE], &blank(PAGE));
+        // The padding of a slot is not part of the state: editing it changes nothing.
+        let mut padded = slot.clone();
+        padded[PAGE - 2] = b'x';
+        assert!(read_all(&file("version = 2\n", &padded, &blank(PAGE))).is_ok());
         assert_eq!(read_all(&edited), Err(SlotError::NoValidSlot));
     }
 }

@@ -4,7 +4,7 @@
 
 use nix::fcntl::OFlag;
 use std::fs::{File, Metadata};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use thiserror::Error;
@@ -61,26 +61,25 @@ pub fn read_bounded_sized(
         return Err(ReadError::TooLarge(max));
     }
     file.seek(SeekFrom::Start(0))?;
-    // One byte more than the size, to see the end of the file in the same read.
+    // One byte more than the size, to see the end of the file in the same read. The buffer is
+    // filled by read(2) directly: nothing to zero first.
     let capacity = usize::try_from(size).unwrap_or(max).saturating_add(1);
-    let mut buf = Zeroizing::new(vec![0u8; capacity]);
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
-        match file.read(rest) {
+    let mut buf = Zeroizing::new(Vec::with_capacity(capacity));
+    loop {
+        match crate::ffi::read_into_spare(file, &mut buf) {
             Ok(0) => break,
-            Ok(n) => filled += n,
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
         }
     }
-    if filled == capacity {
-        return Err(if filled > max {
+    if buf.len() == capacity {
+        return Err(if buf.len() > max {
             ReadError::TooLarge(max)
         } else {
             ReadError::Changed
         });
     }
-    buf.truncate(filled);
     Ok(buf)
 }
 

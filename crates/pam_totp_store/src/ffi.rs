@@ -1,5 +1,5 @@
-//! flock(2) without nix's panicking unlock, and the fscrypt ioctls that tell a locked
-//! encrypted directory. All `unsafe` of the store lives here.
+//! flock(2) without nix's panicking unlock, read(2) into a buffer's spare capacity, and the
+//! fscrypt ioctls that tell a locked encrypted directory. All `unsafe` of the store lives here.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -18,6 +18,25 @@ pub fn try_lock_exclusive(file: &impl AsRawFd) -> io::Result<bool> {
         Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
         _ => Err(err),
     }
+}
+
+/// Reads from `file` into the spare capacity of `buf` (without zeroing it first) and extends
+/// `buf` by what was read; returns that count (0 at the end of the file, or when `buf` is full).
+pub fn read_into_spare(file: &impl AsRawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let spare = buf.spare_capacity_mut();
+    let room = spare.len();
+    if room == 0 {
+        return Ok(0);
+    }
+    // SAFETY: the pointer and length describe `spare`, memory owned by `buf` that nothing else
+    // refers to while the call runs; read(2) writes at most that many bytes into it.
+    let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), room) };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    let len = buf.len() + n.min(room);
+    // SAFETY: read(2) initialised the first `n` bytes of the spare capacity (and never reports
+    // more than it was given), so the first `len` bytes of `buf` are initialised.
+    unsafe { buf.set_len(len) };
+    Ok(n)
 }
 
 /// `_IOWR('f', 22, __u8[9])`: FS_IOC_GET_ENCRYPTION_POLICY_EX (linux/fscrypt.h).
