@@ -268,6 +268,28 @@ fn root_updates_a_users_directory_as_that_user() {
     assert_all_owned_by_nobody(&home);
 }
 
+/// A read-only file (mode 0400) in a user's directory cannot be written in place by root
+/// acting as the user: each update replaces it instead, keeping its mode and owner.
+#[test]
+fn a_read_only_file_in_a_users_directory_is_replaced_and_stays_read_only() {
+    needs_root!();
+    let (env, home) = nobody_setup();
+    let file = home.join("nobody.toml");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o400)).unwrap();
+    wait_for_fresh_step(30);
+    for round in 0..2 {
+        let before = fs::metadata(&file).unwrap().ino();
+        let login = login_nobody(&env, false);
+        assert_eq!(login.ok(), round == 0, "{login:?}\n{}", env.log());
+        let meta = fs::metadata(&file).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (65534, 0o400));
+        assert_ne!(meta.ino(), before, "round {round}: replaced, not written in place");
+        assert_eq!(file_state(&file).checks.len(), round + 1);
+    }
+    assert!(env.log().contains("replayed code"), "{}", env.log());
+    assert_all_owned_by_nobody(&home);
+}
+
 #[test]
 fn a_planted_temporary_symlink_is_not_followed() {
     // The CVE-2024-47191 pattern: the user plants a symlink where root will write.
