@@ -283,7 +283,11 @@ fn a_read_only_file_in_a_users_directory_is_replaced_and_stays_read_only() {
         assert_eq!(login.ok(), round == 0, "{login:?}\n{}", env.log());
         let meta = fs::metadata(&file).unwrap();
         assert_eq!((meta.uid(), meta.mode() & 0o777), (65534, 0o400));
-        assert_ne!(meta.ino(), before, "round {round}: replaced, not written in place");
+        assert_ne!(
+            meta.ino(),
+            before,
+            "round {round}: replaced, not written in place"
+        );
         assert_eq!(file_state(&file).checks.len(), round + 1);
     }
     assert!(env.log().contains("replayed code"), "{}", env.log());

@@ -18,6 +18,9 @@ pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
     seconds: 30,
 };
 
+/// [`ALLOWED_DIGITS`] in words, for messages.
+pub const ALLOWED_DIGITS_TEXT: &str = "6 or 8";
+
 /// True for a number of digits a code may have.
 pub fn digits_allowed(digits: u8) -> bool {
     ALLOWED_DIGITS.contains(&digits)

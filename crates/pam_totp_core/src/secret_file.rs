@@ -76,7 +76,7 @@ pub struct SecretFile {
     pub secret: TotpSecret,
     /// HMAC algorithm.
     pub algorithm: Algorithm,
-    /// 6 or 8.
+    /// One of [`params::ALLOWED_DIGITS`].
     pub digits: u8,
     /// Seconds per time step.
     pub period: u64,
@@ -116,7 +116,7 @@ pub enum FileFormatError {
     #[error("bad 'secret': {0}")]
     Secret(#[from] SecretError),
     /// Unsupported number of digits.
-    #[error("bad 'digits' = {0}: must be 6 or 8")]
+    #[error("bad 'digits' = {0}: must be {allowed}", allowed = params::ALLOWED_DIGITS_TEXT)]
     Digits(i64),
     /// Unsupported period.
     #[error("bad 'period' = {0}: must be from 1 to {MAX_PERIOD} seconds")]
