@@ -1,5 +1,5 @@
 //! Lower-case hexadecimal, written without a formatter call per byte (a secret file holds a
-//! few hundred bytes of hashes and salts, rewritten on every login).
+//! few hundred bytes of hashes and salts), and read back strictly.
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -17,9 +17,35 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes `text` spells in hexadecimal (either case); None for an odd length or any other
+/// character.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let nibble = |c: u8| char::from(c).to_digit(16);
+            let (hi, lo) = (nibble(*pair.first()?)?, nibble(*pair.get(1)?)?);
+            u8::try_from(hi * 16 + lo).ok()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_what_it_encodes_and_nothing_else() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(decode(&encode(&bytes)), Some(bytes));
+        assert_eq!(decode("ABcd"), Some(vec![0xab, 0xcd]));
+        for bad in ["a", "+f", "0g", " 1", "é0"] {
+            assert_eq!(decode(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn matches_the_formatter() {

@@ -9,6 +9,7 @@ pub mod log_safe;
 pub mod params;
 pub mod rate_limit;
 pub mod recovery;
+pub mod remember;
 pub mod secret;
 pub mod secret_file;
 pub mod state_slots;

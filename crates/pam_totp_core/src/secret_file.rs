@@ -57,7 +57,8 @@ impl Algorithm {
     }
 }
 
-/// Replay and rate-limit state, kept in the same file so one write updates everything.
+/// Replay, rate-limit and remembered-host state, kept in the same file so one write updates
+/// everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginState {
@@ -67,6 +68,9 @@ pub struct LoginState {
     /// Unix times of recent code checks, oldest first.
     #[serde(default)]
     pub checks: Vec<u64>,
+    /// Hosts a code was given from (`remember=`), most recent first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remembered: Vec<crate::remember::RememberedHost>,
 }
 
 /// A validated secret file.

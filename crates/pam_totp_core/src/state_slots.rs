@@ -21,6 +21,7 @@
 //! enrollment) or the state outgrows its slot, the whole file is replaced instead (temporary
 //! file and rename). Every line is a TOML comment, so an intact file is a TOML document.
 
+use crate::remember::RememberedHost;
 use crate::secret_file::LoginState;
 use sha2::{Digest, Sha256};
 
@@ -199,6 +200,18 @@ fn state_line(state: &LoginState, seq: u64) -> String {
         }
         text.push_str(&t.to_string());
     }
+    if !state.remembered.is_empty() {
+        // Host names as hex: no space, comma or line break can come from PAM_RHOST.
+        text.push_str(" hosts=");
+        for (i, r) in state.remembered.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&crate::hex::encode(r.host.as_bytes()));
+            text.push(':');
+            text.push_str(&r.at.to_string());
+        }
+    }
     let sum = checksum(&text);
     text.push_str(" sum=");
     text.push_str(&sum);
@@ -232,6 +245,10 @@ fn decode(slot: &[u8]) -> Option<(u64, LoginState)> {
         step => Some(step.parse().ok()?),
     };
     let checks_text = fields.next()?.strip_prefix("checks=")?;
+    let remembered = match fields.next() {
+        None => Vec::new(),
+        Some(hosts) => decode_hosts(hosts.strip_prefix("hosts=")?)?,
+    };
     if fields.next().is_some() {
         return None;
     }
@@ -243,7 +260,28 @@ fn decode(slot: &[u8]) -> Option<(u64, LoginState)> {
             .map(|t| t.parse().ok())
             .collect::<Option<Vec<u64>>>()?
     };
-    Some((seq, LoginState { last_step, checks }))
+    Some((
+        seq,
+        LoginState {
+            last_step,
+            checks,
+            remembered,
+        },
+    ))
+}
+
+/// `hex(host):time,...` back into remembered hosts.
+fn decode_hosts(text: &str) -> Option<Vec<RememberedHost>> {
+    text.split(',')
+        .map(|entry| {
+            let (host, at) = entry.split_once(':')?;
+            let host = String::from_utf8(crate::hex::decode(host)?).ok()?;
+            Some(RememberedHost {
+                host,
+                at: at.parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -254,7 +292,24 @@ mod tests {
         LoginState {
             last_step,
             checks: checks.to_vec(),
+            remembered: Vec::new(),
         }
+    }
+
+    #[test]
+    fn remembered_hosts_round_trip_whatever_their_bytes() {
+        let mut s = state(Some(3), &[1]);
+        for (i, host) in ["10.0.0.1", "h st,x:y\nz", "::1", "bücher.example"]
+            .iter()
+            .enumerate()
+        {
+            crate::remember::record(&mut s.remembered, host, 100 + i as u64);
+        }
+        let slot = encode(&s, 9, PAGE).unwrap();
+        let line_end = slot.iter().position(|b| *b == b'\n').unwrap();
+        assert!(!slot[..line_end].contains(&b'\n'));
+        let bytes = file("version = 2\n", &slot, &blank(PAGE));
+        assert_eq!(read_all(&bytes).unwrap().0, s);
     }
 
     /// A file with `toml` as its settings and the two slot images.
