@@ -4,8 +4,10 @@
 //! what the PAM module, totp-enroll, the stores and the fuzzers share.
 #![forbid(unsafe_code)]
 
+pub mod algorithm;
 pub mod hex;
 pub mod log_safe;
+pub mod login_state;
 pub mod params;
 pub mod rate_limit;
 pub mod recovery;

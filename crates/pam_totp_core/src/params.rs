@@ -1,7 +1,7 @@
 //! The parameters of a login check that the module and totp-enroll share, with their
 //! defaults: where the secret file is, how far the clock may drift, the rate limit.
 
-use crate::secret_file::Algorithm;
+pub use crate::algorithm::Algorithm;
 use std::fmt;
 
 /// The HMAC algorithm every authenticator app assumes (RFC 6238's default).

@@ -7,7 +7,9 @@
 //! the state in a `[state]` table; such files are read as they are and become version 2 at
 //! their first update, by one atomic replace.
 
+pub use crate::login_state::LoginState;
 use crate::params;
+pub use crate::params::Algorithm;
 use crate::recovery::RecoveryHash;
 use crate::secret::{SecretError, TotpSecret, MAX_SECRET_BYTES, MIN_STORED_SECRET_BYTES};
 use crate::state_slots::{self, SlotError, SlotLayout};
@@ -26,52 +28,6 @@ pub const MAX_FILE_BYTES: usize = 64 * 1024;
 pub const MAX_RECOVERY_CODES: usize = 100;
 /// Longest accepted time step, one day.
 pub const MAX_PERIOD: u64 = 86_400;
-
-/// HMAC algorithm of the TOTP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Algorithm {
-    /// HMAC-SHA1, what every app supports.
-    SHA1,
-    /// HMAC-SHA256.
-    SHA256,
-    /// HMAC-SHA512.
-    SHA512,
-}
-
-impl Algorithm {
-    /// The name as written in files and otpauth URIs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::SHA1 => "SHA1",
-            Algorithm::SHA256 => "SHA256",
-            Algorithm::SHA512 => "SHA512",
-        }
-    }
-
-    pub(crate) fn to_totp_rs(self) -> totp_rs::Algorithm {
-        match self {
-            Algorithm::SHA1 => totp_rs::Algorithm::SHA1,
-            Algorithm::SHA256 => totp_rs::Algorithm::SHA256,
-            Algorithm::SHA512 => totp_rs::Algorithm::SHA512,
-        }
-    }
-}
-
-/// Replay, rate-limit and remembered-host state, kept in the same file so one write updates
-/// everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginState {
-    /// Highest time step accepted so far; codes at or below it are refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_step: Option<u64>,
-    /// Unix times of recent code checks, oldest first.
-    #[serde(default)]
-    pub checks: Vec<u64>,
-    /// Hosts a code was given from (`remember=`), most recent first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remembered: Vec<crate::remember::RememberedHost>,
-}
 
 /// A validated secret file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,8 +21,8 @@
 //! enrollment) or the state outgrows its slot, the whole file is replaced instead (temporary
 //! file and rename). Every line is a TOML comment, so an intact file is a TOML document.
 
+use crate::login_state::LoginState;
 use crate::remember::RememberedHost;
-use crate::secret_file::LoginState;
 use sha2::{Digest, Sha256};
 
 /// Slot length and alignment unit: a page on every Linux system (and a multiple of any sector).
