@@ -4,7 +4,9 @@
 
 use crate::forwarded::{split_forwarded, KeptCode};
 use crate::frontend::{Frontend, Level};
+use crate::notices::{self, Style};
 use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
+use crate::policy::{Exemption, GroupPolicy, PolicyError};
 use pam_totp_core::log_safe;
 use pam_totp_core::params::DEFAULT_DIGITS;
 use pam_totp_core::store::{Located, LockedRecord, Record, RecordError, SecretStore};
@@ -127,6 +129,8 @@ enum Place<F> {
     Found(F, Account),
     /// Not enrolled; the reason, for the log.
     NotEnrolled(String),
+    /// A group rule exempts the user: not asked, whether enrolled or not.
+    Exempt(Exemption),
     /// The record exists somewhere we cannot trust, or cannot be read: refuse.
     Refused,
     /// The pam.d line cannot work.
@@ -147,6 +151,21 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             self.log_user, rhost, reason
         );
         self.fe.log(level, &line);
+    }
+
+    /// Logs that a policy lets the user through unasked. On a `forward_pass` line, which
+    /// decides nothing, only with `debug`: the `check_forwarded` line logs the decision.
+    fn not_required(&mut self, reason: &str) {
+        let rhost = log_safe::host(&self.fe.rhost().unwrap_or_default());
+        let line = format!(
+            "second factor not required; user={} rhost={} reason={}",
+            self.log_user, rhost, reason
+        );
+        if self.opts.code_source == CodeSource::ForwardPass {
+            self.debug(&line);
+        } else {
+            self.fe.log(Level::Info, &line);
+        }
     }
 
     fn refused_file(&mut self, e: &S::Error) {
@@ -187,16 +206,32 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         match place {
             Place::Found(found, account) => Ok((found, account)),
             Place::NotEnrolled(why) => Err(self.not_enrolled(&why)),
+            Place::Exempt(exemption) => Err(self.exempt(&exemption)),
             Place::Refused => Err(self.refuse_after_prompt()),
             Place::ConfigError => Err(Verdict::ServiceErr),
         }
     }
 
-    /// Looks the user up in the user database and locates the record of the account.
+    /// Applies the group rules, looks the user up in the user database and locates the
+    /// record of the account. An exempt user's record is not looked for.
     fn place(&mut self) -> Place<S::Found> {
+        // The groups of the pam.d line first: one that does not exist is an error in the
+        // line, whoever logs in.
+        let groups = match GroupPolicy::resolve(self.users, &self.opts) {
+            Ok(g) => g,
+            Err(e) => return self.policy_trouble(&e),
+        };
         let account = match self.users.user(&self.user) {
             Ok(Some(a)) => a,
-            Ok(None) => return Place::NotEnrolled("unknown user".into()),
+            Ok(None) => {
+                // Outside only_group like every non-member, so that the prompt does not
+                // tell unknown names from known ones.
+                return match groups.exemption(self.users, None) {
+                    Ok(Some(exemption)) => Place::Exempt(exemption),
+                    Ok(None) => Place::NotEnrolled("unknown user".into()),
+                    Err(e) => self.policy_trouble(&e),
+                };
+            }
             Err(e) => {
                 // An NSS failure is not "unknown user": never let nullok turn it into a pass.
                 let line = format!(
@@ -213,7 +248,24 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             self.failure(Level::Error, "user name not usable in a file path");
             return Place::Refused;
         }
-        self.place_of(account)
+        match groups.exemption(self.users, Some(&account)) {
+            Ok(Some(exemption)) => Place::Exempt(exemption),
+            Ok(None) => self.place_of(account),
+            Err(e) => self.policy_trouble(&e),
+        }
+    }
+
+    /// The group rules could not be applied: an error in the pam.d line, or a group
+    /// database that did not answer (refused, as a failing user database is).
+    fn policy_trouble(&mut self, e: &PolicyError<U::Error>) -> Place<S::Found> {
+        if e.is_configuration_error() {
+            self.fe
+                .log(Level::Error, &format!("configuration error: {e}"));
+            return Place::ConfigError;
+        }
+        let line = format!("refusing user={}: {e}", self.log_user);
+        self.fe.log(Level::Error, &line);
+        Place::Refused
     }
 
     /// Locates the record of `account` in the store.
@@ -365,18 +417,25 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         Verdict::Ignore
     }
 
-    /// Logs the outcome of a check (and tells a throttled user when to try again).
+    /// Logs the outcome of a check (and tells a throttled user when to try again, a user who
+    /// used a recovery code how many are left).
     fn report(&mut self, outcome: &Outcome) -> Verdict {
-        let user = &self.log_user;
+        let user = self.log_user.clone();
         let (level, line) = match *outcome {
             Outcome::Accepted { drift, .. } => (
                 Level::Info,
                 format!("accepted verification code; user={user} drift_steps={drift}"),
             ),
-            Outcome::RecoveryAccepted { remaining } => (
-                Level::Notice,
-                format!("accepted recovery code; user={user} recovery_codes_left={remaining}"),
-            ),
+            Outcome::RecoveryAccepted { remaining } => {
+                match notices::recovery_codes_left(remaining) {
+                    (Style::Info, text) => self.fe.tell_info(&text),
+                    (Style::Warning, text) => self.fe.tell_error(&text),
+                }
+                (
+                    Level::Notice,
+                    format!("accepted recovery code; user={user} recovery_codes_left={remaining}"),
+                )
+            }
             Outcome::Replayed { step } => {
                 self.failure(
                     Level::Warning,
@@ -411,7 +470,8 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         Verdict::Success
     }
 
-    /// No file (or no such user): PAM_IGNORE with nullok, otherwise ask anyway and fail.
+    /// No file (or no such user): PAM_IGNORE with nullok, or during the grace period of
+    /// `nullok_until` (with a notice); otherwise ask anyway and fail.
     fn not_enrolled(&mut self, why: &str) -> Verdict {
         if self.opts.nullok {
             let line = format!(
@@ -419,27 +479,63 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                 self.log_user
             );
             self.debug(&line);
-            if self.opts.code_source == CodeSource::ForwardPass {
-                // The single field holds only the password: pass it on unchanged.
-                let Some(password) = self.ask_with(PASSWORD_PROMPT) else {
-                    return Verdict::AuthErr;
-                };
-                if !self.hand_on(&password) {
-                    return Verdict::AuthErr;
+            return self.pass_unasked();
+        }
+        if let Some(until) = self.opts.nullok_until {
+            if until.is_not_over(self.now) {
+                self.not_required(&format!(
+                    "not enrolled ({why}), grace period until the end of {until} UTC (nullok_until)"
+                ));
+                // Not where one field carries password and code: the notice would come
+                // before the prompt, and clients such as OpenVPN's cannot show it.
+                if !matches!(
+                    self.opts.code_source,
+                    CodeSource::ForwardPass | CodeSource::CheckForwarded
+                ) {
+                    self.fe.tell_info(&notices::grace_period(until));
                 }
-                return self.keep(None);
+                return self.pass_unasked();
             }
-            return Verdict::Ignore;
         }
         if self.opts.code_source == CodeSource::ForwardPass {
             // Split as for an enrolled user; check_forwarded refuses after the password.
             return self.split_and_keep(None);
         }
-        self.failure(
-            Level::Notice,
-            &format!("not enrolled ({why}); run totp-enroll or add nullok"),
-        );
+        let fix = match self.opts.nullok_until {
+            Some(until) => {
+                format!("the grace period ended with {until} (nullok_until); run totp-enroll")
+            }
+            None => "run totp-enroll or add nullok".to_string(),
+        };
+        self.failure(Level::Notice, &format!("not enrolled ({why}); {fix}"));
         self.refuse_after_prompt()
+    }
+
+    /// A group rule exempts the user: not asked, as a user without a file under `nullok`.
+    fn exempt(&mut self, exemption: &Exemption) -> Verdict {
+        let reason = match exemption {
+            Exemption::SkipGroup(group) => {
+                format!("member of skip_group={}", log_safe::field(group))
+            }
+            Exemption::NotInOnlyGroup(groups) => format!("not a member of only_group={groups}"),
+        };
+        self.not_required(&reason);
+        self.pass_unasked()
+    }
+
+    /// Lets the stack decide without asking for a code (PAM_IGNORE). On a `forward_pass`
+    /// line the single field holds only the password: it is asked for and passed on whole.
+    fn pass_unasked(&mut self) -> Verdict {
+        if self.opts.code_source == CodeSource::ForwardPass {
+            let Some(password) = self.ask_with(PASSWORD_PROMPT) else {
+                return Verdict::AuthErr;
+            };
+            if !self.hand_on(&password) {
+                return Verdict::AuthErr;
+            }
+            return self.keep(None);
+        }
+        Verdict::Ignore
     }
 
     /// Asks as for an enrolled user (so that prompts do not reveal enrollment), then fails.

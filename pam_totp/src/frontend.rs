@@ -27,6 +27,8 @@ pub trait Frontend {
     fn ask_hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>>;
     /// Shows an error line to the user (unless the application asked for silence).
     fn tell_error(&mut self, text: &str);
+    /// Shows an information line to the user (unless the application asked for silence).
+    fn tell_info(&mut self, text: &str);
     /// PAM_AUTHTOK as set by an earlier module.
     fn authtok(&self) -> Option<Zeroizing<String>>;
     /// Sets PAM_AUTHTOK for the following modules.

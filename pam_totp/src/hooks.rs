@@ -7,7 +7,10 @@ use crate::forwarded::{KeptCode, Taken};
 use crate::frontend::{Frontend, Level};
 use crate::options::ModuleOptions;
 use crate::user_db::SystemUsers;
-use pam::constants::{PamFlag, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_SILENT};
+use pam::constants::{
+    PamFlag, PamMessageStyle, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_SILENT,
+    PAM_TEXT_INFO,
+};
 use pam::conv::Conv;
 use pam::items::{AuthTok, RHost};
 use pam::module::{PamHandle, PamHooks};
@@ -22,6 +25,19 @@ pub struct PamTotp;
 struct PamFrontend<'a> {
     pamh: &'a mut PamHandle,
     silent: bool,
+}
+
+impl PamFrontend<'_> {
+    /// Shows `text` in `style` unless the application passed PAM_SILENT; an application that
+    /// cannot show it does not fail the login.
+    fn tell(&mut self, style: PamMessageStyle, text: &str) {
+        if self.silent {
+            return;
+        }
+        if let Ok(Some(conv)) = self.pamh.get_item::<Conv>() {
+            let _ = conv.send(style, text);
+        }
+    }
 }
 
 fn to_string(bytes: &[u8]) -> Zeroizing<String> {
@@ -42,12 +58,11 @@ impl Frontend for PamFrontend<'_> {
     }
 
     fn tell_error(&mut self, text: &str) {
-        if self.silent {
-            return;
-        }
-        if let Ok(Some(conv)) = self.pamh.get_item::<Conv>() {
-            let _ = conv.send(PAM_ERROR_MSG, text);
-        }
+        self.tell(PAM_ERROR_MSG, text);
+    }
+
+    fn tell_info(&mut self, text: &str) {
+        self.tell(PAM_TEXT_INFO, text);
     }
 
     fn authtok(&self) -> Option<Zeroizing<String>> {

@@ -2,9 +2,12 @@
 //! `pam_totp_core` (file format, code checks) and `pam_totp_store` (the secret file on disk).
 
 pub mod authenticate;
+pub mod date;
 pub mod forwarded;
 pub mod frontend;
+pub mod notices;
 pub mod options;
+pub mod policy;
 pub mod user_db;
 
 pub(crate) mod ffi;

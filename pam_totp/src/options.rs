@@ -1,5 +1,7 @@
-//! The module options from the pam.d line (`secret=`, `nullok`, `window=` ...).
+//! The module options from the pam.d line (`secret=`, `nullok`, `window=`, the policy options
+//! `only_group=`, `skip_group=`, `nullok_until=` ...).
 
+use crate::date::Day;
 use pam_totp_core::params::DEFAULT_RATE_LIMIT;
 pub use pam_totp_core::params::{RateLimit, DEFAULT_SECRET_TEMPLATE, DEFAULT_WINDOW, MAX_WINDOW};
 use thiserror::Error;
@@ -12,6 +14,9 @@ pub const FORWARD_PASS_PROMPT: &str = "Password & verification code: ";
 const MAX_RATE_CHECKS: u32 = 1000;
 /// Longest `rate_limit=` interval: a day.
 const MAX_RATE_SECONDS: u64 = 86_400;
+/// Longest group name accepted in `only_group=` and `skip_group=` (glibc's LOGIN_NAME_MAX
+/// without the NUL).
+const MAX_GROUP_NAME: usize = 255;
 
 /// Where the code comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +51,13 @@ pub struct ModuleOptions {
     pub code_source: CodeSource,
     /// More detail in the log (never secrets or codes).
     pub debug: bool,
+    /// `only_group=`: when not empty, only members of one of these groups are asked.
+    pub only_group: Vec<String>,
+    /// `skip_group=`: members of one of these groups are never asked (wins over `only_group`).
+    pub skip_group: Vec<String>,
+    /// `nullok_until=`: users without a file pass, and are told to enroll, until the end of
+    /// this day (UTC); `nullok` wins over it.
+    pub nullok_until: Option<Day>,
 }
 
 impl Default for ModuleOptions {
@@ -58,6 +70,9 @@ impl Default for ModuleOptions {
             prompt: DEFAULT_PROMPT.to_string(),
             code_source: CodeSource::Prompt,
             debug: false,
+            only_group: Vec::new(),
+            skip_group: Vec::new(),
+            nullok_until: None,
         }
     }
 }
@@ -66,7 +81,7 @@ impl Default for ModuleOptions {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OptionError {
     /// The option name is not one of ours (a typo must not change policy silently).
-    #[error("unknown option \"{0}\"; valid options: secret=, nullok, window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, debug")]
+    #[error("unknown option \"{0}\"; valid options: secret=, nullok, nullok_until=, only_group=, skip_group=, window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, debug")]
     Unknown(String),
     /// The option is known but its value is not acceptable.
     #[error("bad value in option \"{option}\": {reason}")]
@@ -79,6 +94,10 @@ pub enum OptionError {
     /// Two options that exclude each other.
     #[error("options {0} and {1} cannot be combined; keep one")]
     Conflict(&'static str, &'static str),
+    /// An option that may appear once was given again (two group lists would leave unclear
+    /// which one is meant).
+    #[error("option {0}= is given more than once; write it once (a list of groups is separated by commas)")]
+    Repeated(&'static str),
     /// `check_forwarded` takes its settings from the `forward_pass` line.
     #[error("option \"{0}\" does not belong on the check_forwarded line: that line uses the options of the forward_pass line; move it there")]
     NotWithCheckForwarded(String),
@@ -121,6 +140,24 @@ impl ModuleOptions {
                 ("rate_limit", Some(v)) => opts.rate_limit = parse_rate_limit(v).ok_or_else(|| {
                     bad(&format!("expected CHECKS/SECONDS with CHECKS from 1 to {MAX_RATE_CHECKS} and SECONDS from 1 to {MAX_RATE_SECONDS}, e.g. {DEFAULT_RATE_LIMIT}"))
                 })?,
+                ("only_group", Some(v)) => {
+                    if !opts.only_group.is_empty() {
+                        return Err(OptionError::Repeated("only_group"));
+                    }
+                    opts.only_group = parse_groups(v).map_err(|r| bad(&r))?;
+                }
+                ("skip_group", Some(v)) => {
+                    if !opts.skip_group.is_empty() {
+                        return Err(OptionError::Repeated("skip_group"));
+                    }
+                    opts.skip_group = parse_groups(v).map_err(|r| bad(&r))?;
+                }
+                ("nullok_until", Some(v)) => {
+                    if opts.nullok_until.is_some() {
+                        return Err(OptionError::Repeated("nullok_until"));
+                    }
+                    opts.nullok_until = Some(Day::parse(v).map_err(|e| bad(&e.to_string()))?);
+                }
                 ("prompt", Some(v)) => {
                     if v.is_empty() {
                         return Err(bad("the prompt is empty"));
@@ -131,7 +168,7 @@ impl ModuleOptions {
                 ("try_first_pass", None) => set_source(&mut source, "try_first_pass", CodeSource::TryFirstPass)?,
                 ("forward_pass", None) => set_source(&mut source, "forward_pass", CodeSource::ForwardPass)?,
                 ("check_forwarded", None) => set_source(&mut source, "check_forwarded", CodeSource::CheckForwarded)?,
-                ("secret" | "window" | "rate_limit" | "prompt", None) => {
+                ("secret" | "window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until", None) => {
                     return Err(bad("this option needs a value after '='"))
                 }
                 ("nullok" | "debug" | "use_first_pass" | "try_first_pass" | "forward_pass" | "check_forwarded", Some(_)) => {
@@ -167,6 +204,44 @@ fn set_source(
             Ok(())
         }
     }
+}
+
+/// A comma-separated list of one or more group names, each valid ([`check_group_name`]).
+fn parse_groups(value: &str) -> Result<Vec<String>, String> {
+    if value.is_empty() {
+        return Err("the list of groups is empty; name at least one group".into());
+    }
+    value
+        .split(',')
+        .map(|name| check_group_name(name).map(|()| name.to_string()))
+        .collect()
+}
+
+/// A group name as NSS databases write them: letters, digits and `. _ - @ $ \` (SSSD's
+/// `name@domain`, winbind's `DOMAIN\name`), not starting with `-`, not only digits (a group
+/// id is not a name), at most [`MAX_GROUP_NAME`] characters.
+fn check_group_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a group name in the list is empty (two commas, or one at an end)".into());
+    }
+    if name.chars().count() > MAX_GROUP_NAME {
+        return Err(format!(
+            "a group name is longer than {MAX_GROUP_NAME} characters"
+        ));
+    }
+    let allowed = |c: char| c.is_alphanumeric() || "._-@$\\".contains(c);
+    if name.starts_with('-') || !name.chars().all(allowed) {
+        return Err(format!(
+            "\"{}\" is not a group name (letters, digits and . _ - @ $ \\ only, not starting with -)",
+            pam_totp_core::log_safe::field(name)
+        ));
+    }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "\"{name}\" is a number: name the group, not its id"
+        ));
+    }
+    Ok(())
 }
 
 fn parse_rate_limit(value: &str) -> Option<RateLimit> {
@@ -206,6 +281,97 @@ mod tests {
             (o.prompt.as_str(), o.code_source, o.nullok, o.debug),
             ("Verification code: ", CodeSource::Prompt, false, false)
         );
+        // No policy: everyone is asked, no grace period.
+        assert!(o.only_group.is_empty() && o.skip_group.is_empty());
+        assert_eq!(o.nullok_until, None);
+    }
+
+    #[test]
+    fn group_lists_take_valid_names_only() {
+        let o = ModuleOptions::parse(["skip_group=DOMAIN\\svc,_ops,wheel.x,b$"]).unwrap();
+        assert_eq!(o.skip_group, ["DOMAIN\\svc", "_ops", "wheel.x", "b$"]);
+        for arg in [
+            "only_group=",
+            "only_group=,",
+            "only_group=admins,",
+            "only_group=,admins",
+            "only_group=admins,,sudo",
+            "skip_group=-x",
+            "skip_group=a:b",
+            "skip_group=a/b",
+            "skip_group=a b",
+            "skip_group=a%b",
+            "skip_group=a\nb",
+            "skip_group=1000",
+            "only_group=a;b",
+        ] {
+            assert!(
+                matches!(
+                    ModuleOptions::parse([arg]),
+                    Err(OptionError::BadValue { .. })
+                ),
+                "{arg:?} was accepted"
+            );
+        }
+        let long = format!("only_group={}", "g".repeat(256));
+        assert!(ModuleOptions::parse([long.as_str()]).is_err());
+        let longest = format!("only_group={}", "g".repeat(255));
+        assert!(ModuleOptions::parse([longest.as_str()]).is_ok());
+        for arg in ["only_group", "skip_group", "nullok_until"] {
+            assert!(
+                matches!(
+                    ModuleOptions::parse([arg]),
+                    Err(OptionError::BadValue { .. })
+                ),
+                "{arg} without a value was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn nullok_until_takes_a_real_date() {
+        let o = ModuleOptions::parse(["nullok_until=2028-02-29"]).unwrap();
+        assert_eq!(
+            o.nullok_until.map(|d| d.to_string()).as_deref(),
+            Some("2028-02-29")
+        );
+        for arg in [
+            "nullok_until=2027-02-29",
+            "nullok_until=2027-13-01",
+            "nullok_until=31.01.2027",
+            "nullok_until=2027-1-31",
+            "nullok_until=",
+        ] {
+            let err = ModuleOptions::parse([arg]).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("expected a date written YYYY-MM-DD (UTC)"),
+                "{arg}: {err}"
+            );
+        }
+        // nullok may stand beside it (nullok wins in the flow).
+        assert!(ModuleOptions::parse(["nullok", "nullok_until=2027-01-31"]).is_ok());
+    }
+
+    #[test]
+    fn policy_options_are_given_once() {
+        for (args, name) in [
+            (["only_group=a", "only_group=b"], "only_group"),
+            (["skip_group=a", "skip_group=a"], "skip_group"),
+            (
+                ["nullok_until=2027-01-31", "nullok_until=2027-02-01"],
+                "nullok_until",
+            ),
+        ] {
+            assert_eq!(ModuleOptions::parse(args), Err(OptionError::Repeated(name)));
+        }
+        // The policy belongs on the forward_pass line, as every other option.
+        assert_eq!(
+            ModuleOptions::parse(["check_forwarded", "only_group=admins"]),
+            Err(OptionError::NotWithCheckForwarded(
+                "only_group=admins".into()
+            ))
+        );
     }
 
     #[test]
@@ -218,6 +384,9 @@ mod tests {
             "prompt=OTP_please:_",
             "forward_pass",
             "debug",
+            "only_group=sudo,admins@example.com",
+            "skip_group=svc-backup",
+            "nullok_until=2027-01-31",
         ])
         .unwrap();
         let want = ModuleOptions {
@@ -231,6 +400,9 @@ mod tests {
             prompt: "OTP please: ".to_string(),
             code_source: CodeSource::ForwardPass,
             debug: true,
+            only_group: vec!["sudo".into(), "admins@example.com".into()],
+            skip_group: vec!["svc-backup".into()],
+            nullok_until: Some(Day::parse("2027-01-31").unwrap()),
         };
         assert_eq!(o, want);
     }

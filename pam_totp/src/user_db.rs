@@ -1,10 +1,13 @@
-//! The system's user database (passwd through NSS: files, sssd, LDAP ...) for the login flow.
+//! The system's user and group database (passwd and group through NSS: files, sssd, LDAP ...)
+//! for the login flow.
 
 use nix::errno::Errno;
-use nix::unistd::User;
+use nix::unistd::{getgrouplist, Gid, Group, User};
 use pam_totp_core::user_db::{Account, UserDb};
+use std::ffi::CString;
 
-/// The user database of the system, through `getpwnam_r`.
+/// The user and group database of the system, through `getpwnam_r`, `getgrouplist` and
+/// `getgrnam_r`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemUsers;
 
@@ -18,5 +21,16 @@ impl UserDb for SystemUsers {
             gid: u.gid.as_raw(),
             home: u.dir,
         }))
+    }
+
+    fn groups(&self, account: &Account) -> Result<Vec<u32>, Errno> {
+        // A name from the user database holds no NUL; one that did could name no account.
+        let name = CString::new(account.name.as_bytes()).map_err(|_| Errno::EINVAL)?;
+        let groups = getgrouplist(&name, Gid::from_raw(account.gid))?;
+        Ok(groups.into_iter().map(Gid::as_raw).collect())
+    }
+
+    fn group_id(&self, name: &str) -> Result<Option<u32>, Errno> {
+        Ok(Group::from_name(name)?.map(|g| g.gid.as_raw()))
     }
 }

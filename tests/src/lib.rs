@@ -317,6 +317,14 @@ impl Login {
             .collect()
     }
 
+    /// Texts of PAM_TEXT_INFO messages.
+    pub fn infos(&self) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("INFO "))
+            .collect()
+    }
+
     /// The failure delay libpam reported, in microseconds.
     pub fn fail_delay(&self) -> Option<u64> {
         self.lines.iter().find_map(|l| {
@@ -645,6 +653,33 @@ impl FakeUsers {
             (self.shadow.as_path(), "/etc/shadow"),
             (self.group.as_path(), "/etc/group"),
         ]
+    }
+
+    /// Adds group `name` with id `gid` to the group file, with the test users `members`
+    /// (indexes into [`FakeUsers::users`]) as supplementary members. The file is rewritten in
+    /// place, so a namespace that has it bound already sees the group.
+    pub fn add_group(&self, name: &str, gid: u32, members: &[usize]) {
+        let names: Vec<&str> = members.iter().map(|&i| self.users[i].0.as_str()).collect();
+        let mut text = fs::read_to_string(&self.group).expect("read the test group file");
+        text.push_str(&format!("{name}:x:{gid}:{}\n", names.join(",")));
+        fs::write(&self.group, text).expect("write the test group file");
+    }
+
+    /// Makes group `gid` the primary group of test user `i` (the group field of the passwd
+    /// entry), in place like [`FakeUsers::add_group`].
+    pub fn set_primary_group(&self, i: usize, gid: u32) {
+        let name = &self.users[i].0;
+        let text = fs::read_to_string(&self.passwd).expect("read the test passwd file");
+        let mut out = String::new();
+        for line in text.lines() {
+            let mut fields: Vec<String> = line.split(':').map(str::to_string).collect();
+            if fields.first() == Some(name) && fields.len() == 7 {
+                fields[3] = gid.to_string();
+            }
+            out.push_str(&fields.join(":"));
+            out.push('\n');
+        }
+        fs::write(&self.passwd, out).expect("write the test passwd file");
     }
 
     /// Writes `text` as user `i`'s secret file at `~/.pam_totp.toml`, owned by the user.

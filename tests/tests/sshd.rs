@@ -535,6 +535,50 @@ fn key_then_code_fails_closed_when_pam_totp_cannot_decide() {
     assert!(out.logged_in_as("pamtest0"), "{}", s.context(&out));
 }
 
+#[test]
+fn key_then_code_lets_a_skip_group_member_in_with_the_key_alone() {
+    needs_root!();
+    // The shipped stack, enforced (no nullok), with skip_group: exemption comes from the
+    // group alone. pamtest0 is a supplementary member of pt-svc and has no file; pamtest1 is
+    // enrolled and in no such group.
+    let enforced = publickey_stack_enforced();
+    let stack = enforced.replace("@MODULE@\n", "@MODULE@ skip_group=pt-svc\n");
+    assert_ne!(stack, enforced);
+    let (s, keys) = Setup::key_then_code(2, &stack);
+    s.users.add_group("pt-svc", 41_100, &[0]);
+    s.users.enroll(1, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+
+    let exempt = s.key_login(0, &keys[0], None);
+    assert!(exempt.logged_in_as("pamtest0"), "{}", s.context(&exempt));
+    assert!(exempt.prompts.is_empty(), "{}", s.context(&exempt));
+    assert!(
+        s.sshd.syslog().contains(
+            "pam_totp(sshd-totp:auth): second factor not required; user=pamtest0 rhost=127.0.0.1 reason=member of skip_group=pt-svc"
+        ),
+        "{}",
+        s.context(&exempt)
+    );
+
+    // The enrolled user outside skip_group is asked: no answer is refused, the code lets in.
+    let cancelled = s.key_login(1, &keys[1], None);
+    s.refused_after_key(&cancelled, 1);
+    assert_eq!(
+        cancelled.prompts,
+        [code_prompt("pamtest1")],
+        "{}",
+        s.context(&cancelled)
+    );
+    wait_for_fresh_step(30);
+    let asked = s.key_login(1, &keys[1], Some(&oathtool(KEY, &[], now())));
+    assert!(asked.logged_in_as("pamtest1"), "{}", s.context(&asked));
+    assert_eq!(
+        asked.prompts,
+        [code_prompt("pamtest1")],
+        "{}",
+        s.context(&asked)
+    );
+}
+
 /// PAM_IGNORE in libpam's numbering.
 const PAM_IGNORE: i32 = 25;
 

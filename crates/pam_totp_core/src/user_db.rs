@@ -1,5 +1,6 @@
-//! The user database as the login flow sees it: an account looked up by name. Traits and
-//! types only, no I/O: the module implements it over NSS, tests over a table.
+//! The user and group database as the login flow sees it: an account looked up by name, the
+//! groups it belongs to, a group looked up by name. Traits and types only, no I/O: the module
+//! implements it over NSS, tests over a table.
 
 use std::fmt::Display;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ pub struct Account {
     pub home: PathBuf,
 }
 
-/// The user (and, later, group) database: passwd and whatever NSS adds to it.
+/// The user and group database: passwd, group and whatever NSS adds to them.
 pub trait UserDb {
     /// Why the database could not answer. Shown in log lines: no secrets.
     type Error: Display;
@@ -26,4 +27,12 @@ pub trait UserDb {
     /// Looks up `name`: `Ok(None)` when there is no such user, `Err` when the database could
     /// not answer (which callers must never take for "no such user").
     fn user(&self, name: &str) -> Result<Option<Account>, Self::Error>;
+
+    /// The ids of every group `account` belongs to: its primary group and its supplementary
+    /// groups. `Err` when the database could not answer.
+    fn groups(&self, account: &Account) -> Result<Vec<u32>, Self::Error>;
+
+    /// Looks up the group called `name`: its id, `Ok(None)` when there is no such group,
+    /// `Err` when the database could not answer (never to be taken for "no such group").
+    fn group_id(&self, name: &str) -> Result<Option<u32>, Self::Error>;
 }

@@ -3,6 +3,7 @@
 //! implementation (`reference`), and no log line may contain anything the user typed.
 
 mod mocks;
+mod policy;
 mod reference;
 
 use super::*;
@@ -124,14 +125,20 @@ impl Env {
         self.secrets.push(text.to_string());
     }
 
-    /// Runs the module with `args`; checks that no log line holds a secret.
+    /// Runs the module with `args` at [`NOW`]; checks that no log line holds a secret.
     fn run(&mut self, args: &[&str]) -> Verdict {
+        self.run_at(args, NOW)
+    }
+
+    /// Runs the module with `args` at Unix time `now`; checks that no log line holds a
+    /// secret.
+    fn run_at(&mut self, args: &[&str], now: u64) -> Verdict {
         let store = self.store.clone();
         let open_store = |opts: &ModuleOptions| {
             store.shelf().template = Some(opts.secret_template.clone());
             store
         };
-        let verdict = authenticate(&mut self.pam, &self.users, open_store, args, NOW);
+        let verdict = authenticate(&mut self.pam, &self.users, open_store, args, now);
         for line in self.pam.lines() {
             for secret in &self.secrets {
                 assert!(
@@ -689,6 +696,60 @@ fn a_recovery_code_is_accepted_once() {
     assert_eq!(env.record().recovery.len(), 1);
     assert_eq!(env.run(&[]), Verdict::AuthErr);
     assert!(env.logged(Level::Notice, "reason=wrong code"));
+}
+
+#[test]
+fn after_a_recovery_code_the_user_is_told_how_many_are_left() {
+    // Four codes: after the first, three are left (information); after the second, two
+    // (a warning with the command that makes new ones); then one, then none.
+    let codes = ["abcde-fghjk", "mnpqr-stvwx", "23456-789ab", "cdefg-hjkmn"];
+    let mut file = enrollment();
+    file.recovery = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| RecoveryHash::new([i as u8; 16], c).unwrap())
+        .collect();
+    let mut env = Env::enrolled().answers(&codes);
+    env.store.shelf().records.insert("alice".into(), file);
+    assert_eq!(env.run(&["rate_limit=10/30"]), Verdict::Success);
+    assert_eq!(
+        env.pam.informed,
+        ["Recovery code accepted; 3 recovery codes left."]
+    );
+    assert!(env.pam.told.is_empty());
+    for left in ["2 recovery codes", "1 recovery code", "no recovery codes"] {
+        assert_eq!(env.run(&["rate_limit=10/30"]), Verdict::Success);
+        let warning = format!(
+            "Recovery code accepted; only {left} left. Make a new set with: totp-enroll recovery-codes"
+        );
+        assert_eq!(env.pam.told.last(), Some(&warning));
+    }
+    assert_eq!(env.pam.informed.len(), 1);
+    assert_eq!(env.pam.told.len(), 3);
+    assert!(env.logged(
+        Level::Notice,
+        "accepted recovery code; user=alice recovery_codes_left=0"
+    ));
+}
+
+#[test]
+fn a_time_code_or_a_refused_recovery_code_tells_nothing_about_recovery_codes() {
+    let mut env = Env::enrolled().answers(&[&code(0), "zzzzz-zzzzz"]);
+    assert_eq!(env.run(&[]), Verdict::Success);
+    assert_eq!(env.run(&[]), Verdict::AuthErr);
+    assert!(env.pam.informed.is_empty() && env.pam.told.is_empty());
+}
+
+#[test]
+fn a_recovery_code_through_forward_pass_is_followed_by_the_count() {
+    let mut env = Env::enrolled().typing_password_and(RECOVERY[0]);
+    assert_eq!(env.run(&["forward_pass"]), Verdict::Ignore);
+    assert!(env.pam.told.is_empty());
+    assert_eq!(env.run(&["check_forwarded"]), Verdict::Success);
+    assert_eq!(
+        env.pam.told,
+        ["Recovery code accepted; only 1 recovery code left. Make a new set with: totp-enroll recovery-codes"]
+    );
 }
 
 #[test]

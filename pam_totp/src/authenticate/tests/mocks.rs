@@ -37,6 +37,8 @@ pub struct MockPam {
     pub prompts: Vec<String>,
     /// Error messages shown to the user.
     pub told: Vec<String>,
+    /// Information messages shown to the user.
+    pub informed: Vec<String>,
     pub authtok: Option<String>,
     /// Whether libpam lets PAM_AUTHTOK be set.
     pub authtok_settable: bool,
@@ -58,6 +60,7 @@ impl MockPam {
             answers: VecDeque::new(),
             prompts: Vec::new(),
             told: Vec::new(),
+            informed: Vec::new(),
             authtok: None,
             authtok_settable: true,
             rhost: None,
@@ -94,6 +97,10 @@ impl Frontend for MockPam {
 
     fn tell_error(&mut self, text: &str) {
         self.told.push(text.to_string());
+    }
+
+    fn tell_info(&mut self, text: &str) {
+        self.informed.push(text.to_string());
     }
 
     fn authtok(&self) -> Option<Zeroizing<String>> {
@@ -137,12 +144,21 @@ impl Frontend for MockPam {
     }
 }
 
-/// The user database: accounts by the name a client may type.
+/// The user and group database: accounts by the name a client may type, groups by name with
+/// their supplementary members. Every group lookup is noted in [`MockUsers::asked`].
 #[derive(Default)]
 pub struct MockUsers {
     pub accounts: HashMap<String, Account>,
     /// When set, every lookup fails (an NSS back end that is down).
     pub down: bool,
+    /// Groups by name: (id, names of the supplementary members).
+    pub groups: HashMap<String, (u32, Vec<String>)>,
+    /// When set, group lookups fail (users still resolve).
+    pub groups_down: bool,
+    /// When set, listing a user's groups fails (getgrouplist).
+    pub membership_down: bool,
+    /// The group lookups made, in order: `group NAME` and `groups USER`.
+    pub asked: RefCell<Vec<String>>,
 }
 
 /// A user database that could not answer.
@@ -173,6 +189,32 @@ impl UserDb for MockUsers {
             return Err(DatabaseDown);
         }
         Ok(self.accounts.get(name).cloned())
+    }
+
+    /// Like getgrouplist: the primary group first, then every group that lists the user.
+    fn groups(&self, account: &Account) -> Result<Vec<u32>, DatabaseDown> {
+        self.asked
+            .borrow_mut()
+            .push(format!("groups {}", account.name));
+        if self.down || self.membership_down {
+            return Err(DatabaseDown);
+        }
+        let mut gids = vec![account.gid];
+        gids.extend(
+            self.groups
+                .values()
+                .filter(|(_, members)| members.contains(&account.name))
+                .map(|(gid, _)| *gid),
+        );
+        Ok(gids)
+    }
+
+    fn group_id(&self, name: &str) -> Result<Option<u32>, DatabaseDown> {
+        self.asked.borrow_mut().push(format!("group {name}"));
+        if self.down || self.groups_down {
+            return Err(DatabaseDown);
+        }
+        Ok(self.groups.get(name).map(|(gid, _)| *gid))
     }
 }
 
