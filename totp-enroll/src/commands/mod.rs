@@ -7,6 +7,7 @@ mod recovery_codes;
 mod remove;
 mod status;
 
+use crate::audit::{self, Action, Change};
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::site;
@@ -125,15 +126,29 @@ pub fn check_existing(target: &Target, force: bool) -> Result<Existing, CliError
     }
 }
 
+/// How a new enrollment was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// As a new file.
+    Created,
+    /// Over an existing enrollment (`--force`).
+    Replaced,
+}
+
 /// Writes a new enrollment: a new file, or (with `force`) a replacement under the old file's
 /// lock. The store writes atomically, mode 0600, as the user where the user owns the directory.
-pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Result<(), CliError> {
+pub fn write_enrollment(
+    target: &Target,
+    file: &SecretFile,
+    force: bool,
+) -> Result<Written, CliError> {
     if force {
         // Locked without parsing, so that a corrupt file can be replaced too.
         match target.open_dir()?.lock_unparsed() {
             Ok(mut locked) => {
                 ensure_secret_file(target, &mut locked, "replacing")?;
-                return locked.replace(file).map_err(|e| target.store_error(e));
+                locked.replace(file).map_err(|e| target.store_error(e))?;
+                return Ok(Written::Replaced);
             }
             Err(e) if e.is_not_found() => {}
             Err(e) => {
@@ -147,7 +162,18 @@ pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Resu
     target
         .open_dir()?
         .create(file)
-        .map_err(|e| target.store_error(e))
+        .map_err(|e| target.store_error(e))?;
+    Ok(Written::Created)
+}
+
+/// Writes the audit line of a change made to `target`'s enrollment (see [`audit`]).
+pub fn audit_change(target: &Target, action: Action, replaced: bool) {
+    audit::record(&Change {
+        action,
+        user: &target.user.name,
+        file: &target.display_path(),
+        replaced,
+    });
 }
 
 /// Refuses to go on when the locked file is not a pam_totp secret file, not even a corrupt one
