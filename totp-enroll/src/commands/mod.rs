@@ -1,10 +1,11 @@
-//! The commands, and what they share: the clock, randomness, recovery codes and writing a
-//! new enrollment through the store.
+//! The commands, and what they share: the clock, randomness, recovery codes, writing a new
+//! enrollment through the store, and the audit line of each change.
 
 mod enroll;
 mod import;
 mod recovery_codes;
 mod remove;
+mod report;
 mod status;
 
 use crate::audit::{self, Action, Change};
@@ -12,9 +13,11 @@ use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::site;
 use crate::target::{refuse_set_id, resolve, Target};
+use nix::unistd::getuid;
 use pam_totp_core::params::DEFAULT_SECRET_TEMPLATE;
 use pam_totp_core::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
 use pam_totp_core::secret_file::{has_secret_file_shape, SecretFile};
+use pam_totp_core::template::check_template;
 use pam_totp_store::store::{LockedFile, StoreError};
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -26,20 +29,29 @@ pub const RECOVERY_CODES: usize = 10;
 /// Runs the command line, with the site defaults filling in what it leaves out.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     refuse_set_id()?;
+    if matches!(cli.command, Command::Report(_)) && !getuid().is_root() {
+        return Err(CliError::ReportNeedsRoot);
+    }
     let (site, site_path) = site::load_in_effect()?;
     let from_site = cli.secret_file.is_none() && site.secret_file.is_some();
     let template = cli
         .secret_file
         .or(site.secret_file)
         .unwrap_or_else(|| DEFAULT_SECRET_TEMPLATE.to_string());
-    let target = resolve(cli.user.as_deref(), &template).map_err(|e| match e {
-        // Say where a bad template came from when it was not the command line.
+    // Say where a bad template came from when it was not the command line.
+    let template_error = |e| match e {
         CliError::Template(t) if from_site => CliError::SiteConfig {
-            path: site_path,
+            path: site_path.clone(),
             reason: format!("secret_file: {t}"),
         },
         e => e,
-    })?;
+    };
+    if let Command::Report(args) = &cli.command {
+        // One file for every account cannot be anyone's enrollment (the module refuses it).
+        check_template(&template).map_err(|e| template_error(e.into()))?;
+        return report::run(&template, args);
+    }
+    let target = resolve(cli.user.as_deref(), &template).map_err(template_error)?;
     match cli.command {
         Command::Enroll(mut args) => {
             args.issuer = args.issuer.or(site.issuer);
@@ -49,6 +61,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
         Command::Remove => remove::run(&target),
         Command::ImportGoogleAuthenticator(args) => import::run(&target, &args),
+        // Handled above, before a target user is looked up.
+        Command::Report(args) => report::run(&template, &args),
     }
 }
 
