@@ -430,6 +430,13 @@ impl Env {
         self.dir.path().join("syslog.log")
     }
 
+    /// Makes `cmd` log through the syslog capture shim (LD_PRELOAD) into this environment's
+    /// log, which [`Env::log`] reads: for programs other than the driver, such as totp-enroll.
+    pub fn capture_syslog<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env("LD_PRELOAD", env!("SYSLOG_CAPTURE_SO"))
+            .env("PAM_TOTP_TEST_SYSLOG", self.log_path())
+    }
+
     /// The driver command for a run, not started.
     pub fn command(&self, run: &Run) -> Command {
         let mut cmd = match run.passwd {
@@ -451,9 +458,8 @@ impl Env {
         for a in run.answers {
             cmd.args(["--answer", a]);
         }
-        cmd.args(run.extra)
-            .env("LD_PRELOAD", env!("SYSLOG_CAPTURE_SO"))
-            .env("PAM_TOTP_TEST_SYSLOG", self.log_path())
+        cmd.args(run.extra);
+        self.capture_syslog(&mut cmd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

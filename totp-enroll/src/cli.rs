@@ -21,6 +21,11 @@ Examples:
                                        keep the phone's existing google-authenticator entry
   sudo totp-enroll --user alice --secret-file '/var/lib/pam_totp/%u.toml' enroll
                                        files in a root-owned directory (match the pam.d secret=)
+  sudo totp-enroll report --not-enrolled
+                                       root: who has not enrolled yet
+
+Every change (enroll, recovery-codes, remove, import-google-authenticator) is logged to
+syslog (authpriv, ident totp-enroll) with the user, the caller's uid and SUDO_USER.
 
 Exit status: 0 success, 1 failure (one line on stderr naming the file and the fix),
 2 usage error.";
@@ -56,6 +61,7 @@ const COMMAND_WORDS: &[&str] = &[
     "recovery-codes",
     "remove",
     "import-google-authenticator",
+    "report",
     "help",
     "-h",
     "--help",
@@ -93,9 +99,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString>,
 {
-    Cli::try_parse_from(with_default_command(
+    let cli = Cli::try_parse_from(with_default_command(
         args.into_iter().map(Into::into).collect(),
-    ))
+    ))?;
+    if matches!(cli.command, Command::Report(_)) && cli.user.is_some() {
+        return Err(<Cli as clap::CommandFactory>::command().error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--user cannot be used with report: it lists every account of the user database",
+        ));
+    }
+    Ok(cli)
 }
 
 /// The commands.
@@ -161,6 +174,23 @@ Examples:
   sudo totp-enroll --user alice import-google-authenticator
   sudo totp-enroll --user alice import-google-authenticator /root/ga/alice --force")]
     ImportGoogleAuthenticator(ImportArgs),
+
+    /// List every account of the user database with its state (root only).
+    #[command(after_help = "\
+One row per account, in the order the user database (passwd through NSS) gives them, system
+accounts included: enrolled or not, tokens, recovery codes left, and the time of the last
+accepted code (UTC; \"never\" when none was accepted yet). --secret-file (or secret_file in
+/etc/totp-enroll.toml) says where the files are, as for the other commands. A file that
+cannot be used (wrong mode or owner, a symbolic link, a damaged file) is reported on that
+account's row with the reason and the fix (JSON: \"enrolled\": null and \"error\"); the
+other accounts are still listed, and the exit status is 0. Accounts that NSS does not
+enumerate (often SSSD or LDAP users) are not listed. Nothing is changed or logged.
+
+Examples:
+  sudo totp-enroll report
+  sudo totp-enroll report --not-enrolled --json
+  sudo totp-enroll --secret-file '/var/lib/pam_totp/%u.toml' report")]
+    Report(ReportArgs),
 }
 
 /// Options of `enroll`.
@@ -208,6 +238,19 @@ pub struct EnrollArgs {
 #[derive(Debug, Args)]
 pub struct JsonArgs {
     /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only the accounts without a secret file (who must still enroll).
+    #[arg(long)]
+    pub not_enrolled: bool,
+
+    /// Print one JSON object on stdout: {"users": [{"user", "enrolled", "tokens",
+    /// "recovery_codes_left", "last_success"}]}, with "error" where a file is refused.
     #[arg(long)]
     pub json: bool,
 }

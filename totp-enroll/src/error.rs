@@ -35,6 +35,12 @@ pub enum CliError {
     /// `--user` names someone else and we are not root.
     #[error("only root can act for another user ({0}); run: sudo totp-enroll --user {0} ...")]
     NotRoot(String),
+    /// `report` run by someone other than root.
+    #[error("report reads every user's secret file, so only root can run it; run: sudo totp-enroll report")]
+    ReportNeedsRoot,
+    /// The user database could not be listed to the end.
+    #[error("cannot list the accounts of the user database (getpwent): {0}; check /etc/nsswitch.conf and the directory service it names, then run totp-enroll report again")]
+    UserDatabase(nix::errno::Errno),
     /// Real and effective uid differ: not meant to be set-uid.
     #[error("totp-enroll must not run set-uid or set-gid (real and effective ids differ); remove the set-id bit")]
     SetId,

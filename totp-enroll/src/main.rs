@@ -1,18 +1,26 @@
 //! `totp-enroll`: enrolls users for the pam_totp second factor (QR code, first-code check,
 //! recovery codes), shows their status, regenerates recovery codes, removes enrollments and
-//! imports `~/.google_authenticator` files. All secret file access goes through
-//! `pam_totp_store::store`, which does the symlink-safe, owner- and mode-checked work.
-#![forbid(unsafe_code)]
+//! imports `~/.google_authenticator` files, and lists every account's state for root
+//! (`report`); every change is one syslog line (`audit`). All
+//! secret file access goes through `pam_totp_store::store`, which does the symlink-safe,
+//! owner- and mode-checked work.
+// Unsafe code is allowed in `ffi` alone (libc calls that nix does not wrap).
+#![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod audit;
 mod cli;
 mod commands;
 mod error;
+#[allow(unsafe_code)]
+mod ffi;
 mod input;
 mod json;
 mod qr;
 mod site;
+mod table;
 mod target;
 mod uri;
 

@@ -1,9 +1,10 @@
 //! `enroll`: new key, QR code, first-code check, secret file, recovery codes.
 
 use super::{
-    check_existing, new_recovery_codes, now, print_out, random, recovery_codes_text,
-    write_enrollment,
+    audit_change, check_existing, new_recovery_codes, now, print_out, random, recovery_codes_text,
+    write_enrollment, Written,
 };
+use crate::audit::Action;
 use crate::cli::EnrollArgs;
 use crate::error::CliError;
 use crate::input::{interactive, read_code, PROMPT};
@@ -96,7 +97,8 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
     file.created = datetime_from_unix(now()?);
     let (codes, hashes) = new_recovery_codes()?;
     file.recovery = hashes;
-    write_enrollment(target, &file, args.force)?;
+    let written = write_enrollment(target, &file, args.force)?;
+    audit_change(target, Action::Enroll, written == Written::Replaced);
 
     if args.json {
         let b32 = file.secret.to_base32();

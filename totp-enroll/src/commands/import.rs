@@ -1,7 +1,8 @@
 //! `import-google-authenticator`: keep the phone's existing entry.
 
 use super::enroll::NEW_SECRET_BYTES;
-use super::{check_existing, now, print_out, random, write_enrollment};
+use super::{audit_change, check_existing, now, print_out, random, write_enrollment, Written};
+use crate::audit::Action;
 use crate::cli::ImportArgs;
 use crate::error::CliError;
 use crate::google_authenticator::{self, convert, parse, ReadError};
@@ -26,7 +27,12 @@ pub fn run(target: &Target, args: &ImportArgs) -> Result<(), CliError> {
     let converted =
         convert(&ga, now()?, |buf| random(buf).map_err(|e| e.to_string())).map_err(ga_err)?;
     check_existing(target, args.force)?;
-    write_enrollment(target, &converted.file, args.force)?;
+    let written = write_enrollment(target, &converted.file, args.force)?;
+    audit_change(
+        target,
+        Action::ImportGoogleAuthenticator,
+        written == Written::Replaced,
+    );
 
     let mut text = format!(
         "Imported {} into {} for {}: the phone keeps working; {} scratch code(s) became recovery codes.\n",

@@ -1,19 +1,23 @@
-//! The commands, and what they share: the clock, randomness, recovery codes and writing a
-//! new enrollment through the store.
+//! The commands, and what they share: the clock, randomness, recovery codes, writing a new
+//! enrollment through the store, and the audit line of each change.
 
 mod enroll;
 mod import;
 mod recovery_codes;
 mod remove;
+mod report;
 mod status;
 
+use crate::audit::{self, Action, Change};
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::site;
 use crate::target::{refuse_set_id, resolve, Target};
+use nix::unistd::getuid;
 use pam_totp_core::params::DEFAULT_SECRET_TEMPLATE;
 use pam_totp_core::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
 use pam_totp_core::secret_file::{has_secret_file_shape, SecretFile};
+use pam_totp_core::template::check_template;
 use pam_totp_store::store::{LockedFile, StoreError};
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,20 +29,29 @@ pub const RECOVERY_CODES: usize = 10;
 /// Runs the command line, with the site defaults filling in what it leaves out.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     refuse_set_id()?;
+    if matches!(cli.command, Command::Report(_)) && !getuid().is_root() {
+        return Err(CliError::ReportNeedsRoot);
+    }
     let (site, site_path) = site::load_in_effect()?;
     let from_site = cli.secret_file.is_none() && site.secret_file.is_some();
     let template = cli
         .secret_file
         .or(site.secret_file)
         .unwrap_or_else(|| DEFAULT_SECRET_TEMPLATE.to_string());
-    let target = resolve(cli.user.as_deref(), &template).map_err(|e| match e {
-        // Say where a bad template came from when it was not the command line.
+    // Say where a bad template came from when it was not the command line.
+    let template_error = |e| match e {
         CliError::Template(t) if from_site => CliError::SiteConfig {
-            path: site_path,
+            path: site_path.clone(),
             reason: format!("secret_file: {t}"),
         },
         e => e,
-    })?;
+    };
+    if let Command::Report(args) = &cli.command {
+        // One file for every account cannot be anyone's enrollment (the module refuses it).
+        check_template(&template).map_err(|e| template_error(e.into()))?;
+        return report::run(&template, args);
+    }
+    let target = resolve(cli.user.as_deref(), &template).map_err(template_error)?;
     match cli.command {
         Command::Enroll(mut args) => {
             args.issuer = args.issuer.or(site.issuer);
@@ -48,6 +61,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
         Command::Remove => remove::run(&target),
         Command::ImportGoogleAuthenticator(args) => import::run(&target, &args),
+        // Handled above, before a target user is looked up.
+        Command::Report(args) => report::run(&template, &args),
     }
 }
 
@@ -125,15 +140,29 @@ pub fn check_existing(target: &Target, force: bool) -> Result<Existing, CliError
     }
 }
 
+/// How a new enrollment was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// As a new file.
+    Created,
+    /// Over an existing enrollment (`--force`).
+    Replaced,
+}
+
 /// Writes a new enrollment: a new file, or (with `force`) a replacement under the old file's
 /// lock. The store writes atomically, mode 0600, as the user where the user owns the directory.
-pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Result<(), CliError> {
+pub fn write_enrollment(
+    target: &Target,
+    file: &SecretFile,
+    force: bool,
+) -> Result<Written, CliError> {
     if force {
         // Locked without parsing, so that a corrupt file can be replaced too.
         match target.open_dir()?.lock_unparsed() {
             Ok(mut locked) => {
                 ensure_secret_file(target, &mut locked, "replacing")?;
-                return locked.replace(file).map_err(|e| target.store_error(e));
+                locked.replace(file).map_err(|e| target.store_error(e))?;
+                return Ok(Written::Replaced);
             }
             Err(e) if e.is_not_found() => {}
             Err(e) => {
@@ -147,7 +176,18 @@ pub fn write_enrollment(target: &Target, file: &SecretFile, force: bool) -> Resu
     target
         .open_dir()?
         .create(file)
-        .map_err(|e| target.store_error(e))
+        .map_err(|e| target.store_error(e))?;
+    Ok(Written::Created)
+}
+
+/// Writes the audit line of a change made to `target`'s enrollment (see [`audit`]).
+pub fn audit_change(target: &Target, action: Action, replaced: bool) {
+    audit::record(&Change {
+        action,
+        user: &target.user.name,
+        file: &target.display_path(),
+        replaced,
+    });
 }
 
 /// Refuses to go on when the locked file is not a pam_totp secret file, not even a corrupt one

@@ -1,6 +1,7 @@
 //! `recovery-codes`: a new set replaces the old one.
 
-use super::{new_recovery_codes, now, print_out, recovery_codes_text};
+use super::{audit_change, new_recovery_codes, now, print_out, recovery_codes_text};
+use crate::audit::Action;
 use crate::error::CliError;
 use crate::input::{read_code, PROMPT};
 use crate::json;
@@ -49,6 +50,7 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
     let (codes, hashes) = new_recovery_codes()?;
     locked.content_mut().recovery = hashes;
     locked.save().map_err(|e| target.store_error(e))?;
+    audit_change(target, Action::RecoveryCodes, false);
     if as_json {
         let mut out = json::Object::new()
             .strings("recovery_codes", &codes)

@@ -1,6 +1,7 @@
 //! `remove`: delete the secret file under its lock.
 
-use super::{ensure_secret_file, print_out};
+use super::{audit_change, ensure_secret_file, print_out};
+use crate::audit::Action;
 use crate::error::CliError;
 use crate::target::Target;
 
@@ -33,6 +34,7 @@ pub fn run(target: &Target) -> Result<(), CliError> {
     // ... but only a secret file: never some other file that a wrong --secret-file names.
     ensure_secret_file(target, &mut locked, "removing")?;
     locked.remove().map_err(|e| target.store_error(e))?;
+    audit_change(target, Action::Remove, false);
     print_out(&format!(
         "Removed {}: {} no longer has a second factor from pam_totp.\n",
         path.display(),

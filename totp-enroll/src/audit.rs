@@ -1,0 +1,191 @@
+//! The audit trail: every change totp-enroll makes to a user's second factor is one syslog
+//! line (facility authpriv, ident `totp-enroll`, severity notice) naming the action, the
+//! target user, the file and who made the change: the real uid and its user name, and
+//! `SUDO_USER` when set. Commands that fail or are refused change no enrollment and write no
+//! line; reading commands (`status`, `report`) write none either.
+//!
+//! `SUDO_USER` comes from the environment, which the caller controls: it is sanitized like
+//! every user-controlled field ([`log_safe::field`]), and only `by_uid` is the kernel's word.
+//! Secrets, codes and recovery codes never reach the line.
+
+use crate::ffi;
+use nix::unistd::{getuid, User};
+use pam_totp_core::log_safe;
+use std::ffi::CString;
+use std::path::Path;
+
+/// The variable sudo sets to the name of the user who ran it.
+pub const SUDO_USER_ENV: &str = "SUDO_USER";
+
+/// What was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A new enrollment, or (with `--force`) a replaced one (`enroll`).
+    Enroll,
+    /// A google-authenticator file converted into an enrollment.
+    ImportGoogleAuthenticator,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodes,
+    /// The secret file was removed: the second factor is off for the user.
+    Remove,
+}
+
+impl Action {
+    /// The `action=` value: the command's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Enroll => "enroll",
+            Action::ImportGoogleAuthenticator => "import-google-authenticator",
+            Action::RecoveryCodes => "recovery-codes",
+            Action::Remove => "remove",
+        }
+    }
+}
+
+/// One change, as the audit line describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change<'a> {
+    /// What was done.
+    pub action: Action,
+    /// The user whose second factor changed.
+    pub user: &'a str,
+    /// The secret file.
+    pub file: &'a Path,
+    /// An existing enrollment was replaced (`enroll --force`, `import-google-authenticator
+    /// --force`).
+    pub replaced: bool,
+}
+
+/// Who runs totp-enroll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The real uid.
+    pub uid: u32,
+    /// Its user name, when the user database has one.
+    pub name: Option<String>,
+    /// `SUDO_USER` from the environment, when set and not empty (not trustworthy: see the
+    /// module documentation).
+    pub sudo_user: Option<String>,
+}
+
+impl Actor {
+    /// The caller of this process.
+    pub fn current() -> Actor {
+        let uid = getuid();
+        let name = User::from_uid(uid).ok().flatten().map(|u| u.name);
+        let sudo_user = std::env::var_os(SUDO_USER_ENV)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_string_lossy().into_owned());
+        Actor {
+            uid: uid.as_raw(),
+            name,
+            sudo_user,
+        }
+    }
+}
+
+/// The audit line for `change` made by `actor`: `action=… user=… by_uid=… [by_user=…]
+/// [sudo_user=…] [replaced=yes] file=…`, every user-controlled value sanitized.
+pub fn line(change: &Change, actor: &Actor) -> String {
+    let mut text = format!(
+        "action={} user={} by_uid={}",
+        change.action.name(),
+        log_safe::field(change.user),
+        actor.uid
+    );
+    if let Some(name) = &actor.name {
+        text.push_str(" by_user=");
+        text.push_str(&log_safe::field(name));
+    }
+    if let Some(sudo_user) = &actor.sudo_user {
+        text.push_str(" sudo_user=");
+        text.push_str(&log_safe::field(sudo_user));
+    }
+    if change.replaced {
+        text.push_str(" replaced=yes");
+    }
+    text.push_str(" file=");
+    text.push_str(&log_safe::path(&change.file.to_string_lossy()));
+    log_safe::line(&text)
+}
+
+/// Writes the audit line of a change that was made. Called once the change is durable and
+/// before anything is printed, so that a closed stdout cannot lose the line. A failure to
+/// log cannot undo the change: it is reported on stderr.
+pub fn record(change: &Change) {
+    // `line` turned every NUL into `?`, so this cannot fail; if it did, say so.
+    match CString::new(line(change, &Actor::current())) {
+        Ok(text) => ffi::syslog_authpriv_notice(&text),
+        Err(e) => eprintln!(
+            "totp-enroll: warning: the change was made, but its audit line could not be logged: {e}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: Action, replaced: bool) -> Change<'static> {
+        Change {
+            action,
+            user: "alice",
+            file: Path::new("/home/alice/.pam_totp.toml"),
+            replaced,
+        }
+    }
+
+    #[test]
+    fn a_line_names_action_user_caller_and_file() {
+        let root = Actor {
+            uid: 0,
+            name: Some("root".into()),
+            sudo_user: Some("bob".into()),
+        };
+        assert_eq!(
+            line(&change(Action::Enroll, true), &root),
+            "action=enroll user=alice by_uid=0 by_user=root sudo_user=bob replaced=yes file=/home/alice/.pam_totp.toml"
+        );
+        let nameless = Actor {
+            uid: 4242,
+            name: None,
+            sudo_user: None,
+        };
+        assert_eq!(
+            line(&change(Action::Remove, false), &nameless),
+            "action=remove user=alice by_uid=4242 file=/home/alice/.pam_totp.toml"
+        );
+        for (action, name) in [
+            (
+                Action::ImportGoogleAuthenticator,
+                "import-google-authenticator",
+            ),
+            (Action::RecoveryCodes, "recovery-codes"),
+        ] {
+            assert!(line(&change(action, false), &nameless)
+                .starts_with(&format!("action={name} user=alice ")));
+        }
+    }
+
+    #[test]
+    fn user_controlled_values_cannot_forge_fields_or_lines() {
+        let forger = Actor {
+            uid: 1000,
+            name: Some("eve".into()),
+            sudo_user: Some("root by_uid=0\naction=remove user=bob".into()),
+        };
+        let c = Change {
+            action: Action::Enroll,
+            user: "a b=c\u{202e}",
+            file: Path::new("/srv/a b/x=y\n.toml"),
+            replaced: false,
+        };
+        let text = line(&c, &forger);
+        assert_eq!(
+            text,
+            "action=enroll user=a?b?c? by_uid=1000 by_user=eve sudo_user=root?by_uid?0?action?remove?user?bob file=/srv/a?b/x?y?.toml"
+        );
+        assert_eq!(text.matches("by_uid=").count(), 1);
+        assert_eq!(text.matches("action=").count(), 1);
+    }
+}
