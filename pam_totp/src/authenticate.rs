@@ -9,6 +9,7 @@ use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
 use crate::policy::{Exemption, GroupPolicy, PolicyError};
 use pam_totp_core::log_safe;
 use pam_totp_core::params::DEFAULT_DIGITS;
+use pam_totp_core::remember;
 use pam_totp_core::store::{Located, LockedRecord, Record, RecordError, SecretStore};
 use pam_totp_core::template;
 use pam_totp_core::user_db::{Account, UserDb};
@@ -178,6 +179,10 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             Ok(located) => located,
             Err(verdict) => return verdict,
         };
+        let found = match self.unless_remembered(found, account.clone()) {
+            Ok(found) => found,
+            Err(verdict) => return verdict,
+        };
         match self.opts.code_source {
             CodeSource::ForwardPass => self.split_and_keep(Some(found)),
             CodeSource::TryFirstPass => self.try_first_pass(found, &account),
@@ -191,6 +196,47 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                 };
                 self.check_locked(opened, code)
             }
+        }
+    }
+
+    /// The remote host (PAM_RHOST) a login comes from, when `remember=` is set and there is
+    /// one: the host a successful code is remembered for.
+    fn remember_host(&self) -> Option<(String, u64)> {
+        let duration = self.opts.remember?;
+        let host = self.fe.rhost().filter(|h| !h.trim().is_empty())?;
+        Some((host, duration))
+    }
+
+    /// `remember=`: a user who gave a code from this host less than the duration ago passes
+    /// without one (Err(Success), logged with the host and the age); otherwise the record is
+    /// located again for the code check. The state is read without the lock: the decision
+    /// changes nothing, and the lock is never held while the user types.
+    fn unless_remembered(
+        &mut self,
+        found: S::Found,
+        account: Account,
+    ) -> Result<S::Found, Verdict> {
+        let Some((host, duration)) = self.remember_host() else {
+            return Ok(found);
+        };
+        let age = match self.store.snapshot(found) {
+            Ok(snapshot) => remember::remembered(
+                &snapshot.content().state.remembered,
+                &host,
+                self.now,
+                duration,
+            ),
+            Err(e) => return Err(self.file_trouble(&e)),
+        };
+        if let Some(age) = age {
+            self.not_required(&format!(
+                "remembered host (a code was given from it {age} s ago, remember={duration} s)"
+            ));
+            return Err(Verdict::Success);
+        }
+        match self.place_of(account) {
+            Place::Found(found, _) => Ok(found),
+            other => Err(self.settle_place(other).err().unwrap_or(Verdict::AuthErr)),
         }
     }
 
@@ -314,6 +360,12 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         };
         let outcome = verify::check(locked.content_mut(), &code, self.now, policy);
         drop(code);
+        if outcome.is_success() {
+            if let Some((host, _)) = self.remember_host() {
+                // Saved with the state the check changed, in the same write.
+                remember::record(&mut locked.content_mut().state.remembered, &host, self.now);
+            }
+        }
         if outcome.needs_save() {
             if let Err(e) = locked.save() {
                 let line = format!(

@@ -4,6 +4,7 @@
 use crate::date::Day;
 use pam_totp_core::params::DEFAULT_RATE_LIMIT;
 pub use pam_totp_core::params::{RateLimit, DEFAULT_SECRET_TEMPLATE, DEFAULT_WINDOW, MAX_WINDOW};
+use pam_totp_core::remember;
 use thiserror::Error;
 
 /// Default prompt text.
@@ -58,6 +59,9 @@ pub struct ModuleOptions {
     /// `nullok_until=`: users without a file pass, and are told to enroll, until the end of
     /// this day (UTC); `nullok` wins over it.
     pub nullok_until: Option<Day>,
+    /// `remember=`: seconds for which a successful code from a remote host (PAM_RHOST) lets
+    /// the same user in from that host without one.
+    pub remember: Option<u64>,
 }
 
 impl Default for ModuleOptions {
@@ -73,6 +77,7 @@ impl Default for ModuleOptions {
             only_group: Vec::new(),
             skip_group: Vec::new(),
             nullok_until: None,
+            remember: None,
         }
     }
 }
@@ -158,6 +163,14 @@ impl ModuleOptions {
                     }
                     opts.nullok_until = Some(Day::parse(v).map_err(|e| bad(&e.to_string()))?);
                 }
+                ("remember", Some(v)) => {
+                    if opts.remember.is_some() {
+                        return Err(OptionError::Repeated("remember"));
+                    }
+                    opts.remember = Some(remember::parse_duration(v).ok_or_else(|| {
+                        bad("expected a number followed by m, h or d (minutes, hours, days), at most 90d, e.g. 12h")
+                    })?);
+                }
                 ("prompt", Some(v)) => {
                     if v.is_empty() {
                         return Err(bad("the prompt is empty"));
@@ -168,7 +181,7 @@ impl ModuleOptions {
                 ("try_first_pass", None) => set_source(&mut source, "try_first_pass", CodeSource::TryFirstPass)?,
                 ("forward_pass", None) => set_source(&mut source, "forward_pass", CodeSource::ForwardPass)?,
                 ("check_forwarded", None) => set_source(&mut source, "check_forwarded", CodeSource::CheckForwarded)?,
-                ("secret" | "window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until", None) => {
+                ("secret" | "window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until" | "remember", None) => {
                     return Err(bad("this option needs a value after '='"))
                 }
                 ("nullok" | "debug" | "use_first_pass" | "try_first_pass" | "forward_pass" | "check_forwarded", Some(_)) => {
@@ -179,6 +192,11 @@ impl ModuleOptions {
         }
         if let Some((_, s)) = source {
             opts.code_source = s;
+        }
+        if opts.remember.is_some() && opts.code_source == CodeSource::ForwardPass {
+            // One field holds password and code: a remembered host would leave the code in
+            // the password.
+            return Err(OptionError::Conflict("remember", "forward_pass"));
         }
         if opts.code_source == CodeSource::CheckForwarded {
             if let Some(other) = all
@@ -382,11 +400,12 @@ mod tests {
             "window=3",
             "rate_limit=5/60",
             "prompt=OTP_please:_",
-            "forward_pass",
+            "try_first_pass",
             "debug",
             "only_group=sudo,admins@example.com",
             "skip_group=svc-backup",
             "nullok_until=2027-01-31",
+            "remember=12h",
         ])
         .unwrap();
         let want = ModuleOptions {
@@ -398,11 +417,12 @@ mod tests {
                 seconds: 60,
             },
             prompt: "OTP please: ".to_string(),
-            code_source: CodeSource::ForwardPass,
+            code_source: CodeSource::TryFirstPass,
             debug: true,
             only_group: vec!["sudo".into(), "admins@example.com".into()],
             skip_group: vec!["svc-backup".into()],
             nullok_until: Some(Day::parse("2027-01-31").unwrap()),
+            remember: Some(43_200),
         };
         assert_eq!(o, want);
     }

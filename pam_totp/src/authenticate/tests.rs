@@ -5,6 +5,7 @@
 mod mocks;
 mod policy;
 mod reference;
+mod remember;
 
 use super::*;
 use crate::options::{DEFAULT_PROMPT, FORWARD_PASS_PROMPT};
