@@ -579,6 +579,62 @@ fn key_then_code_lets_a_skip_group_member_in_with_the_key_alone() {
     );
 }
 
+#[test]
+fn key_then_code_lets_a_remembered_host_in_with_the_key_alone() {
+    needs_root!();
+    // The shipped stack, enforced, with remember=: after one code from 127.0.0.1 the same
+    // user from the same host needs the key alone until the time is up.
+    let enforced = publickey_stack_enforced();
+    let stack = enforced.replace("@MODULE@\n", "@MODULE@ remember=1h\n");
+    assert_ne!(stack, enforced);
+    let (s, keys) = Setup::key_then_code(1, &stack);
+    s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+
+    // Not remembered yet: asked, and no answer is refused.
+    let cancelled = s.key_login(0, &keys[0], None);
+    s.refused_after_key(&cancelled, 0);
+    wait_for_fresh_step(30);
+    let asked = s.key_login(0, &keys[0], Some(&oathtool(KEY, &[], now())));
+    assert!(asked.logged_in_as("pamtest0"), "{}", s.context(&asked));
+    assert_eq!(
+        asked.prompts,
+        [code_prompt("pamtest0")],
+        "{}",
+        s.context(&asked)
+    );
+
+    // Remembered: the key alone, no prompt, the pass logged with the host.
+    let remembered = s.key_login(0, &keys[0], None);
+    assert!(
+        remembered.logged_in_as("pamtest0"),
+        "{}",
+        s.context(&remembered)
+    );
+    assert!(remembered.prompts.is_empty(), "{}", s.context(&remembered));
+    assert!(
+        s.sshd.syslog().contains(
+            "pam_totp(sshd-totp:auth): second factor not required; user=pamtest0 rhost=127.0.0.1 reason=remembered host"
+        ),
+        "{}",
+        s.context(&remembered)
+    );
+
+    // The same stack without remember= asks again: the memory is the option's, not the file's.
+    s.env.service("sshd-totp", &enforced);
+    let again = s.key_login(0, &keys[0], None);
+    assert!(
+        !again.ran.ok() && again.ran.stdout.is_empty(),
+        "{}",
+        s.context(&again)
+    );
+    assert_eq!(
+        again.prompts,
+        [code_prompt("pamtest0")],
+        "{}",
+        s.context(&again)
+    );
+}
+
 /// PAM_IGNORE in libpam's numbering.
 const PAM_IGNORE: i32 = 25;
 
