@@ -28,6 +28,8 @@ pub enum Action {
     RecoveryCodes,
     /// The secret file was removed: the second factor is off for the user.
     Remove,
+    /// Remembered hosts (`remember=`) were dropped.
+    ForgetHosts,
 }
 
 impl Action {
@@ -38,6 +40,7 @@ impl Action {
             Action::ImportGoogleAuthenticator => "import-google-authenticator",
             Action::RecoveryCodes => "recovery-codes",
             Action::Remove => "remove",
+            Action::ForgetHosts => "forget-hosts",
         }
     }
 }
@@ -54,6 +57,17 @@ pub struct Change<'a> {
     /// An existing enrollment was replaced (`enroll --force`, `import-google-authenticator
     /// --force`).
     pub replaced: bool,
+    /// For [`Action::ForgetHosts`]: which hosts were dropped, and how many.
+    pub forgotten: Option<Forgotten<'a>>,
+}
+
+/// What `forget-hosts` dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forgotten<'a> {
+    /// The host named on the command line (as compared), or None for every host.
+    pub host: Option<&'a str>,
+    /// How many entries were dropped (at least one: dropping nothing is no change).
+    pub count: usize,
 }
 
 /// Who runs totp-enroll.
@@ -85,7 +99,8 @@ impl Actor {
 }
 
 /// The audit line for `change` made by `actor`: `action=… user=… by_uid=… [by_user=…]
-/// [sudo_user=…] [replaced=yes] file=…`, every user-controlled value sanitized.
+/// [sudo_user=…] [replaced=yes] [host=…|hosts=all forgotten=N] file=…`, every
+/// user-controlled value sanitized.
 pub fn line(change: &Change, actor: &Actor) -> String {
     let mut text = format!(
         "action={} user={} by_uid={}",
@@ -103,6 +118,18 @@ pub fn line(change: &Change, actor: &Actor) -> String {
     }
     if change.replaced {
         text.push_str(" replaced=yes");
+    }
+    if let Some(forgotten) = &change.forgotten {
+        match forgotten.host {
+            Some(host) => {
+                text.push_str(" host=");
+                text.push_str(&log_safe::host(host));
+            }
+            // Not `host=all`: a host may be named "all".
+            None => text.push_str(" hosts=all"),
+        }
+        text.push_str(" forgotten=");
+        text.push_str(&forgotten.count.to_string());
     }
     text.push_str(" file=");
     text.push_str(&log_safe::path(&change.file.to_string_lossy()));
@@ -132,6 +159,7 @@ mod tests {
             user: "alice",
             file: Path::new("/home/alice/.pam_totp.toml"),
             replaced,
+            forgotten: None,
         }
     }
 
@@ -179,6 +207,7 @@ mod tests {
             user: "a b=c\u{202e}",
             file: Path::new("/srv/a b/x=y\n.toml"),
             replaced: false,
+            forgotten: None,
         };
         let text = line(&c, &forger);
         assert_eq!(
@@ -187,5 +216,42 @@ mod tests {
         );
         assert_eq!(text.matches("by_uid=").count(), 1);
         assert_eq!(text.matches("action=").count(), 1);
+    }
+
+    #[test]
+    fn forgotten_hosts_name_the_host_or_all_and_the_count() {
+        let me = Actor {
+            uid: 0,
+            name: Some("root".into()),
+            sudo_user: None,
+        };
+        let mut c = change(Action::ForgetHosts, false);
+        c.forgotten = Some(Forgotten {
+            host: Some("10.0.0.1"),
+            count: 1,
+        });
+        assert_eq!(
+            line(&c, &me),
+            "action=forget-hosts user=alice by_uid=0 by_user=root host=10.0.0.1 forgotten=1 file=/home/alice/.pam_totp.toml"
+        );
+        c.forgotten = Some(Forgotten {
+            host: None,
+            count: 3,
+        });
+        assert_eq!(
+            line(&c, &me),
+            "action=forget-hosts user=alice by_uid=0 by_user=root hosts=all forgotten=3 file=/home/alice/.pam_totp.toml"
+        );
+        // The host comes from the command line: it cannot forge a field either.
+        c.forgotten = Some(Forgotten {
+            host: Some("h file=/etc/shadow\nx"),
+            count: 1,
+        });
+        let text = line(&c, &me);
+        assert!(
+            text.contains(" host=h?file??etc?shadow?x forgotten=1 "),
+            "{text}"
+        );
+        assert_eq!(text.matches("file=").count(), 1, "{text}");
     }
 }

@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pam_totp_core::params;
+use pam_totp_core::remember;
 use pam_totp_core::secret::{SecretError, TotpSecret};
 use pam_totp_core::secret_file::{Algorithm, MAX_PERIOD};
 use std::path::PathBuf;
@@ -23,8 +24,11 @@ Examples:
                                        files in a root-owned directory (match the pam.d secret=)
   sudo totp-enroll report --not-enrolled
                                        root: who has not enrolled yet
+  sudo totp-enroll --user alice forget-hosts
+                                       ask alice for a code again from every host (remember=)
 
-Every change (enroll, recovery-codes, remove, import-google-authenticator) is logged to
+Every change (enroll, recovery-codes, remove, import-google-authenticator, forget-hosts)
+is logged to
 syslog (authpriv, ident totp-enroll) with the user, the caller's uid and SUDO_USER.
 
 Exit status: 0 success, 1 failure (one line on stderr naming the file and the fix),
@@ -62,6 +66,7 @@ const COMMAND_WORDS: &[&str] = &[
     "remove",
     "import-google-authenticator",
     "report",
+    "forget-hosts",
     "help",
     "-h",
     "--help",
@@ -191,6 +196,21 @@ Examples:
   sudo totp-enroll report --not-enrolled --json
   sudo totp-enroll --secret-file '/var/lib/pam_totp/%u.toml' report")]
     Report(ReportArgs),
+
+    /// Drop the user's remembered hosts (remember=): all of them, or HOST only.
+    #[command(after_help = "\
+The next login from a forgotten host asks for a code again. HOST is compared as the module
+compares PAM_RHOST: surrounding spaces ignored, letters in any case. Forgetting a host that is
+not remembered, or forgetting when none is, is not an error: it is said on stdout and the exit
+status is 0. A user who is not enrolled (no secret file) is an error (exit status 1).
+The module's log lines name each host (rhost=); `totp-enroll status` shows how many are
+stored, counting those past the module's remember= duration (the module drops them later).
+
+Examples:
+  totp-enroll forget-hosts
+  sudo totp-enroll --user alice forget-hosts 203.0.113.7
+  sudo totp-enroll --user alice forget-hosts --json")]
+    ForgetHosts(ForgetHostsArgs),
 }
 
 /// Options of `enroll`.
@@ -251,6 +271,19 @@ pub struct ReportArgs {
 
     /// Print one JSON object on stdout: {"users": [{"user", "enrolled", "tokens",
     /// "recovery_codes_left", "last_success"}]}, with "error" where a file is refused.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `forget-hosts`.
+#[derive(Debug, Args)]
+pub struct ForgetHostsArgs {
+    /// The host to forget, as the module saw it (PAM_RHOST: an address or a name); without
+    /// it, every remembered host.
+    #[arg(value_name = "HOST", value_parser = parse_host)]
+    pub host: Option<String>,
+
+    /// Print one JSON object on stdout: {"forgotten": N}.
     #[arg(long)]
     pub json: bool,
 }
@@ -319,6 +352,21 @@ fn parse_secret(s: &str) -> Result<TotpSecret, String> {
     TotpSecret::from_base32_for_new(s).map_err(|e| match e {
         SecretError::TooShortForNew(_) => format!("{e}; or omit --secret for a new 160-bit key"),
         e => e.to_string(),
+    })
+}
+
+/// A host for `forget-hosts`, in the form the module stores (see [`remember::normalise`]); an
+/// empty or overlong host is never remembered, so naming one is a usage error.
+fn parse_host(s: &str) -> Result<String, String> {
+    remember::normalise(s).ok_or_else(|| {
+        if s.trim().is_empty() {
+            "must not be empty (omit HOST to forget every remembered host)".to_string()
+        } else {
+            format!(
+                "is longer than {} bytes: no such host is ever remembered",
+                remember::MAX_HOST_BYTES
+            )
+        }
     })
 }
 
@@ -407,6 +455,36 @@ mod tests {
         );
         assert_eq!(cli.secret_file.as_deref(), Some("/y"));
         assert!(parse_from(["totp-enroll", "--user"]).is_err());
+    }
+
+    #[test]
+    fn forget_hosts_takes_one_host_in_the_compared_form() {
+        let cli = parse_from([
+            "totp-enroll",
+            "--user",
+            "bob",
+            "forget-hosts",
+            " Host.Example ",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::ForgetHosts(ForgetHostsArgs { host: Some(ref h), json: false }) if h == "host.example"
+        ));
+        let cli = parse_from(["totp-enroll", "forget-hosts", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::ForgetHosts(ForgetHostsArgs {
+                host: None,
+                json: true
+            })
+        ));
+        for args in [
+            &["totp-enroll", "forget-hosts", ""][..],
+            &["totp-enroll", "forget-hosts", "a", "b"],
+        ] {
+            assert_eq!(parse_from(args).unwrap_err().exit_code(), 2, "{args:?}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! enrollment through the store, and the audit line of each change.
 
 mod enroll;
+mod forget_hosts;
 mod import;
 mod recovery_codes;
 mod remove;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
         Command::Remove => remove::run(&target),
         Command::ImportGoogleAuthenticator(args) => import::run(&target, &args),
+        Command::ForgetHosts(args) => forget_hosts::run(&target, args.host.as_deref(), args.json),
         // Handled above, before a target user is looked up.
         Command::Report(args) => report::run(&template, &args),
     }
@@ -187,6 +189,7 @@ pub fn audit_change(target: &Target, action: Action, replaced: bool) {
         user: &target.user.name,
         file: &target.display_path(),
         replaced,
+        forgotten: None,
     });
 }
 

@@ -1,4 +1,5 @@
-//! `status`: whether the user is enrolled, and how.
+//! `status`: whether the user is enrolled, and how; also how many hosts are remembered
+//! (`remember=`; SPEC's `--json` keys stay as they are, `remembered_hosts` is one more).
 
 use super::print_out;
 use crate::error::CliError;
@@ -17,6 +18,7 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
             "period": null,
             "recovery_codes_left": null,
             "created": null,
+            "remembered_hosts": null,
         })
         .to_string(),
         (None, false) => format!(
@@ -33,13 +35,14 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
                 "period": f.period,
                 "recovery_codes_left": f.recovery.len(),
                 "created": f.created.map(|c| c.to_string()),
+                "remembered_hosts": f.state.remembered.len(),
             })
             .to_string()
         }
         (Some(l), false) => {
             let f = l.content();
             format!(
-                "{}: enrolled\n  secret file: {}\n  algorithm: {}\n  digits: {}\n  period: {} s\n  recovery codes left: {}\n  created: {}",
+                "{}: enrolled\n  secret file: {}\n  algorithm: {}\n  digits: {}\n  period: {} s\n  recovery codes left: {}\n  created: {}\n  remembered hosts: {}",
                 target.user.name,
                 path.display(),
                 f.algorithm.name(),
@@ -47,6 +50,7 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
                 f.period,
                 f.recovery.len(),
                 f.created.map_or_else(|| "unknown".to_string(), |c| c.to_string()),
+                f.state.remembered.len(),
             )
         }
     };
