@@ -200,10 +200,13 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     }
 
     /// The remote host (PAM_RHOST) a login comes from, when `remember=` is set and there is
-    /// one: the host a successful code is remembered for.
+    /// one that is not this machine: the host a successful code is remembered for.
     fn remember_host(&self) -> Option<(String, u64)> {
         let duration = self.opts.remember?;
         let host = self.fe.rhost().filter(|h| !h.trim().is_empty())?;
+        if remember::is_local(&host, self.fe.hostname().as_deref()) {
+            return None;
+        }
         Some((host, duration))
     }
 

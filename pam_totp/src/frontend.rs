@@ -35,6 +35,8 @@ pub trait Frontend {
     fn set_authtok(&mut self, value: &str) -> bool;
     /// PAM_RHOST, for log lines (raw: the flow makes it log-safe).
     fn rhost(&self) -> Option<String>;
+    /// This machine's host name (for telling a local PAM_RHOST from a remote one).
+    fn hostname(&self) -> Option<String>;
     /// Writes one line to the authpriv log.
     fn log(&mut self, level: Level, message: &str);
     /// Asks libpam to delay the answer if the stack fails.

@@ -79,6 +79,12 @@ impl Frontend for PamFrontend<'_> {
         Some(host.to_string_lossy().into_owned())
     }
 
+    fn hostname(&self) -> Option<String> {
+        nix::unistd::gethostname()
+            .ok()
+            .map(|name| name.to_string_lossy().into_owned())
+    }
+
     fn log(&mut self, level: Level, message: &str) {
         let priority = match level {
             Level::Error => libc::LOG_ERR,

@@ -3,16 +3,16 @@
 
 use crate::options::ModuleOptions;
 use pam_totp_core::log_safe;
-use pam_totp_core::user_db::{Account, UserDb};
+use pam_totp_core::user_db::{Account, GroupEntry, UserDb};
 use thiserror::Error;
 
 /// The group rules of one pam.d line, with the group names resolved to ids.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupPolicy {
-    /// `only_group=`: (name, id) of each group; empty when the option is not given.
-    only: Vec<(String, u32)>,
-    /// `skip_group=`: (name, id) of each group.
-    skip: Vec<(String, u32)>,
+    /// `only_group=`: (name, entry) of each group; empty when the option is not given.
+    only: Vec<(String, GroupEntry)>,
+    /// `skip_group=`: (name, entry) of each group.
+    skip: Vec<(String, GroupEntry)>,
 }
 
 /// Why a user is not asked.
@@ -98,7 +98,12 @@ impl GroupPolicy {
         let gids = users
             .groups(account)
             .map_err(|error| PolicyError::Membership { error })?;
-        let member = |(_, gid): &&(String, u32)| gids.contains(gid);
+        // getgrouplist cannot report a failing back end (it silently leaves its groups out),
+        // so the group entry's own member list (from getgrnam, which does report failures)
+        // counts too: a member of only_group is not taken for an outsider that way.
+        let member = |(_, group): &&(String, GroupEntry)| {
+            gids.contains(&group.gid) || group.members.iter().any(|m| *m == account.name)
+        };
         if let Some((name, _)) = self.skip.iter().find(member) {
             return Ok(Some(Exemption::SkipGroup(name.clone())));
         }
@@ -122,11 +127,11 @@ fn resolve_names<U: UserDb>(
     users: &U,
     option: &'static str,
     names: &[String],
-) -> Result<Vec<(String, u32)>, PolicyError<U::Error>> {
+) -> Result<Vec<(String, GroupEntry)>, PolicyError<U::Error>> {
     names
         .iter()
-        .map(|name| match users.group_id(name) {
-            Ok(Some(gid)) => Ok((name.clone(), gid)),
+        .map(|name| match users.group(name) {
+            Ok(Some(entry)) => Ok((name.clone(), entry)),
             Ok(None) => Err(PolicyError::NoSuchGroup {
                 option,
                 group: log_safe::field(name),

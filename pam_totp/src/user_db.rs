@@ -3,7 +3,7 @@
 
 use nix::errno::Errno;
 use nix::unistd::{getgrouplist, Gid, Group, User};
-use pam_totp_core::user_db::{Account, UserDb};
+use pam_totp_core::user_db::{Account, GroupEntry, UserDb};
 use std::ffi::CString;
 
 /// The user and group database of the system, through `getpwnam_r`, `getgrouplist` and
@@ -30,7 +30,10 @@ impl UserDb for SystemUsers {
         Ok(groups.into_iter().map(Gid::as_raw).collect())
     }
 
-    fn group_id(&self, name: &str) -> Result<Option<u32>, Errno> {
-        Ok(Group::from_name(name)?.map(|g| g.gid.as_raw()))
+    fn group(&self, name: &str) -> Result<Option<GroupEntry>, Errno> {
+        Ok(Group::from_name(name)?.map(|g| GroupEntry {
+            gid: g.gid.as_raw(),
+            members: g.mem,
+        }))
     }
 }

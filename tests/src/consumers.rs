@@ -384,6 +384,19 @@ impl Sshd {
     /// `AuthenticationMethods methods`. Its syslog lines (the module's among them) are in
     /// [`Sshd::syslog`].
     pub fn start(env: &Env, users: &FakeUsers, service: &str, methods: &str) -> Sshd {
+        Sshd::start_configured(env, users, service, methods, "", &[])
+    }
+
+    /// [`Sshd::start`] with more sshd_config lines and more files bound into its namespace
+    /// (e.g. `UseDNS yes` with a test /etc/hosts, so that PAM_RHOST is a name).
+    pub fn start_configured(
+        env: &Env,
+        users: &FakeUsers,
+        service: &str,
+        methods: &str,
+        extra_config: &str,
+        extra_binds: &[(PathBuf, &'static str)],
+    ) -> Sshd {
         let dir = env.dir.path().join(format!("sshd-{service}"));
         fs::create_dir_all(&dir).expect("sshd dir");
         let host_key = dir.join("ssh_host_ed25519_key");
@@ -400,7 +413,7 @@ impl Sshd {
                 "ListenAddress 127.0.0.1\nHostKey {}\nPidFile none\nUsePAM yes\n\
                  KbdInteractiveAuthentication yes\nPasswordAuthentication no\n\
                  PubkeyAuthentication yes\nAuthenticationMethods {methods}\nPermitRootLogin no\n\
-                 PrintMotd no\nPrintLastLog no\nX11Forwarding no\nLogLevel VERBOSE\n",
+                 PrintMotd no\nPrintLastLog no\nX11Forwarding no\nLogLevel VERBOSE\n{extra_config}",
                 host_key.display()
             ),
             0o644,
@@ -410,7 +423,7 @@ impl Sshd {
         symlink(tool("sshd", "openssh-server"), &link).expect("symlink to sshd");
         // The privilege separation directory (created by the Debian package's service unit).
         fs::create_dir_all("/run/sshd").expect("mkdir /run/sshd");
-        let binds = namespace_binds(env, users, &[]);
+        let binds = namespace_binds(env, users, extra_binds);
         let log = dir.join("sshd.log");
         let mut syslog = Some(SyslogListener::start(env, &format!("{service}-devlog")));
         for attempt in 0..3 {

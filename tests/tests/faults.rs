@@ -278,3 +278,24 @@ fn a_login_killed_mid_state_write_loses_nothing_and_accepts_nothing_twice() {
         );
     }
 }
+
+/// A state slot whose sequence number cannot grow (u64::MAX: only by editing the file) does
+/// not freeze the state: the update replaces the file, and the accepted code is then refused.
+#[test]
+fn a_sequence_number_at_its_maximum_does_not_freeze_the_state() {
+    use pam_totp_core::secret_file::SecretFile;
+    use pam_totp_core::state_slots;
+    let env = Env::new();
+    let file = SecretFile::parse(secret_toml(KEY, "SHA1", 6, 30, &[]).as_bytes()).unwrap();
+    let mut bytes = file.to_toml().unwrap().as_bytes().to_vec();
+    let (_, offset, slot_len) = state_slots::split(&bytes).unwrap();
+    let slot = state_slots::encode(&file.state, u64::MAX, slot_len).unwrap();
+    bytes[offset..offset + slot_len].copy_from_slice(&slot);
+    env.write_secret(std::str::from_utf8(&bytes).unwrap());
+    env.service("t", "auth required @MODULE@ secret=@SECRET@\n");
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    assert!(env.login("t", &[&code]).ok(), "{}", env.log());
+    assert!(file_state(&env.secret_path()).last_step.is_some());
+    assert_eq!(env.login("t", &[&code]).rc, rc::AUTH_ERR, "replay refused");
+}

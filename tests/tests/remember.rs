@@ -68,3 +68,16 @@ fn a_wrong_code_is_not_remembered() {
     assert!(file_state(&env.secret_path()).remembered.is_empty());
     assert_eq!(login_from(&env, Some(HOST), &[]).rc, rc::AUTH_ERR);
 }
+
+#[test]
+fn this_machine_is_never_remembered() {
+    let env = Env::new();
+    env.enroll(KEY, &[]);
+    env.service("t", "auth required @MODULE@ secret=@SECRET@ remember=12h\n");
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    let login = login_from(&env, Some("127.0.0.1"), &[&code]);
+    assert!(login.ok(), "{login:?}\n{}", env.log());
+    assert!(file_state(&env.secret_path()).remembered.is_empty());
+    assert_eq!(login_from(&env, Some("127.0.0.1"), &[]).rc, rc::AUTH_ERR);
+}

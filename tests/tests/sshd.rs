@@ -584,10 +584,27 @@ fn key_then_code_lets_a_remembered_host_in_with_the_key_alone() {
     needs_root!();
     // The shipped stack, enforced, with remember=: after one code from 127.0.0.1 the same
     // user from the same host needs the key alone until the time is up.
+    // 127.0.0.1 is this machine, never remembered: sshd resolves the client's address with a
+    // test /etc/hosts (UseDNS) and sets PAM_RHOST to the name it finds there.
     let enforced = publickey_stack_enforced();
     let stack = enforced.replace("@MODULE@\n", "@MODULE@ remember=1h\n");
     assert_ne!(stack, enforced);
-    let (s, keys) = Setup::key_then_code(1, &stack);
+    let env = Env::new();
+    let users = FakeUsers::new(env.dir.path(), 1);
+    env.service("sshd-totp", &stack);
+    let hosts = env.dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 client.example\n").unwrap();
+    let sshd = Sshd::start_configured(
+        &env,
+        &users,
+        "sshd-totp",
+        KEY_THEN_CODE,
+        "UseDNS yes\n",
+        &[(hosts, "/etc/hosts")],
+    );
+    let s = Setup { env, users, sshd };
+    write_common_includes(&s.env);
+    let keys = [authorize_key(&s, 0)];
     s.users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
 
     // Not remembered yet: asked, and no answer is refused.
@@ -613,7 +630,7 @@ fn key_then_code_lets_a_remembered_host_in_with_the_key_alone() {
     assert!(remembered.prompts.is_empty(), "{}", s.context(&remembered));
     assert!(
         s.sshd.syslog().contains(
-            "pam_totp(sshd-totp:auth): second factor not required; user=pamtest0 rhost=127.0.0.1 reason=remembered host"
+            "pam_totp(sshd-totp:auth): second factor not required; user=pamtest0 rhost=client.example reason=remembered host"
         ),
         "{}",
         s.context(&remembered)

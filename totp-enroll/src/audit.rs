@@ -87,8 +87,10 @@ impl Actor {
     pub fn current() -> Actor {
         let uid = getuid();
         let name = User::from_uid(uid).ok().flatten().map(|u| u.name);
+        // sudo sets SUDO_USER for the root process it starts; anyone else could set it to
+        // anything, so it is recorded only for root.
         let sudo_user = std::env::var_os(SUDO_USER_ENV)
-            .filter(|v| !v.is_empty())
+            .filter(|v| !v.is_empty() && uid.is_root())
             .map(|v| v.to_string_lossy().into_owned());
         Actor {
             uid: uid.as_raw(),

@@ -28,6 +28,37 @@ pub fn normalise(host: &str) -> Option<String> {
     (!host.is_empty() && host.len() <= MAX_HOST_BYTES).then(|| host.to_ascii_lowercase())
 }
 
+/// True for a host that is this machine: a loopback address (127.0.0.0/8, ::1, and 127.x
+/// mapped into IPv6), `localhost` and names under it, or `hostname` (the machine's own name).
+/// Such hosts are never remembered: a login through a port forward, a web terminal or a
+/// local screen locker comes "from" them, so remembering one would let every local user who
+/// knows a password in without a code.
+pub fn is_local(host: &str, hostname: Option<&str>) -> bool {
+    let host = host.trim().trim_end_matches('.');
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return match ip {
+            std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified(),
+            std::net::IpAddr::V6(v6) => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        };
+    }
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || lower == "localhost.localdomain"
+        || hostname.is_some_and(|name| {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            !name.is_empty() && (lower == name || lower.split('.').next() == Some(name.as_str()))
+        })
+}
+
 /// Parses a `remember=` value: a number followed by `m`, `h` or `d`, from one minute to
 /// [`MAX_REMEMBER_SECONDS`]; returns seconds.
 pub fn parse_duration(value: &str) -> Option<u64> {
@@ -144,6 +175,36 @@ mod tests {
         // Entries older than the longest duration go at the next record.
         record(&mut list, "new", 2999 + MAX_REMEMBER_SECONDS);
         assert_eq!(list.len(), 2);
+    }
+
+    #[test]
+    fn this_machine_is_local() {
+        for host in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "localhost",
+            "LocalHost.",
+            "x.localhost",
+            "localhost.localdomain",
+            "box",
+            "BOX.example.org",
+        ] {
+            assert!(is_local(host, Some("box")), "{host}");
+        }
+        for host in [
+            "198.51.100.7",
+            "::ffff:198.51.100.7",
+            "2001:db8::1",
+            "example.org",
+            "boxer",
+        ] {
+            assert!(!is_local(host, Some("box")), "{host}");
+        }
+        assert!(!is_local("box", None));
     }
 
     #[test]

@@ -19,6 +19,16 @@ pub struct Account {
     pub home: PathBuf,
 }
 
+/// A group's entry in the group database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntry {
+    /// Numeric group id.
+    pub gid: u32,
+    /// The user names the entry lists as members (supplementary members; possibly not all
+    /// of them, e.g. with SSSD's `ignore_group_members`).
+    pub members: Vec<String>,
+}
+
 /// The user and group database: passwd, group and whatever NSS adds to them.
 pub trait UserDb {
     /// Why the database could not answer. Shown in log lines: no secrets.
@@ -32,7 +42,8 @@ pub trait UserDb {
     /// groups. `Err` when the database could not answer.
     fn groups(&self, account: &Account) -> Result<Vec<u32>, Self::Error>;
 
-    /// Looks up the group called `name`: its id, `Ok(None)` when there is no such group,
-    /// `Err` when the database could not answer (never to be taken for "no such group").
-    fn group_id(&self, name: &str) -> Result<Option<u32>, Self::Error>;
+    /// Looks up the group called `name`: its id and the names it lists as members,
+    /// `Ok(None)` when there is no such group, `Err` when the database could not answer (never
+    /// to be taken for "no such group").
+    fn group(&self, name: &str) -> Result<Option<GroupEntry>, Self::Error>;
 }

@@ -743,9 +743,13 @@ impl Locked {
     pub fn save(self) -> Result<(), StoreError> {
         if let Some((read, slots)) = &self.read {
             if self.content.same_but_state(read) {
-                if let Some(bytes) =
-                    state_slots::encode(&self.content.state, slots.seq + 1, slots.slot_len)
-                {
+                // A sequence number that cannot grow (u64::MAX, only by editing the file)
+                // makes the file be replaced, with the numbers starting again.
+                let bytes = slots
+                    .seq
+                    .checked_add(1)
+                    .and_then(|seq| state_slots::encode(&self.content.state, seq, slots.slot_len));
+                if let Some(bytes) = bytes {
                     match self
                         .file
                         .write_slot(slots.slot_offset(slots.next_slot()), &bytes)

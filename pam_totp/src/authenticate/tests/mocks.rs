@@ -5,7 +5,7 @@ use crate::forwarded::{KeptCode, Taken};
 use crate::frontend::{Frontend, Level};
 use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::store::{Located, LockedRecord, Record, RecordError, SecretStore};
-use pam_totp_core::user_db::{Account, UserDb};
+use pam_totp_core::user_db::{Account, GroupEntry, UserDb};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -118,6 +118,10 @@ impl Frontend for MockPam {
         self.rhost.clone()
     }
 
+    fn hostname(&self) -> Option<String> {
+        Some("box".into())
+    }
+
     fn log(&mut self, level: Level, message: &str) {
         self.log.push((level, message.to_string()));
     }
@@ -157,6 +161,9 @@ pub struct MockUsers {
     pub groups_down: bool,
     /// When set, listing a user's groups fails (getgrouplist).
     pub membership_down: bool,
+    /// When set, listing a user's groups silently gives the primary group only, as glibc's
+    /// getgrouplist does when a back end is down (it cannot report the failure).
+    pub membership_silently_short: bool,
     /// The group lookups made, in order: `group NAME` and `groups USER`.
     pub asked: RefCell<Vec<String>>,
 }
@@ -200,6 +207,9 @@ impl UserDb for MockUsers {
             return Err(DatabaseDown);
         }
         let mut gids = vec![account.gid];
+        if self.membership_silently_short {
+            return Ok(gids);
+        }
         gids.extend(
             self.groups
                 .values()
@@ -209,12 +219,15 @@ impl UserDb for MockUsers {
         Ok(gids)
     }
 
-    fn group_id(&self, name: &str) -> Result<Option<u32>, DatabaseDown> {
+    fn group(&self, name: &str) -> Result<Option<GroupEntry>, DatabaseDown> {
         self.asked.borrow_mut().push(format!("group {name}"));
         if self.down || self.groups_down {
             return Err(DatabaseDown);
         }
-        Ok(self.groups.get(name).map(|(gid, _)| *gid))
+        Ok(self.groups.get(name).map(|(gid, members)| GroupEntry {
+            gid: *gid,
+            members: members.clone(),
+        }))
     }
 }
 

@@ -137,6 +137,17 @@ fn a_group_that_does_not_exist_is_a_configuration_error_for_everyone() {
     }
 }
 
+/// glibc's getgrouplist leaves out the groups of a back end that is down without saying so:
+/// the group entry's member list (looked up with errors reported) still makes alice a member
+/// of only_group, so she is asked rather than let through.
+#[test]
+fn a_member_left_out_by_a_silently_failing_group_list_is_still_asked() {
+    let mut env = enrolled().answers(&[&code(0)]);
+    env.users.membership_silently_short = true;
+    assert_eq!(env.run(&["only_group=admins"]), Verdict::Success);
+    assert_eq!(env.pam.prompts, [DEFAULT_PROMPT]);
+}
+
 #[test]
 fn a_group_database_that_does_not_answer_is_refused_even_with_nullok() {
     for (args, down) in [

@@ -55,6 +55,22 @@ fn logins_without_a_remote_host_are_never_remembered() {
     assert!(blank.record().state.remembered.is_empty());
 }
 
+/// A login "from" this machine (a port forward, a web terminal, a screen locker that sets
+/// PAM_RHOST) is never remembered: every local user with a password would get the pass.
+#[test]
+fn this_machine_is_never_remembered() {
+    for host in ["127.0.0.1", "::1", "localhost", "box", "box.example.org"] {
+        let mut env = from(Env::enrolled(), Some(host)).answers(&[&code(0)]);
+        assert_eq!(env.run(&["remember=12h"]), Verdict::Success, "{host}");
+        assert!(env.record().state.remembered.is_empty(), "{host}");
+        assert_eq!(
+            env.run_at(&["remember=12h"], NOW + 60),
+            Verdict::AuthErr,
+            "{host}"
+        );
+    }
+}
+
 #[test]
 fn failed_codes_are_not_remembered_and_without_the_option_nothing_is() {
     let mut env = from(Env::enrolled(), Some(HOST)).answers(&[&wrong_code()]);
