@@ -102,7 +102,7 @@ impl GroupPolicy {
         // so the group entry's own member list (from getgrnam, which does report failures)
         // counts too: a member of only_group is not taken for an outsider that way.
         let member = |(_, group): &&(String, GroupEntry)| {
-            gids.contains(&group.gid) || group.members.iter().any(|m| *m == account.name)
+            gids.contains(&group.gid) || group.members.contains(&account.name)
         };
         if let Some((name, _)) = self.skip.iter().find(member) {
             return Ok(Some(Exemption::SkipGroup(name.clone())));
