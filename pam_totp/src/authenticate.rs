@@ -95,6 +95,7 @@ where
     }
     let checking_kept_code = kept_code.is_some();
     let store = open_store(&opts);
+    let remember_from = remember_host(fe, &opts);
     let mut flow = Flow {
         fe,
         users,
@@ -104,12 +105,24 @@ where
         log_user,
         now,
         kept_code,
+        remember_from,
     };
     let verdict = flow.run();
     if checking_kept_code && matches!(verdict, Verdict::Success | Verdict::Ignore) {
         fe.settle_kept_code();
     }
     verdict
+}
+
+/// The remote host (PAM_RHOST) a login comes from, when `remember=` is set and there is one
+/// that is not this machine, with the duration: the host a successful code is remembered for.
+fn remember_host(fe: &dyn Frontend, opts: &ModuleOptions) -> Option<(String, u64)> {
+    let duration = opts.remember?;
+    let host = fe.rhost().filter(|h| !h.trim().is_empty())?;
+    if remember::is_local(&host, fe.hostname().as_deref()) {
+        return None;
+    }
+    Some((host, duration))
 }
 
 struct Flow<'a, U, S> {
@@ -122,6 +135,8 @@ struct Flow<'a, U, S> {
     now: u64,
     /// For `check_forwarded`: what `forward_pass` kept (None inside: nothing was split off).
     kept_code: Option<Option<Zeroizing<String>>>,
+    /// `remember=`: the remote host and the duration (see [`remember_host`]), found once.
+    remember_from: Option<(String, u64)>,
 }
 
 /// Where the user's record stands, before any input is read.
@@ -199,17 +214,6 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         }
     }
 
-    /// The remote host (PAM_RHOST) a login comes from, when `remember=` is set and there is
-    /// one that is not this machine: the host a successful code is remembered for.
-    fn remember_host(&self) -> Option<(String, u64)> {
-        let duration = self.opts.remember?;
-        let host = self.fe.rhost().filter(|h| !h.trim().is_empty())?;
-        if remember::is_local(&host, self.fe.hostname().as_deref()) {
-            return None;
-        }
-        Some((host, duration))
-    }
-
     /// `remember=`: a user who gave a code from this host less than the duration ago passes
     /// without one (Err(Success), logged with the host and the age); otherwise the record is
     /// located again for the code check. The state is read without the lock: the decision
@@ -219,7 +223,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         found: S::Found,
         account: Account,
     ) -> Result<S::Found, Verdict> {
-        let Some((host, duration)) = self.remember_host() else {
+        let Some((host, duration)) = self.remember_from.clone() else {
             return Ok(found);
         };
         let age = match self.store.snapshot(found) {
@@ -364,9 +368,9 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         let outcome = verify::check(locked.content_mut(), &code, self.now, policy);
         drop(code);
         if outcome.is_success() {
-            if let Some((host, _)) = self.remember_host() {
+            if let Some((host, _)) = &self.remember_from {
                 // Saved with the state the check changed, in the same write.
-                remember::record(&mut locked.content_mut().state.remembered, &host, self.now);
+                remember::record(&mut locked.content_mut().state.remembered, host, self.now);
             }
         }
         if outcome.needs_save() {

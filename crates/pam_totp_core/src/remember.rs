@@ -74,10 +74,9 @@ pub fn parse_duration(value: &str) -> Option<u64> {
         _ => return None,
     };
     let seconds = number.parse::<u64>().ok()?.checked_mul(scale)?;
-    (1..=MAX_REMEMBER_SECONDS / 60)
-        .contains(&(seconds / 60))
+    (60..=MAX_REMEMBER_SECONDS)
+        .contains(&seconds)
         .then_some(seconds)
-        .filter(|s| *s <= MAX_REMEMBER_SECONDS)
 }
 
 /// How many seconds ago `host` gave a code, if that was less than `duration` seconds before

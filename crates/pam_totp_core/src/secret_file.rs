@@ -206,12 +206,23 @@ impl SecretFile {
     /// True when `self` and `other` differ at most in their login state: an update of the
     /// state alone can then be written in place.
     pub fn same_but_state(&self, other: &SecretFile) -> bool {
-        self.secret == other.secret
-            && self.algorithm == other.algorithm
-            && self.digits == other.digits
-            && self.period == other.period
-            && self.created == other.created
-            && self.recovery == other.recovery
+        // Every field named, so that a field added later cannot be forgotten here (which
+        // would let its change be dropped by an in-place state write).
+        let SecretFile {
+            secret,
+            algorithm,
+            digits,
+            period,
+            created,
+            recovery,
+            state: _,
+        } = self;
+        *secret == other.secret
+            && *algorithm == other.algorithm
+            && *digits == other.digits
+            && *period == other.period
+            && *created == other.created
+            && *recovery == other.recovery
     }
 
     fn from_raw(raw: RawFile) -> Result<Self, FileFormatError> {

@@ -3,10 +3,12 @@
 //! Every directory below the administrator's base directory (the home for `~` templates) is
 //! opened with `O_NOFOLLOW` relative to its parent's descriptor; the file itself is opened
 //! with `O_NOFOLLOW | O_NONBLOCK` and its type, owner and mode are checked on the descriptor.
-//! Updates hold an exclusive `flock` on the file, re-check that the path still names the
-//! locked inode, write a temporary file, fsync it, rename it over the old one and fsync the
-//! directory. In directories the user controls all of this runs with the user's filesystem
-//! identity, so root never creates or replaces anything there as root.
+//! Updates hold an exclusive `flock` on the file and re-check that the path still names the
+//! locked inode. A change of the login state alone is written in place into the state slot
+//! that does not hold the current state, then `fdatasync`; other changes write a temporary
+//! file, fsync it, rename it over the old one and fsync the directory. In directories the user
+//! controls the file is opened, created and replaced with the user's filesystem identity, so
+//! root never creates or replaces anything there as root.
 
 use crate::bounded::{self, ReadError};
 use crate::identity::ActingAs;
@@ -408,12 +410,7 @@ impl SecretDir {
 
     /// Reads the whole file, at most [`MAX_FILE_BYTES`]; the caller holds the right identity.
     fn read_bytes(&self, file: &mut File, st: &FileStat) -> Result<Zeroizing<Vec<u8>>, StoreError> {
-        if usize::try_from(st.st_size).map_or(true, |s| s > MAX_FILE_BYTES) {
-            return Err(StoreError::Format {
-                path: self.path.clone(),
-                source: FileFormatError::TooLarge,
-            });
-        }
+        // A size beyond the bound (or a negative one) is TooLarge before anything is read.
         let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
         bounded::read_bounded_sized(file, MAX_FILE_BYTES, size).map_err(|e| match e {
             ReadError::Io(e) => io_err("read", &self.path, errno_of(&e)),
@@ -741,34 +738,30 @@ impl Locked {
     /// (recovery codes changed, a version-1 file, a state too large for its slot, a file
     /// opened read-only) the file is replaced whole.
     pub fn save(self) -> Result<(), StoreError> {
-        if let Some((read, slots)) = &self.read {
-            if self.content.same_but_state(read) {
-                // A sequence number that cannot grow (u64::MAX, only by editing the file)
-                // makes the file be replaced, with the numbers starting again.
-                let bytes = slots
-                    .seq
-                    .checked_add(1)
-                    .and_then(|seq| state_slots::encode(&self.content.state, seq, slots.slot_len));
-                if let Some(bytes) = bytes {
-                    match self
-                        .file
-                        .write_slot(slots.slot_offset(slots.next_slot()), &bytes)
-                    {
-                        Ok(()) => return Ok(()),
-                        // Opened read-only: replace the file instead.
-                        Err(Errno::EBADF) => {}
-                        Err(e) => {
-                            return Err(io_err(
-                                "write the login state into",
-                                &self.file.dir.path,
-                                e,
-                            ))
-                        }
-                    }
-                }
+        if let Some((offset, bytes)) = self.state_slot_update() {
+            match self.file.write_slot(offset, &bytes) {
+                Ok(()) => return Ok(()),
+                // Opened read-only: replace the file instead.
+                Err(Errno::EBADF) => {}
+                Err(e) => return Err(io_err("write the login state into", &self.file.dir.path, e)),
             }
         }
         self.file.replace(&self.content)
+    }
+
+    /// Where and what to write in place when only the login state of a version-2 file
+    /// changed: the offset of the slot that does not hold the current state, and the slot.
+    /// None when the file must be replaced instead: a version-1 file, changed settings, a
+    /// state too large for its slot, or a sequence number that cannot grow (u64::MAX, only
+    /// by editing the file; the replaced file starts the numbers again).
+    fn state_slot_update(&self) -> Option<(u64, Vec<u8>)> {
+        let (read, slots) = self.read.as_ref()?;
+        if !self.content.same_but_state(read) {
+            return None;
+        }
+        let seq = slots.seq.checked_add(1)?;
+        let bytes = state_slots::encode(&self.content.state, seq, slots.slot_len)?;
+        Some((slots.slot_offset(slots.next_slot()), bytes))
     }
 
     /// Replaces the file with other contents (re-enrollment) and releases the lock.
