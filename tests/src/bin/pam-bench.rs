@@ -8,7 +8,7 @@
 //! and with `noskewadj`, which turns off its search for clock skew after a wrong code (half a
 //! day either way), the part of its work pam_totp does not do.
 //!
-//! pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--check]
+//! pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--callgrind-out DIR] [--check]
 //!
 //! Before every login the user's file is restored (not timed: written in place and synced),
 //! so that each timed login is the full work of a first login in its time step: open, read,
@@ -21,6 +21,9 @@
 //! callgrind, and the median count of instructions executed by the whole host process is
 //! reported, again as what each module adds over pam_permit (wall time depends on the
 //! machine; instructions much less).
+//! `--callgrind-out DIR` keeps the last callgrind profile of each module and case there
+//! (`callgrind_annotate DIR/callgrind.pam_totp.right-code`, also `wrong-code`; build with `--profile profiling`
+//! and point `PAM_TOTP_MODULE` at that build to see function names).
 //! `--check` runs a few logins of each kind and only verifies that every one of them ended as
 //! expected (the test suite runs it so that the benchmark cannot silently measure failures).
 //! `--dir` picks where the files live (default: a directory under target/, on the same disk as
@@ -97,7 +100,7 @@ impl Case {
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "pam-bench: {msg}\nusage: pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--check]"
+        "pam-bench: {msg}\nusage: pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--callgrind-out DIR] [--check]"
     );
     std::process::exit(2)
 }
@@ -163,6 +166,7 @@ fn main() {
     let mut base: Option<PathBuf> = None;
     let mut check = false;
     let mut instruction_runs: usize = 3;
+    let mut profiles: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -187,6 +191,13 @@ fn main() {
                     .unwrap_or_else(|| usage("--instructions needs a number (0: none)"))
             }
             "--check" => check = true,
+            "--callgrind-out" => {
+                profiles = Some(
+                    args.next()
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| usage("--callgrind-out needs a directory")),
+                )
+            }
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -245,7 +256,19 @@ fn main() {
         for _ in 0..instruction_runs {
             for case in Case::ALL {
                 for c in &mut contenders {
-                    let count = instructions(&valgrind, dir.path(), c, &user, case, &mut codes);
+                    let out = profiles.as_deref().map(|d| {
+                        let case = ["right-code", "wrong-code"][case.index()];
+                        d.join(format!("callgrind.{}.{case}", c.name.replace(' ', "-")))
+                    });
+                    let count = instructions(
+                        &valgrind,
+                        dir.path(),
+                        c,
+                        &user,
+                        case,
+                        &mut codes,
+                        out.as_deref(),
+                    );
                     c.instructions[case.index()].push(count);
                 }
             }
@@ -424,11 +447,14 @@ fn instructions(
     user: &str,
     case: Case,
     codes: &mut Codes,
+    profile: Option<&Path>,
 ) -> u64 {
     restore(c);
     let timer = timer_command(dir, c, user, &codes.for_case(case));
     let mut cmd = Command::new(valgrind);
-    cmd.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+    let out = profile.unwrap_or(Path::new("/dev/null"));
+    cmd.arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(timer.get_program())
         .args(timer.get_args());
     for (k, v) in timer.get_envs() {
