@@ -267,6 +267,37 @@ fn the_template_picks_where_the_files_are() {
     for user in ["pamtest0", "pamtest2", "root"] {
         assert_eq!(row(&report, user)["enrolled"], false, "{user}");
     }
+    // Each account once, though its file is also found in the directory.
+    assert_eq!(
+        names(&report).iter().filter(|n| *n == "pamtest1").count(),
+        1
+    );
+
+    // Files in the directory whose user the database does not list are reported too: here a
+    // file left behind by a deleted account. Other files there are not users' files.
+    pam_totp_tests::write_private(
+        &dir.join("ghost.toml"),
+        &secret_toml(KEY, "SHA1", 6, 30, &[]),
+    );
+    pam_totp_tests::write_private(&dir.join("notes.txt"), "not a secret file");
+    let out = run_report(
+        &users,
+        &log,
+        &["--secret-file", &template, "report", "--json"],
+    );
+    assert_exit(&out, 0);
+    let report = json(&out);
+    let ghost = row(&report, "ghost");
+    assert!(ghost["enrolled"].is_null(), "{ghost}");
+    assert!(
+        ghost["error"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to nobody"),
+        "{ghost}"
+    );
+    assert!(!names(&report).iter().any(|n| n.starts_with("notes")));
+    assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
 
     // A template that names one file for every account is refused.
     let out = run_report(

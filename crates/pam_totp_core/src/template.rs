@@ -205,6 +205,71 @@ pub fn expand(template: &str, user: &str, home: &Path) -> Result<SecretPath, Tem
     })
 }
 
+/// A fixed directory that holds every user's file, named around the user name
+/// (`/var/lib/pam_totp/%u.toml`): what a listing of that directory can be matched against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedDirectory {
+    template: String,
+    dir: PathBuf,
+    prefix: String,
+    suffix: String,
+}
+
+impl SharedDirectory {
+    /// The directory (chosen by the administrator, not below any home).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The user whose file `file_name` is, if the template names files like that: the text
+    /// between the template's prefix and suffix, a usable user name that the template turns
+    /// back into exactly this file.
+    pub fn user_of(&self, file_name: &OsStr) -> Option<String> {
+        let name = file_name.to_str()?;
+        let user = name
+            .strip_prefix(self.prefix.as_str())?
+            .strip_suffix(self.suffix.as_str())?;
+        let path = expand(&self.template, user, Path::new("/")).ok()?;
+        (path.base() == self.dir && path.below == [OsString::from(name)]).then(|| user.to_string())
+    }
+}
+
+/// The directory every user's file is in, when the template has one: no home (`~`, `%h`),
+/// no escape before the last `/`, and `%u` exactly once after it.
+pub fn shared_directory(template: &str) -> Option<SharedDirectory> {
+    if uses_home(template) {
+        return None;
+    }
+    let (dir, file) = template.rsplit_once('/')?;
+    if dir.contains('%') || !template.starts_with('/') {
+        return None;
+    }
+    let (mut prefix, mut suffix) = (String::new(), String::new());
+    let mut seen_user = false;
+    let mut chars = file.chars();
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '%' => match chars.next()? {
+                'u' if !seen_user => {
+                    seen_user = true;
+                    continue;
+                }
+                '%' => '%',
+                _ => return None,
+            },
+            c => c,
+        };
+        if seen_user { &mut suffix } else { &mut prefix }.push(literal);
+    }
+    let dir = if dir.is_empty() { "/" } else { dir };
+    seen_user.then(|| SharedDirectory {
+        template: template.to_string(),
+        dir: PathBuf::from(dir),
+        prefix,
+        suffix,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +405,49 @@ mod tests {
         ] {
             assert_eq!(check_template(t), Ok(()), "{t}");
         }
+    }
+
+    #[test]
+    fn a_shared_directory_names_its_files_around_the_user() {
+        let shared = shared_directory("/var/lib/pam_totp/%u.toml").unwrap();
+        assert_eq!(shared.dir(), Path::new("/var/lib/pam_totp"));
+        assert_eq!(
+            shared.user_of(OsStr::new("alice.toml")),
+            Some("alice".into())
+        );
+        for not_a_user_file in ["alice.toml.tmp", ".toml", "alice", ".alice.toml", "-x.toml"] {
+            assert_eq!(
+                shared.user_of(OsStr::new(not_a_user_file)),
+                None,
+                "{not_a_user_file}"
+            );
+        }
+        let prefixed = shared_directory("/etc/totp/user-%u%%.secret").unwrap();
+        assert_eq!(prefixed.dir(), Path::new("/etc/totp"));
+        assert_eq!(
+            prefixed.user_of(OsStr::new("user-bob%.secret")),
+            Some("bob".into())
+        );
+        assert_eq!(prefixed.user_of(OsStr::new("bob%.secret")), None);
+    }
+
+    #[test]
+    fn only_fixed_directories_are_shared() {
+        for per_home_or_nested in [
+            "~/.pam_totp.toml",
+            "%h/.pam_totp.toml",
+            "/var/lib/pam_totp/%u/secret.toml",
+            "/var/lib/%u.d/%u.toml",
+            "/var/lib/pam_totp/%u-%u.toml",
+            "/var/lib/pam_totp/all.toml",
+            "relative/%u.toml",
+        ] {
+            assert_eq!(
+                shared_directory(per_home_or_nested),
+                None,
+                "{per_home_or_nested}"
+            );
+        }
+        assert_eq!(shared_directory("/%u").unwrap().dir(), Path::new("/"));
     }
 }

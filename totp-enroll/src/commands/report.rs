@@ -1,4 +1,5 @@
-//! `report` (root only): every account of the user database with its state, read through the
+//! `report` (root only): every account of the user database with its state (and, when the
+//! secret files share one directory, every file there whose user was not listed), read through the
 //! store (no symlink followed; files in a user's directory read with the user's filesystem
 //! identity), so that a refused file is reported as the module would refuse it. A file that
 //! cannot be used is reported on its account's row; the report goes on. Nothing is changed,
@@ -9,12 +10,13 @@ use crate::cli::ReportArgs;
 use crate::error::CliError;
 use crate::ffi::{self, PasswdEntry};
 use crate::table;
-use nix::unistd::{Gid, Uid};
+use nix::unistd::{Gid, Uid, User};
 use pam_totp_core::log_safe;
 use pam_totp_core::secret_file::{datetime_from_unix, SecretFile};
-use pam_totp_core::template::expand;
+use pam_totp_core::template::{expand, shared_directory, SharedDirectory};
 use pam_totp_store::store::{Owner, SecretDir, StoreError};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// Tokens of an enrollment: one secret per file today.
 const TOKENS_PER_FILE: u32 = 1;
@@ -98,7 +100,10 @@ struct Report<'a> {
 /// Runs `report` with the secret file `template`. The caller checked that we run as root.
 pub fn run(template: &str, args: &ReportArgs) -> Result<(), CliError> {
     let accounts = ffi::all_accounts().map_err(CliError::UserDatabase)?;
-    let rows: Vec<Row> = accounts.iter().map(|a| row(a, template)).collect();
+    let mut rows: Vec<Row> = accounts.iter().map(|a| row(a, template)).collect();
+    if let Some(shared) = shared_directory(template) {
+        rows.extend(unlisted(&shared, &accounts, template));
+    }
     let refused = rows.iter().filter(|r| r.error.is_some()).count();
     let shown: Vec<Row> = rows
         .into_iter()
@@ -127,6 +132,53 @@ pub fn run(template: &str, args: &ReportArgs) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// Rows for the files in the template's shared directory (`/var/lib/pam_totp/%u.toml`) whose
+/// users the enumeration did not list: accounts that NSS resolves by name but does not
+/// enumerate (LDAP/SSSD without enumeration), and files left behind by deleted accounts.
+fn unlisted(shared: &SharedDirectory, accounts: &[PasswdEntry], template: &str) -> Vec<Row> {
+    let entries = match std::fs::read_dir(shared.dir()) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            eprintln!(
+                "totp-enroll: report: cannot list {} ({e}): only the accounts the user database enumerates are reported",
+                shared.dir().display()
+            );
+            return Vec::new();
+        }
+    };
+    let listed: HashSet<&[u8]> = accounts.iter().map(|a| a.name.as_slice()).collect();
+    let mut users: Vec<String> = entries
+        .filter_map(|e| shared.user_of(&e.ok()?.file_name()))
+        .filter(|user| !listed.contains(user.as_bytes()))
+        .collect();
+    users.sort();
+    users
+        .into_iter()
+        .map(|user| match User::from_name(&user) {
+            Ok(Some(found)) => row(
+                &PasswdEntry {
+                    name: found.name.into_bytes(),
+                    uid: found.uid.as_raw(),
+                    gid: found.gid.as_raw(),
+                    home: found.dir,
+                },
+                template,
+            ),
+            Ok(None) => Row::new(
+                user,
+                State::Refused(
+                    "no account of this name in the user database: the file belongs to nobody (an account deleted?); remove the file, or restore the account".to_string(),
+                ),
+            ),
+            Err(errno) => Row::new(
+                user,
+                State::Refused(format!("looking the user up failed ({errno}); check NSS (getent passwd NAME)")),
+            ),
+        })
+        .collect()
 }
 
 /// The row of one account.
