@@ -1,8 +1,9 @@
-//! The otpauth URI (Google's Key URI Format) and the ways the key is shown.
+//! The otpauth URI (Google's Key URI Format) and the ways the key is shown: what totp-enroll
+//! and the module's enrollment at login both show.
 
-use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
-use pam_totp_core::secret::TotpSecret;
-use pam_totp_core::secret_file::Algorithm;
+use crate::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
+use crate::secret::TotpSecret;
+use crate::secret_file::Algorithm;
 use std::fmt::Write as _;
 use zeroize::Zeroizing;
 
@@ -75,23 +76,6 @@ pub fn grouped_key(secret: &TotpSecret) -> Zeroizing<String> {
     out
 }
 
-/// This machine's host name, for the default issuer and label.
-pub fn hostname() -> String {
-    for file in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
-        if let Ok(text) = std::fs::read_to_string(file) {
-            let name = text.trim();
-            if !name.is_empty()
-                && name.len() <= 255
-                && !name.contains(':')
-                && !name.chars().any(char::is_control)
-            {
-                return name.to_string();
-            }
-        }
-    }
-    "localhost".to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,11 +127,5 @@ mod tests {
             grouped_key(&key()).as_str(),
             "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"
         );
-    }
-
-    #[test]
-    fn hostname_is_usable() {
-        let h = hostname();
-        assert!(!h.is_empty() && !h.contains(':'));
     }
 }
