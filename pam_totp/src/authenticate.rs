@@ -540,7 +540,9 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     }
 
     /// No file (or no such user): PAM_IGNORE with nullok, or during the grace period of
-    /// `nullok_until` (with a notice); otherwise ask anyway and fail.
+    /// `nullok_until` (with a notice); otherwise ask anyway and fail. With `enroll` (which
+    /// enrolls located users before this is reached, see [`Self::open_trouble`]), a stack
+    /// whose conversation cannot show the key refuses first.
     fn not_enrolled(&mut self, why: &str) -> Verdict {
         if self.opts.enroll && !self.may_enroll() {
             return self.cannot_enroll(why);
