@@ -162,6 +162,16 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         )
     }
 
+    /// `enroll`, user not enrolled, and the application asked for silence (PAM_SILENT): the
+    /// key cannot be shown, so the login is refused with a log line (after the usual prompt).
+    pub(super) fn silenced_enrollment(&mut self, why: &str) -> Verdict {
+        self.failure(
+            Level::Error,
+            &format!("not enrolled ({why}); enroll cannot show the key: the application asked for silence (PAM_SILENT); run totp-enroll"),
+        );
+        self.refuse_after_prompt()
+    }
+
     /// `enroll` on a `forward_pass`/`check_forwarded` stack, user not enrolled: refused, with
     /// a log line. The `forward_pass` line still only splits; `check_forwarded` refuses.
     pub(super) fn cannot_enroll(&mut self, why: &str) -> Verdict {

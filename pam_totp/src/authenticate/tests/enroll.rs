@@ -181,3 +181,16 @@ fn enroll_takes_no_value() {
     let mut env = placed();
     assert_eq!(env.run(&["enroll=yes"]), Verdict::ServiceErr);
 }
+
+#[test]
+fn silence_cannot_show_the_key_and_refuses_with_a_log_line() {
+    let mut env = placed().answers(&["123456"]);
+    env.pam.silent = true;
+    assert_eq!(env.run(&["enroll"]), Verdict::AuthErr);
+    assert!(env.pam.informed.is_empty());
+    assert!(env.logged(
+        Level::Error,
+        "the application asked for silence (PAM_SILENT)"
+    ));
+    assert!(env.store.0.borrow().records.is_empty());
+}

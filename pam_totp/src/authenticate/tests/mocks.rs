@@ -55,6 +55,8 @@ pub struct MockPam {
     /// Answers a prompt from what the user was shown so far, once the scripted answers are
     /// used up (the enrolling user reads the new key and types its code).
     pub responder: Option<Responder>,
+    /// The application passed PAM_SILENT.
+    pub silent: bool,
 }
 
 impl MockPam {
@@ -75,6 +77,7 @@ impl MockPam {
             kept: None,
             keeps_data: true,
             responder: None,
+            silent: false,
         }
     }
 
@@ -92,6 +95,10 @@ impl MockPam {
 }
 
 impl Frontend for MockPam {
+    fn silent(&self) -> bool {
+        self.silent
+    }
+
     fn user(&mut self) -> Result<String, String> {
         self.user.clone()
     }
