@@ -24,6 +24,21 @@ pub struct UriParams<'a> {
     pub period: u64,
 }
 
+/// The default issuer (and host part of the label) when the host name is unknown or unusable.
+pub const FALLBACK_ISSUER: &str = "localhost";
+
+/// This machine's host name `name` as the default issuer and label host, when usable there:
+/// trimmed, not empty, at most 255 bytes, no `:` (it separates issuer and account) and no
+/// control characters. totp-enroll and the module's enrollment at login both apply it.
+pub fn usable_host(name: &str) -> Option<&str> {
+    let name = name.trim();
+    let usable = !name.is_empty()
+        && name.len() <= 255
+        && !name.contains(':')
+        && !name.chars().any(char::is_control);
+    usable.then_some(name)
+}
+
 /// `otpauth://totp/ISSUER:ACCOUNT?secret=B32&issuer=ISSUER`, with `algorithm`, `digits` and
 /// `period` only when they differ from the defaults (SHA1, 6, 30) that every app assumes.
 pub fn otpauth_uri(p: &UriParams<'_>) -> Zeroizing<String> {
@@ -79,6 +94,15 @@ pub fn grouped_key(secret: &TotpSecret) -> Zeroizing<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usable_host_trims_and_refuses_what_cannot_be_an_issuer() {
+        assert_eq!(usable_host(" box\n"), Some("box"));
+        assert_eq!(usable_host(""), None);
+        assert_eq!(usable_host("a:b"), None);
+        assert_eq!(usable_host("a\u{7}b"), None);
+        assert_eq!(usable_host(&"x".repeat(256)), None);
+    }
 
     fn key() -> TotpSecret {
         TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap()

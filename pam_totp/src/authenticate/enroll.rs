@@ -2,13 +2,16 @@
 //! after the modules before this one passed: a new key shown as a QR code (plain Unicode
 //! blocks), otpauth URI and base32 key through the conversation, a first code checked, the
 //! record written as totp-enroll writes it, the recovery codes shown once.
+//!
+//! Issuer and label are totp-enroll's defaults (this host's name, `USER@HOST`); the `issuer`
+//! of totp-enroll's site file (/etc/totp-enroll.toml) is not read by the module.
 
 use super::{Flow, Verdict};
 use crate::frontend::Level;
 use crate::options::CodeSource;
 use crate::qr;
 use pam_totp_core::enrollment::{self, FIRST_CODE_POLICY};
-use pam_totp_core::otpauth::{grouped_key, otpauth_uri, UriParams};
+use pam_totp_core::otpauth::{grouped_key, otpauth_uri, usable_host, UriParams, FALLBACK_ISSUER};
 use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
 use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::store::{Located, SecretStore};
@@ -16,8 +19,13 @@ use pam_totp_core::user_db::{Account, UserDb};
 use pam_totp_core::verify::{self, Outcome};
 use zeroize::Zeroizing;
 
-/// Issuer and host part of the label when the host name is unknown or unusable.
-const FALLBACK_HOST: &str = "localhost";
+/// Asked after the recovery codes: clients that show text only with a prompt (sshd's
+/// keyboard-interactive) would otherwise show them after the login, or never.
+pub const STORED_PROMPT: &str = "Press Enter once the recovery codes are stored: ";
+/// The first line shown, above the QR code (which then starts on a line of its own).
+const HEADING: &str = "Two-factor authentication is required and you are not enrolled yet.\n";
+/// Told after a wrong first code when another try is left.
+const TRY_AGAIN: &str = "That code is not right; check the phone's clock and type the next code.";
 
 /// Fills `buf` from the kernel's random number generator.
 fn random(buf: &mut [u8]) -> Result<(), String> {
@@ -27,8 +35,7 @@ fn random(buf: &mut [u8]) -> Result<(), String> {
 /// What the user is told under the QR code.
 fn instructions(uri: &str, key: &str) -> Zeroizing<String> {
     Zeroizing::new(format!(
-        "Two-factor authentication is required and you are not enrolled yet.\n\
-         Scan the QR code with your authenticator app, or add the URI or the key by hand.\n  \
+        "Scan the QR code with your authenticator app, or add the URI or the key by hand.\n  \
          URI: {uri}\n  Key: {key}\nThen type the code the app shows."
     ))
 }
@@ -59,11 +66,12 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                 return Verdict::AuthErr;
             }
         };
+        // totp-enroll's defaults: this host's name as issuer, USER@HOST as label.
         let host = self
             .fe
             .hostname()
-            .filter(|h| !h.is_empty() && !h.chars().any(|c| c == ':' || c.is_control()))
-            .unwrap_or_else(|| FALLBACK_HOST.to_string());
+            .and_then(|h| usable_host(&h).map(str::to_string))
+            .unwrap_or_else(|| FALLBACK_ISSUER.to_string());
         let label = format!("{}@{host}", account.name);
         let uri = otpauth_uri(&UriParams {
             secret: &secret,
@@ -74,7 +82,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             period: DEFAULT_PERIOD,
         });
         let key = grouped_key(&secret);
-        let mut text = Zeroizing::new(String::new());
+        let mut text = Zeroizing::new(String::from(HEADING));
         match qr::render(&uri) {
             Ok(code) => text.push_str(&code),
             // The URI and the key are shown anyway.
@@ -87,7 +95,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         let mut file = SecretFile::new(secret, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD);
         let tries = self.opts.rate_limit.max_checks.max(1);
         let mut accepted = false;
-        for _ in 0..tries {
+        for attempt in 1..=tries {
             let Some(code) = self.ask() else {
                 return Verdict::AuthErr;
             };
@@ -97,9 +105,10 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                 accepted = true;
                 break;
             }
-            self.fe.tell_error(
-                "That code is not right; check the phone's clock and type the next code.",
-            );
+            // As totp-enroll: no "try again" after the last try.
+            if attempt < tries {
+                self.fe.tell_error(TRY_AGAIN);
+            }
         }
         if !accepted {
             self.failure(
@@ -148,6 +157,9 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         let line = format!("enrolled at login; user={} rhost={rhost}", self.log_user);
         self.fe.log(Level::Info, &line);
         self.fe.tell_info(&recovery_text(&codes));
+        drop(codes);
+        // The answer does not matter; the enrollment stands even if none comes.
+        drop(self.fe.ask_hidden(STORED_PROMPT));
         Verdict::Success
     }
 }

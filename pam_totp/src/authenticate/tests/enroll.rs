@@ -3,6 +3,7 @@
 //! once); a wrong first code writes nothing; a conversation that cannot show the key refuses.
 
 use super::*;
+use crate::authenticate::enroll::STORED_PROMPT;
 use pam_totp_core::enrollment::RECOVERY_CODES;
 use pam_totp_core::recovery;
 
@@ -48,7 +49,11 @@ fn a_user_without_a_record_is_shown_the_key_and_enrolled_by_a_right_first_code()
         "URI: otpauth://totp/box:alice%40box?secret={}&issuer=box",
         b32.as_str()
     )));
-    assert_eq!(env.pam.prompts, [DEFAULT_PROMPT]);
+    // The QR code starts on a line of its own (sshd's client prefixes the first line).
+    let second = shown.lines().nth(1).unwrap();
+    assert!(second.chars().all(|c| "█▀▄ ".contains(c)), "{shown}");
+    // The code, then the recovery codes are shown with a prompt of their own.
+    assert_eq!(env.pam.prompts, [DEFAULT_PROMPT, STORED_PROMPT]);
 
     // Written once, as totp-enroll writes it: the key, the accepted step, no counted
     // checks, when it was created, the recovery codes' hashes.
@@ -61,7 +66,14 @@ fn a_user_without_a_record_is_shown_the_key_and_enrolled_by_a_right_first_code()
     assert_eq!(record.recovery.len(), RECOVERY_CODES);
     assert_eq!(
         env.events(),
-        ["locate alice", "open", ASK_CODE, "locate alice", "create"]
+        [
+            "locate alice",
+            "open",
+            ASK_CODE,
+            "locate alice",
+            "create",
+            &format!("ask {}", STORED_PROMPT)
+        ]
     );
 
     // The recovery codes are shown once, after the record was written, and work.
@@ -95,7 +107,8 @@ fn wrong_first_codes_write_nothing_within_the_rate_limit() {
     let mut env = placed().answers(&["000000", "111111"]);
     assert_eq!(env.run(&["enroll", "rate_limit=2/30"]), Verdict::AuthErr);
     assert_eq!(env.pam.prompts.len(), 2);
-    assert_eq!(env.pam.told.len(), 2);
+    // "Try again" once: not after the last try.
+    assert_eq!(env.pam.told.len(), 1);
     assert!(env.store.0.borrow().records.is_empty());
     assert!(!env.events().contains(&"create".to_string()));
     assert!(env.logged(
@@ -111,7 +124,7 @@ fn a_right_code_after_a_wrong_one_enrolls() {
     let mut env = placed().answers(&["000000"]);
     types_the_shown_code(&mut env);
     assert_eq!(env.run(&["enroll"]), Verdict::Success);
-    assert_eq!(env.pam.prompts.len(), 2);
+    assert_eq!(env.pam.prompts.len(), 3);
     assert_eq!(env.record().state.last_step, Some(STEP));
 }
 
