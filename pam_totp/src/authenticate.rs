@@ -343,9 +343,6 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     /// none is enrolled now; otherwise as [`Self::file_trouble`].
     fn open_trouble(&mut self, e: &S::Error, account: &Account) -> Verdict {
         if self.opts.enroll && e.is_not_enrolled() && self.may_enroll() {
-            if self.fe.silent() {
-                return self.silenced_enrollment(&e.to_string());
-            }
             return self.enroll_at_login(account, &e.to_string());
         }
         self.file_trouble(e)

@@ -267,6 +267,42 @@ pub fn recovery_codes(transcript: &str) -> Vec<String> {
     lines.iter().map(|l| l.trim().to_string()).collect()
 }
 
+/// What the QR code shown at enrollment carried, read when the first code was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// The decoded otpauth URI.
+    pub uri: String,
+    /// Its base32 key.
+    pub key: String,
+    /// The time step (of 30 s) when it was read.
+    pub step: u64,
+}
+
+/// Decodes the QR code in `transcript` (its image goes to `dir`) and checks that the URI and
+/// the key are shown as text too, the key being the one in the QR code.
+pub fn read_qr(transcript: &str, dir: &Path) -> Shown {
+    let grid = qr_grid(transcript).unwrap_or_else(|| panic!("no QR code in:\n{transcript}"));
+    let uri = decode_qr(&grid, dir);
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let key = uri_param(&uri, "secret")
+        .unwrap_or_else(|| panic!("no secret in {uri}"))
+        .to_string();
+    assert_eq!(
+        shown_key(transcript).as_deref(),
+        Some(key.as_str()),
+        "the key shown as text is the key in the QR code:\n{transcript}"
+    );
+    assert!(
+        transcript.contains(&format!("URI: {uri}")),
+        "the URI is shown as text too:\n{transcript}"
+    );
+    Shown {
+        uri,
+        key,
+        step: crate::now() / 30,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

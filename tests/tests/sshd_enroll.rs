@@ -25,14 +25,6 @@ struct Setup {
     env: Env,
 }
 
-/// What the QR code carried, read when the first code was asked for.
-#[derive(Debug, Clone, Default)]
-struct Shown {
-    uri: String,
-    key: String,
-    step: u64,
-}
-
 impl Setup {
     /// pamtest0 with a password and no secret file; sshd with the stack above.
     fn new() -> Setup {
@@ -81,31 +73,6 @@ impl Setup {
             self.sshd.log(),
             self.sshd.syslog()
         )
-    }
-}
-
-/// Decodes the QR code in `transcript` (image in `dir`) and checks that the key in its URI is
-/// the key shown as text.
-fn read_qr(transcript: &str, dir: &std::path::Path) -> Shown {
-    let grid = qr_grid(transcript).unwrap_or_else(|| panic!("no QR code in:\n{transcript}"));
-    let uri = decode_qr(&grid, dir);
-    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-    let key = uri_param(&uri, "secret")
-        .unwrap_or_else(|| panic!("no secret in {uri}"))
-        .to_string();
-    assert_eq!(
-        shown_key(transcript).as_deref(),
-        Some(key.as_str()),
-        "the key shown as text is the key in the QR code:\n{transcript}"
-    );
-    assert!(
-        transcript.contains(&format!("URI: {uri}")),
-        "the URI is shown as text too:\n{transcript}"
-    );
-    Shown {
-        uri,
-        key,
-        step: now() / 30,
     }
 }
 

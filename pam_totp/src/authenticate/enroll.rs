@@ -3,6 +3,9 @@
 //! blocks), otpauth URI and base32 key through the conversation, a first code checked, the
 //! record written as totp-enroll writes it, the recovery codes shown once.
 //!
+//! Under PAM_SILENT (which sudo always passes) messages are not sent; the texts of the
+//! enrollment then open the prompts themselves, which the application still shows.
+//!
 //! Issuer and label are totp-enroll's defaults (this host's name, `USER@HOST`); the `issuer`
 //! of totp-enroll's site file (/etc/totp-enroll.toml) is not read by the module.
 
@@ -89,14 +92,15 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             Err(e) => self.fe.log(Level::Notice, &format!("enroll: {e}")),
         }
         text.push_str(&instructions(&uri, &key));
-        self.fe.tell_info(&text);
-        drop(text);
 
         let mut file = SecretFile::new(secret, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD);
         let tries = self.opts.rate_limit.max_checks.max(1);
+        let code_prompt = self.opts.prompt.clone();
         let mut accepted = false;
         for attempt in 1..=tries {
-            let Some(code) = self.ask() else {
+            let prompt = self.before_prompt(&text, &code_prompt);
+            text = Zeroizing::new(String::new());
+            let Some(code) = self.ask_with(&prompt) else {
                 return Verdict::AuthErr;
             };
             if let Outcome::Accepted { .. } =
@@ -107,7 +111,11 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             }
             // As totp-enroll: no "try again" after the last try.
             if attempt < tries {
-                self.fe.tell_error(TRY_AGAIN);
+                if self.fe.silent() {
+                    text.push_str(TRY_AGAIN);
+                } else {
+                    self.fe.tell_error(TRY_AGAIN);
+                }
             }
         }
         if !accepted {
@@ -156,11 +164,31 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         let rhost = pam_totp_core::log_safe::host(&self.fe.rhost().unwrap_or_default());
         let line = format!("enrolled at login; user={} rhost={rhost}", self.log_user);
         self.fe.log(Level::Info, &line);
-        self.fe.tell_info(&recovery_text(&codes));
+        let prompt = self.before_prompt(&recovery_text(&codes), STORED_PROMPT);
         drop(codes);
         // The answer does not matter; the enrollment stands even if none comes.
-        drop(self.fe.ask_hidden(STORED_PROMPT));
+        drop(self.fe.ask_hidden(&prompt));
         Verdict::Success
+    }
+
+    /// Shows `text` (none when empty) before `prompt` and gives the prompt to ask: the text
+    /// goes as a message, or under PAM_SILENT, which silences messages but not prompts, as
+    /// the first lines of the prompt itself.
+    fn before_prompt(&mut self, text: &str, prompt: &str) -> Zeroizing<String> {
+        if text.is_empty() {
+            return Zeroizing::new(prompt.to_string());
+        }
+        if !self.fe.silent() {
+            self.fe.tell_info(text);
+            return Zeroizing::new(prompt.to_string());
+        }
+        let mut whole = Zeroizing::new(String::with_capacity(text.len() + prompt.len() + 1));
+        whole.push_str(text);
+        if !text.ends_with('\n') {
+            whole.push('\n');
+        }
+        whole.push_str(prompt);
+        whole
     }
 }
 
@@ -172,16 +200,6 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             self.opts.code_source,
             CodeSource::ForwardPass | CodeSource::CheckForwarded
         )
-    }
-
-    /// `enroll`, user not enrolled, and the application asked for silence (PAM_SILENT): the
-    /// key cannot be shown, so the login is refused with a log line (after the usual prompt).
-    pub(super) fn silenced_enrollment(&mut self, why: &str) -> Verdict {
-        self.failure(
-            Level::Error,
-            &format!("not enrolled ({why}); enroll cannot show the key: the application asked for silence (PAM_SILENT); run totp-enroll"),
-        );
-        self.refuse_after_prompt()
     }
 
     /// `enroll` on a `forward_pass`/`check_forwarded` stack, user not enrolled: refused, with

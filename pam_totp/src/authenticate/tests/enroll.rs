@@ -14,10 +14,12 @@ fn placed() -> Env {
     env
 }
 
-/// The key shown to the user (the `Key:` line of the last message).
-fn shown_key(informed: &[String]) -> Option<Vec<u8>> {
-    let text = informed.last()?;
-    let line = text.lines().find_map(|l| l.trim().strip_prefix("Key: "))?;
+/// The key shown to the user (the last `Key:` line of the messages and prompts seen).
+fn shown_key(seen: &[String]) -> Option<Vec<u8>> {
+    let line = seen
+        .iter()
+        .rev()
+        .find_map(|text| text.lines().find_map(|l| l.trim().strip_prefix("Key: ")))?;
     let secret = TotpSecret::from_base32(&line.replace(' ', "")).ok()?;
     Some(secret.as_bytes().to_vec())
 }
@@ -196,14 +198,21 @@ fn enroll_takes_no_value() {
 }
 
 #[test]
-fn silence_cannot_show_the_key_and_refuses_with_a_log_line() {
-    let mut env = placed().answers(&["123456"]);
+fn under_silence_the_texts_open_the_prompts_and_the_user_is_enrolled() {
+    // PAM_SILENT (sudo always passes it) silences messages, not prompts.
+    let mut env = placed().answers(&["000000"]);
     env.pam.silent = true;
-    assert_eq!(env.run(&["enroll"]), Verdict::AuthErr);
-    assert!(env.pam.informed.is_empty());
-    assert!(env.logged(
-        Level::Error,
-        "the application asked for silence (PAM_SILENT)"
-    ));
-    assert!(env.store.0.borrow().records.is_empty());
+    types_the_shown_code(&mut env);
+    assert_eq!(env.run(&["enroll"]), Verdict::Success);
+    assert!(env.pam.informed.is_empty() && env.pam.told.is_empty());
+    let prompts = &env.pam.prompts;
+    assert_eq!(prompts.len(), 3);
+    assert!(prompts[0].contains('█') && prompts[0].contains("  Key: "));
+    assert!(prompts[0].ends_with(&format!("code the app shows.\n{DEFAULT_PROMPT}")));
+    assert!(prompts[1].starts_with("That code is not right"));
+    assert!(prompts[1].ends_with(DEFAULT_PROMPT));
+    assert!(prompts[2].contains("Recovery codes"));
+    assert!(prompts[2].ends_with(STORED_PROMPT));
+    assert_eq!(env.record().recovery.len(), RECOVERY_CODES);
+    assert!(env.logged(Level::Info, "enrolled at login; user=alice"));
 }

@@ -109,10 +109,12 @@ impl Frontend for MockPam {
         if let Some(answer) = self.answers.pop_front() {
             return Some(Zeroizing::new(answer));
         }
-        let informed = &self.informed;
+        // What the user has seen: the messages, then the prompts (this one last).
+        let mut seen = self.informed.clone();
+        seen.extend(self.prompts.iter().cloned());
         self.responder
             .as_mut()
-            .and_then(|respond| respond(informed))
+            .and_then(|respond| respond(&seen))
             .map(Zeroizing::new)
     }
 
