@@ -216,3 +216,14 @@ fn under_silence_the_texts_open_the_prompts_and_the_user_is_enrolled() {
     assert_eq!(env.record().recovery.len(), RECOVERY_CODES);
     assert!(env.logged(Level::Info, "enrolled at login; user=alice"));
 }
+
+#[test]
+fn enroll_wins_over_nullok_and_the_grace_period_for_a_user_with_a_place() {
+    for option in ["nullok", "nullok_until=2099-12-31"] {
+        let mut env = placed();
+        types_the_shown_code(&mut env);
+        assert_eq!(env.run(&["enroll", option]), Verdict::Success, "{option}");
+        assert_eq!(env.record().recovery.len(), RECOVERY_CODES, "{option}");
+        assert!(!env.logged(Level::Info, "grace period"), "{option}");
+    }
+}
