@@ -2,7 +2,8 @@
 # Installs what the test suite needs on Debian/Ubuntu: PAM headers, the independent references
 # (oathtool, google-authenticator, pamtester), the real consumers (sshd, sudo, OpenVPN,
 # su/login), packaging checks (dpkg-dev, binutils, fail2ban, lintian, cargo-deb), test tooling
-# (openssl, expect, iproute2, util-linux, strace; fscrypt and e2fsprogs for the encrypted-home
+# (openssl, expect, iproute2, util-linux, strace; zbar-tools to decode the QR code shown at
+# enrollment; fscrypt and e2fsprogs for the encrypted-home
 # test on a loop-mounted ext4 image) and the fuzzer (g++ for libFuzzer, cargo-fuzz).
 # Run it as root, or as yourself: apt-get then runs through sudo, and "cargo install" runs as
 # you (also under "sudo tests/install-deps.sh": as the user who ran sudo), into ~/.cargo/bin.
@@ -16,7 +17,7 @@ as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-r
     libpam0g-dev libpam-modules libpam-runtime oathtool pamtester libpam-google-authenticator \
     openssh-server openssh-client sudo openvpn login \
     dpkg-dev binutils fail2ban lintian \
-    openssl expect iproute2 util-linux strace g++ fscrypt e2fsprogs >/dev/null
+    openssl expect iproute2 util-linux strace g++ fscrypt e2fsprogs zbar-tools >/dev/null
 find_cargo
 user_cargo fuzz --version >/dev/null 2>&1 || user_cargo install cargo-fuzz --locked
 user_cargo deb --version >/dev/null 2>&1 || user_cargo install cargo-deb --locked

@@ -16,6 +16,7 @@ use pam_totp_core::user_db::{Account, UserDb};
 use pam_totp_core::verify::{self, Outcome, Policy};
 use zeroize::Zeroizing;
 
+mod enroll;
 #[cfg(test)]
 mod tests;
 
@@ -204,7 +205,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             CodeSource::Prompt | CodeSource::UseFirstPass | CodeSource::CheckForwarded => {
                 let opened = match self.store.open(found) {
                     Ok(o) => o,
-                    Err(e) => return self.file_trouble(&e),
+                    Err(e) => return self.open_trouble(&e, &account),
                 };
                 let Some(code) = self.obtain_code() else {
                     return Verdict::AuthErr;
@@ -233,7 +234,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                 self.now,
                 duration,
             ),
-            Err(e) => return Err(self.file_trouble(&e)),
+            Err(e) => return Err(self.open_trouble(&e, &account)),
         };
         if let Some(age) = age {
             self.not_required(&format!(
@@ -338,6 +339,15 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         }
     }
 
+    /// The located record of `account` could not be opened: with `enroll`, a user who has
+    /// none is enrolled now; otherwise as [`Self::file_trouble`].
+    fn open_trouble(&mut self, e: &S::Error, account: &Account) -> Verdict {
+        if self.opts.enroll && e.is_not_enrolled() && self.may_enroll() {
+            return self.enroll_at_login(account, &e.to_string());
+        }
+        self.file_trouble(e)
+    }
+
     /// The record could not be opened: not enrolled, or refused.
     fn file_trouble(&mut self, e: &S::Error) -> Verdict {
         if e.is_not_enrolled() {
@@ -391,7 +401,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     fn try_first_pass(&mut self, found: S::Found, account: &Account) -> Verdict {
         let mut opened = match self.store.open(found) {
             Ok(o) => o,
-            Err(e) => return self.file_trouble(&e),
+            Err(e) => return self.open_trouble(&e, account),
         };
         if let Some(tok) = self.fe.authtok() {
             let locked = match self.store.lock(opened) {
@@ -530,8 +540,13 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     }
 
     /// No file (or no such user): PAM_IGNORE with nullok, or during the grace period of
-    /// `nullok_until` (with a notice); otherwise ask anyway and fail.
+    /// `nullok_until` (with a notice); otherwise ask anyway and fail. With `enroll` (which
+    /// enrolls located users before this is reached, see [`Self::open_trouble`]), a stack
+    /// whose conversation cannot show the key refuses first.
     fn not_enrolled(&mut self, why: &str) -> Verdict {
+        if self.opts.enroll && !self.may_enroll() {
+            return self.cannot_enroll(why);
+        }
         if self.opts.nullok {
             let line = format!(
                 "user={} not enrolled ({why}); nullok lets the stack decide",

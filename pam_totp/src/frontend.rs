@@ -29,6 +29,9 @@ pub trait Frontend {
     fn tell_error(&mut self, text: &str);
     /// Shows an information line to the user (unless the application asked for silence).
     fn tell_info(&mut self, text: &str);
+    /// True when the application asked for silence (PAM_SILENT): messages are not shown
+    /// (prompts still are).
+    fn silent(&self) -> bool;
     /// PAM_AUTHTOK as set by an earlier module.
     fn authtok(&self) -> Option<Zeroizing<String>>;
     /// Sets PAM_AUTHTOK for the following modules.

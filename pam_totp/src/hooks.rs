@@ -45,6 +45,10 @@ fn to_string(bytes: &[u8]) -> Zeroizing<String> {
 }
 
 impl Frontend for PamFrontend<'_> {
+    fn silent(&self) -> bool {
+        self.silent
+    }
+
     fn user(&mut self) -> Result<String, String> {
         self.pamh
             .get_user(None)

@@ -8,6 +8,7 @@ pub mod frontend;
 pub mod notices;
 pub mod options;
 pub mod policy;
+pub mod qr;
 pub mod user_db;
 
 pub(crate) mod ffi;

@@ -62,6 +62,9 @@ pub struct ModuleOptions {
     /// `remember=`: seconds for which a successful code from a remote host (PAM_RHOST) lets
     /// the same user in from that host without one.
     pub remember: Option<u64>,
+    /// `enroll`: a located user without a record is enrolled on the spot (QR code, URI and
+    /// key shown, a first code checked, the record written, recovery codes shown once).
+    pub enroll: bool,
 }
 
 impl Default for ModuleOptions {
@@ -78,6 +81,7 @@ impl Default for ModuleOptions {
             skip_group: Vec::new(),
             nullok_until: None,
             remember: None,
+            enroll: false,
         }
     }
 }
@@ -86,7 +90,7 @@ impl Default for ModuleOptions {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OptionError {
     /// The option name is not one of ours (a typo must not change policy silently).
-    #[error("unknown option \"{0}\"; valid options: secret=, nullok, nullok_until=, only_group=, skip_group=, window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, debug")]
+    #[error("unknown option \"{0}\"; valid options: secret=, nullok, nullok_until=, only_group=, skip_group=, window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, enroll, debug")]
     Unknown(String),
     /// The option is known but its value is not acceptable.
     #[error("bad value in option \"{option}\": {reason}")]
@@ -133,6 +137,7 @@ impl ModuleOptions {
                 }
                 ("nullok", None) => opts.nullok = true,
                 ("debug", None) => opts.debug = true,
+                ("enroll", None) => opts.enroll = true,
                 ("window", Some(v)) => {
                     opts.window = v
                         .parse::<u32>()
@@ -184,7 +189,7 @@ impl ModuleOptions {
                 ("secret" | "window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until" | "remember", None) => {
                     return Err(bad("this option needs a value after '='"))
                 }
-                ("nullok" | "debug" | "use_first_pass" | "try_first_pass" | "forward_pass" | "check_forwarded", Some(_)) => {
+                ("nullok" | "debug" | "enroll" | "use_first_pass" | "try_first_pass" | "forward_pass" | "check_forwarded", Some(_)) => {
                     return Err(bad("this option takes no value"))
                 }
                 _ => return Err(OptionError::Unknown(arg.to_string())),
@@ -406,6 +411,7 @@ mod tests {
             "skip_group=svc-backup",
             "nullok_until=2027-01-31",
             "remember=12h",
+            "enroll",
         ])
         .unwrap();
         let want = ModuleOptions {
@@ -423,6 +429,7 @@ mod tests {
             skip_group: vec!["svc-backup".into()],
             nullok_until: Some(Day::parse("2027-01-31").unwrap()),
             remember: Some(43_200),
+            enroll: true,
         };
         assert_eq!(o, want);
     }

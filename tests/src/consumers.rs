@@ -112,7 +112,7 @@ impl Ran {
 
 /// True once process `pid` (our child) has exited; the child is not reaped, so its process
 /// group cannot be reused before we kill it.
-fn has_exited(pid: i32) -> bool {
+pub fn has_exited(pid: i32) -> bool {
     use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
     let pid = nix::unistd::Pid::from_raw(pid);

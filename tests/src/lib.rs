@@ -2,6 +2,7 @@
 //! uses `pam_start_confdir`), captures its syslog lines, and gets codes from `oathtool`.
 
 pub mod consumers;
+pub mod enroll_qr;
 pub mod ffi;
 pub mod vpn;
 

@@ -454,3 +454,48 @@ fn openvpn_deferred_auth_pam_accepts_the_right_code_and_refuses_a_wrong_one() {
     );
     assert!(log.contains("reason=wrong code"), "{log}");
 }
+
+/// `enroll` on the shipped one-field stack (on its `forward_pass` line, where its options go):
+/// OpenVPN's client cannot show a key, so a user without a file is refused after the password,
+/// with a log line saying why, and nothing is written; an enrolled user connects as before.
+#[test]
+fn openvpn_forward_pass_with_enroll_refuses_a_user_without_a_file_with_a_log_line() {
+    needs_root!();
+    let env = Env::new();
+    let users = FakeUsers::new(env.dir.path(), 2);
+    users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+    let stack = forward_pass_stack().replacen(
+        "@MODULE@ forward_pass\n",
+        "@MODULE@ forward_pass enroll\n",
+        1,
+    );
+    assert!(stack.contains("forward_pass enroll\n"), "{stack}");
+    env.service("openvpn-enroll", &stack);
+    let pamd = pamd(&env);
+    let mut binds: Vec<(&Path, &str)> = users.binds();
+    binds.push((pamd.as_path(), "/etc/pam.d"));
+    let server = Server::start(env.dir.path(), &binds, "openvpn-enroll", &syslog(&env));
+
+    let c = server.connect("pamtest1", &format!("{}123456", FakeUsers::PASSWORD), None);
+    assert_outcome(&c, Outcome::AuthFailed, &server, &env);
+    let log = env.log();
+    assert!(
+        log.contains(
+            "pam_totp(openvpn-enroll:auth): authentication failure; user=pamtest1 rhost=127.0.0.1 reason=not enrolled ("
+        ) && log.contains(
+            "enroll cannot show the key through a forward_pass conversation (e.g. OpenVPN): run totp-enroll"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("enrolled at login"), "{log}");
+    assert!(
+        !users.users[1].2.join(".pam_totp.toml").exists(),
+        "nothing may be written"
+    );
+
+    // An enrolled user is not affected.
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    let c = server.connect("pamtest0", &format!("{}{code}", FakeUsers::PASSWORD), None);
+    assert_outcome(&c, Outcome::Connected, &server, &env);
+}

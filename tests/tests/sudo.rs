@@ -5,6 +5,7 @@
 //! Needs root; the machine's /etc is never changed.
 
 use pam_totp_tests::consumers::*;
+use pam_totp_tests::enroll_qr::*;
 use pam_totp_tests::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -23,11 +24,18 @@ impl Sudo {
     /// pamtest0, enrolled, may run `id` as root after password + code; sudo lets it try the
     /// password `passwd_tries` times per invocation.
     fn new(passwd_tries: u32) -> Sudo {
+        Sudo::with_stack(passwd_tries, PASSWORD_THEN_CODE_STACK, true)
+    }
+
+    /// [`Sudo::new`] with `stack` as the sudo-totp service, pamtest0 enrolled or not.
+    fn with_stack(passwd_tries: u32, stack: &str, enrolled: bool) -> Sudo {
         let env = Env::new();
         let users = FakeUsers::new(env.dir.path(), 1);
-        users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+        if enrolled {
+            users.enroll(0, &secret_toml(KEY, "SHA1", 6, 30, &[]));
+        }
         env.service("common-auth", COMMON_AUTH);
-        env.service("sudo-totp", PASSWORD_THEN_CODE_STACK);
+        env.service("sudo-totp", stack);
         let dir = env.dir.path().join("sudo");
         let drop_ins = dir.join("sudoers.d");
         fs::create_dir_all(&drop_ins).unwrap();
@@ -77,6 +85,27 @@ impl Sudo {
         );
         cmd.args(["-S", "-k", "id", "-u"]);
         run_bounded(cmd, input, CLIENT_LIMIT)
+    }
+
+    /// `sudo -k id -u` as pamtest0 on a pseudo-terminal (expect as root in the namespace,
+    /// sudo through setpriv); the n-th code prompt is answered with `answer(transcript, n)`.
+    fn sudo_on_terminal(&self, answer: impl FnMut(&str, usize) -> Option<String>) -> Dialogue {
+        let expect = namespace_command(&self.binds, Some(&self.syslog), &tool("expect", "expect"));
+        let setpriv = tool("setpriv", "util-linux");
+        let sudo = tool("sudo", "sudo");
+        let uid = self.users.users[0].1.to_string();
+        #[rustfmt::skip]
+        let client = [
+            setpriv.to_str().expect("path"), "--reuid", &uid, "--regid", &uid, "--clear-groups",
+            "--", sudo.to_str().expect("path"), "-k", "id", "-u",
+        ];
+        enroll_dialogue(
+            &self._env,
+            expect,
+            "password for pamtest0: ",
+            &client,
+            answer,
+        )
     }
 
     fn context(&self, ran: &Ran) -> String {
@@ -208,5 +237,60 @@ fn a_wrong_password_is_refused_before_the_code_is_asked() {
         ran.stderr.contains("sudo: 2 incorrect password attempts"),
         "{}",
         s.context(&ran)
+    );
+}
+
+/// The sudo-totp service with `enroll`.
+fn enroll_stack() -> String {
+    PASSWORD_THEN_CODE_STACK.replace("@MODULE@\n", "@MODULE@ enroll\n")
+}
+
+/// `enroll` through sudo: a user without a file types the password, is shown the QR code on
+/// the terminal, types the code for the key decoded from it (zbarimg, oathtool) and gets root;
+/// the file is written (the user's, 0600) and the recovery codes shown. sudo 1.9.13 always
+/// passes PAM_SILENT, so the texts come as the first lines of the prompts.
+#[test]
+fn a_user_without_a_file_enrolls_through_sudo_by_scanning_the_qr_code() {
+    needs_root!();
+    let s = Sudo::with_stack(1, &enroll_stack(), false);
+    let dir = s._env.dir.path().to_path_buf();
+    let mut shown = Shown::default();
+    wait_for_fresh_step(30);
+    let d = s.sudo_on_terminal(|transcript, n| {
+        assert_eq!(n, 1, "one code prompt when the first code is right");
+        shown = read_qr(transcript, &dir);
+        Some(oathtool(&shown.key, &[], now()))
+    });
+    let context = || {
+        format!(
+            "{}\n--- {:?}\n--- syslog:\n{}",
+            d.transcript,
+            d.status,
+            s.syslog.log()
+        )
+    };
+    assert!(d.ok(), "{}", context());
+    // id -u ran as root.
+    assert!(d.lines().contains(&"0"), "{}", context());
+    assert_eq!(d.asked, 1, "{}", context());
+    assert_eq!(recovery_codes(&d.transcript).len(), 10, "{}", context());
+    let path = s.users.users[0].2.join(".pam_totp.toml");
+    let meta = fs::symlink_metadata(&path).unwrap_or_else(|e| panic!("{e}\n{}", context()));
+    use std::os::unix::fs::MetadataExt;
+    assert!(meta.is_file());
+    assert_eq!(meta.mode() & 0o7777, 0o600);
+    assert_eq!((meta.uid(), meta.gid()), (40_000, 40_000));
+    assert!(
+        s.secret_file()
+            .contains(&format!("secret = \"{}\"", shown.key)),
+        "{}",
+        context()
+    );
+    assert!(
+        s.syslog
+            .log()
+            .contains("pam_totp(sudo-totp:auth): enrolled at login; user=pamtest0 rhost="),
+        "{}",
+        context()
     );
 }

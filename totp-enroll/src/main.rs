@@ -16,13 +16,13 @@ mod commands;
 mod error;
 #[allow(unsafe_code)]
 mod ffi;
+mod host;
 mod input;
 mod json;
 mod qr;
 mod site;
 mod table;
 mod target;
-mod uri;
 
 use std::process::ExitCode;
 // The parser lives in the library target (src/lib.rs) so that the fuzz targets can reach it.

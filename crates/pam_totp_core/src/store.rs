@@ -76,4 +76,9 @@ pub trait SecretStore {
     /// Opens and reads the located record without the lock, for what may be stale (e.g. the
     /// number of digits that `forward_pass` splits off).
     fn snapshot(&mut self, found: Self::Found) -> Result<Self::Snapshot, Self::Error>;
+
+    /// Writes `content` as the new record of a located user who has none (enrollment at
+    /// login), atomically and durably, as the user's own tools would; refuses to replace a
+    /// record that exists by then.
+    fn create(&mut self, found: Self::Found, content: &SecretFile) -> Result<(), Self::Error>;
 }

@@ -168,4 +168,9 @@ impl SecretStore for FileStore {
             .map(FileSnapshot)
             .map_err(|e| scrubbed(&scrub, e))
     }
+
+    fn create(&mut self, found: FoundFile, content: &SecretFile) -> Result<(), FileStoreError> {
+        let FoundFile { dir, scrub } = found;
+        dir.create(content).map_err(|e| scrubbed(&scrub, e))
+    }
 }

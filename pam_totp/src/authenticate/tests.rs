@@ -2,6 +2,7 @@
 //! secret store at a fixed time: no root, no libpam. Codes come from an independent
 //! implementation (`reference`), and no log line may contain anything the user typed.
 
+mod enroll;
 mod mocks;
 mod policy;
 mod reference;

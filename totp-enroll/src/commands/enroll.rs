@@ -7,34 +7,21 @@ use super::{
 use crate::audit::Action;
 use crate::cli::EnrollArgs;
 use crate::error::CliError;
+use crate::host::hostname;
 use crate::input::{interactive, read_code, PROMPT};
 use crate::json;
 use crate::target::Target;
-use crate::uri::{grouped_key, hostname, otpauth_uri, UriParams};
-use pam_totp_core::params::{
-    RateLimit, DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD, DEFAULT_RATE_LIMIT,
-    DEFAULT_WINDOW,
-};
+use pam_totp_core::enrollment::{self, FIRST_CODE_POLICY};
+use pam_totp_core::otpauth::{grouped_key, otpauth_uri, UriParams};
+use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
 use pam_totp_core::secret::TotpSecret;
-use pam_totp_core::secret_file::{datetime_from_unix, Algorithm, SecretFile};
-use pam_totp_core::verify::{check, Outcome, Policy};
+use pam_totp_core::secret_file::{Algorithm, SecretFile};
+use pam_totp_core::verify::{check, Outcome};
 use std::fmt::Write as _;
 use zeroize::Zeroizing;
 
-/// Bytes of a new key (160 bits, RFC 4226's recommendation).
-pub const NEW_SECRET_BYTES: usize = 20;
 /// Tries a person at a terminal gets for the first code; a script gets one.
 const TERMINAL_ATTEMPTS: usize = 3;
-
-/// The policy for the first code: the default window, no meaningful throttle (nothing is
-/// stored until the code is right, and each try reads a new line).
-const FIRST_CODE_POLICY: Policy = Policy {
-    window: DEFAULT_WINDOW,
-    rate_limit: RateLimit {
-        max_checks: 1000,
-        ..DEFAULT_RATE_LIMIT
-    },
-};
 
 /// Runs `enroll`.
 pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
@@ -92,11 +79,8 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
 
     let mut file = SecretFile::new(secret, algorithm, args.digits, args.period);
     confirm_first_code(&mut file, target)?;
-    // Keep the accepted step (the code cannot be replayed at the next login), drop the checks.
-    file.state.checks.clear();
-    file.created = datetime_from_unix(now()?);
     let (codes, hashes) = new_recovery_codes()?;
-    file.recovery = hashes;
+    enrollment::complete(&mut file, now()?, hashes);
     let written = write_enrollment(target, &file, args.force)?;
     audit_change(target, Action::Enroll, written == Written::Replaced);
 
@@ -122,13 +106,11 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
 
 /// A new random key.
 fn new_secret() -> Result<TotpSecret, CliError> {
-    let mut bytes = vec![0u8; NEW_SECRET_BYTES];
-    if let Err(e) = random(&mut bytes) {
-        zeroize::Zeroize::zeroize(&mut bytes);
-        return Err(e);
-    }
-    // 160 bits is within the accepted range; the error cannot happen.
-    TotpSecret::from_bytes(bytes).map_err(|e| CliError::Random(e.to_string()))
+    enrollment::new_secret(random).map_err(|e| match e {
+        enrollment::NewError::Random(e) => e,
+        // 160 bits is within the accepted range; the error cannot happen.
+        enrollment::NewError::Secret(e) => CliError::Random(e.to_string()),
+    })
 }
 
 /// Tells the user about settings the app must support, when they are not the defaults.

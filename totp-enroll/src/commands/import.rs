@@ -1,12 +1,12 @@
 //! `import-google-authenticator`: keep the phone's existing entry.
 
-use super::enroll::NEW_SECRET_BYTES;
 use super::{audit_change, check_existing, now, print_out, random, write_enrollment, Written};
 use crate::audit::Action;
 use crate::cli::ImportArgs;
 use crate::error::CliError;
 use crate::google_authenticator::{self, convert, parse, ReadError};
 use crate::target::Target;
+use pam_totp_core::enrollment::NEW_SECRET_BYTES;
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_store::identity::ActingAs;
 use std::fmt::Write as _;

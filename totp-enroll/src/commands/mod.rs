@@ -15,17 +15,15 @@ use crate::error::CliError;
 use crate::site;
 use crate::target::{refuse_set_id, resolve, Target};
 use nix::unistd::getuid;
+use pam_totp_core::enrollment;
 use pam_totp_core::params::DEFAULT_SECRET_TEMPLATE;
-use pam_totp_core::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
+use pam_totp_core::recovery::RecoveryHash;
 use pam_totp_core::secret_file::{has_secret_file_shape, SecretFile};
 use pam_totp_core::template::check_template;
 use pam_totp_store::store::{LockedFile, StoreError};
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
-
-/// Recovery codes made per set.
-pub const RECOVERY_CODES: usize = 10;
 
 /// Runs the command line, with the site defaults filling in what it leaves out.
 pub fn run(cli: Cli) -> Result<(), CliError> {
@@ -83,16 +81,7 @@ pub fn random(buf: &mut [u8]) -> Result<(), CliError> {
 
 /// A new set of recovery codes: the codes to show once, and their hashes to store.
 pub fn new_recovery_codes() -> Result<(Vec<Zeroizing<String>>, Vec<RecoveryHash>), CliError> {
-    let mut codes = Vec::with_capacity(RECOVERY_CODES);
-    let mut hashes = Vec::with_capacity(RECOVERY_CODES);
-    let mut bytes = Zeroizing::new([0u8; RANDOM_BYTES_PER_CODE]);
-    for _ in 0..RECOVERY_CODES {
-        random(&mut bytes[..])?;
-        let (code, hash) = generate(&bytes);
-        codes.push(code);
-        hashes.push(hash);
-    }
-    Ok((codes, hashes))
+    enrollment::new_recovery_codes(random)
 }
 
 /// What is at the secret file's place before a new enrollment is written.

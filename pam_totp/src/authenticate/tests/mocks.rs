@@ -28,6 +28,9 @@ impl Journal {
     }
 }
 
+/// Computes an answer from the messages shown so far.
+pub type Responder = Box<dyn FnMut(&[String]) -> Option<String>>;
+
 /// The PAM stack: scripted answers, recorded prompts, messages, log lines and PAM_AUTHTOK.
 pub struct MockPam {
     pub journal: Journal,
@@ -49,6 +52,11 @@ pub struct MockPam {
     pub kept: Option<KeptCode>,
     /// Whether libpam keeps data in the handle.
     pub keeps_data: bool,
+    /// Answers a prompt from what the user was shown so far, once the scripted answers are
+    /// used up (the enrolling user reads the new key and types its code).
+    pub responder: Option<Responder>,
+    /// The application passed PAM_SILENT.
+    pub silent: bool,
 }
 
 impl MockPam {
@@ -68,6 +76,8 @@ impl MockPam {
             fail_delay: None,
             kept: None,
             keeps_data: true,
+            responder: None,
+            silent: false,
         }
     }
 
@@ -85,6 +95,10 @@ impl MockPam {
 }
 
 impl Frontend for MockPam {
+    fn silent(&self) -> bool {
+        self.silent
+    }
+
     fn user(&mut self) -> Result<String, String> {
         self.user.clone()
     }
@@ -92,7 +106,16 @@ impl Frontend for MockPam {
     fn ask_hidden(&mut self, prompt: &str) -> Option<Zeroizing<String>> {
         self.journal.note(format!("ask {prompt}"));
         self.prompts.push(prompt.to_string());
-        self.answers.pop_front().map(Zeroizing::new)
+        if let Some(answer) = self.answers.pop_front() {
+            return Some(Zeroizing::new(answer));
+        }
+        // What the user has seen: the messages, then the prompts (this one last).
+        let mut seen = self.informed.clone();
+        seen.extend(self.prompts.iter().cloned());
+        self.responder
+            .as_mut()
+            .and_then(|respond| respond(&seen))
+            .map(Zeroizing::new)
     }
 
     fn tell_error(&mut self, text: &str) {
@@ -245,6 +268,9 @@ pub enum Stage {
 pub struct Shelf {
     /// Records by canonical user name.
     pub records: HashMap<String, SecretFile>,
+    /// Users whose record has a place (e.g. their home) but does not exist: located, not
+    /// enrolled, and a record can be created for them.
+    pub places: Vec<String>,
     pub refuse: Option<Stage>,
     /// Another login holds the lock for longer than the store waits.
     pub locked_elsewhere: bool,
@@ -397,7 +423,7 @@ impl SecretStore for MockStore {
                 "directory /mock is writable by group or others".into(),
             ));
         }
-        if !shelf.records.contains_key(&account.name) {
+        if !shelf.records.contains_key(&account.name) && !shelf.places.contains(&account.name) {
             return Located::NotEnrolled(MockError::not_enrolled(&account.name));
         }
         Located::Found(Handle(account.name.clone()))
@@ -435,5 +461,21 @@ impl SecretStore for MockStore {
         self.note("snapshot".into());
         self.check_open(&found.0)?;
         Ok(Snapshot(self.record(&found.0)))
+    }
+
+    fn create(&mut self, found: Handle, content: &SecretFile) -> Result<(), MockError> {
+        self.note("create".into());
+        let mut shelf = self.shelf();
+        if shelf.save_fails {
+            return Err(MockError::refused(format!(
+                "cannot write /mock/{}.toml: No space left on device",
+                found.0
+            )));
+        }
+        if shelf.records.contains_key(&found.0) {
+            return Err(MockError::refused(format!("/mock/{}.toml exists", found.0)));
+        }
+        shelf.records.insert(found.0, content.clone());
+        Ok(())
     }
 }

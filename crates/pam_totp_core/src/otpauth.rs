@@ -1,8 +1,9 @@
-//! The otpauth URI (Google's Key URI Format) and the ways the key is shown.
+//! The otpauth URI (Google's Key URI Format) and the ways the key is shown: what totp-enroll
+//! and the module's enrollment at login both show.
 
-use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
-use pam_totp_core::secret::TotpSecret;
-use pam_totp_core::secret_file::Algorithm;
+use crate::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
+use crate::secret::TotpSecret;
+use crate::secret_file::Algorithm;
 use std::fmt::Write as _;
 use zeroize::Zeroizing;
 
@@ -21,6 +22,21 @@ pub struct UriParams<'a> {
     pub digits: u8,
     /// Seconds per code.
     pub period: u64,
+}
+
+/// The default issuer (and host part of the label) when the host name is unknown or unusable.
+pub const FALLBACK_ISSUER: &str = "localhost";
+
+/// This machine's host name `name` as the default issuer and label host, when usable there:
+/// trimmed, not empty, at most 255 bytes, no `:` (it separates issuer and account) and no
+/// control characters. totp-enroll and the module's enrollment at login both apply it.
+pub fn usable_host(name: &str) -> Option<&str> {
+    let name = name.trim();
+    let usable = !name.is_empty()
+        && name.len() <= 255
+        && !name.contains(':')
+        && !name.chars().any(char::is_control);
+    usable.then_some(name)
 }
 
 /// `otpauth://totp/ISSUER:ACCOUNT?secret=B32&issuer=ISSUER`, with `algorithm`, `digits` and
@@ -75,26 +91,18 @@ pub fn grouped_key(secret: &TotpSecret) -> Zeroizing<String> {
     out
 }
 
-/// This machine's host name, for the default issuer and label.
-pub fn hostname() -> String {
-    for file in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
-        if let Ok(text) = std::fs::read_to_string(file) {
-            let name = text.trim();
-            if !name.is_empty()
-                && name.len() <= 255
-                && !name.contains(':')
-                && !name.chars().any(char::is_control)
-            {
-                return name.to_string();
-            }
-        }
-    }
-    "localhost".to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usable_host_trims_and_refuses_what_cannot_be_an_issuer() {
+        assert_eq!(usable_host(" box\n"), Some("box"));
+        assert_eq!(usable_host(""), None);
+        assert_eq!(usable_host("a:b"), None);
+        assert_eq!(usable_host("a\u{7}b"), None);
+        assert_eq!(usable_host(&"x".repeat(256)), None);
+    }
 
     fn key() -> TotpSecret {
         TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap()
@@ -143,11 +151,5 @@ mod tests {
             grouped_key(&key()).as_str(),
             "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"
         );
-    }
-
-    #[test]
-    fn hostname_is_usable() {
-        let h = hostname();
-        assert!(!h.is_empty() && !h.contains(':'));
     }
 }
