@@ -6,6 +6,7 @@
 
 pub mod algorithm;
 pub mod hex;
+pub mod hotp;
 pub mod log_safe;
 pub mod login_state;
 pub mod params;
