@@ -1,5 +1,6 @@
 //! What a user types at the code prompt: `pam_totp_core::verify::check`,
-//! `pam_totp_core::verify::looks_like_code` and `pam_totp::forwarded::split_forwarded`.
+//! `pam_totp_core::verify::looks_like_code`, `pam_totp::forwarded::split_forwarded` and the
+//! HOTP check `pam_totp_core::hotp::check`.
 //!
 //! The input is taken as UTF-8 text (non-UTF-8 inputs are skipped: PAM hands the module a
 //! string). It is checked against fixed files (RFC 6238 SHA1 key, 6 and 8 digits, two recovery
@@ -9,12 +10,18 @@
 //! Invariants: nothing panics; a rejected or rate-limited check never moves `last_step` nor
 //! uses up a recovery code; an accepted code moves `last_step` forward to the accepted step
 //! within the window, and the same input is never accepted twice; a rate-limited check changes
-//! nothing; `split_forwarded` splits the input into a prefix and a suffix.
+//! nothing; `split_forwarded` splits the input into a prefix and a suffix. HOTP (RFC 4226 key,
+//! from counter 0 and from just below `u64::MAX`): a match is a counter inside the window whose
+//! code is the input, below `u64::MAX`, and the input never matches that counter again once the
+//! next counter is stored.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pam_totp::forwarded::split_forwarded;
-use pam_totp_core::params::{RateLimit, ALLOWED_DIGITS, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
+use pam_totp_core::hotp::{self, HotpParams};
+use pam_totp_core::params::{
+    RateLimit, ALLOWED_DIGITS, DEFAULT_HOTP_WINDOW, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW,
+};
 use pam_totp_core::recovery::{RecoveryHash, PRINTED_CHARS, SALT_BYTES};
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::{Algorithm, SecretFile};
@@ -38,11 +45,15 @@ const POLICY: Policy = Policy {
     },
 };
 
-fn file(digits: u8, last_step: Option<u64>) -> SecretFile {
-    let secret = match TotpSecret::from_bytes(KEY.to_vec()) {
+fn secret() -> TotpSecret {
+    match TotpSecret::from_bytes(KEY.to_vec()) {
         Ok(s) => s,
         Err(e) => panic!("fixed key refused: {e}"),
-    };
+    }
+}
+
+fn file(digits: u8, last_step: Option<u64>) -> SecretFile {
+    let secret = secret();
     let mut file = SecretFile::new(secret, Algorithm::SHA1, digits, PERIOD);
     for (i, code) in RECOVERY.iter().enumerate() {
         let salt = [u8::try_from(i).unwrap_or(0) + 1; SALT_BYTES];
@@ -137,4 +148,21 @@ fuzz_target!(|data: &[u8]| {
         },
     );
     assert!(matches!(outcome, Outcome::RateLimited { .. }));
+
+    // HOTP with the same key (RFC 4226's): from counter 0 (755224 is counter 0's code), and
+    // near the end of the counter, where the window is cut short below u64::MAX.
+    let key = secret();
+    let params = HotpParams::default();
+    for next in [0, u64::MAX - 3] {
+        if let Some(matched) = hotp::check(&key, params, next, DEFAULT_HOTP_WINDOW, input) {
+            assert!(matched >= next && matched - next < u64::from(DEFAULT_HOTP_WINDOW));
+            assert!(matched < u64::MAX, "u64::MAX matched");
+            assert_eq!(hotp::code_at(&key, params, matched).as_str(), input);
+            let again = hotp::check(&key, params, matched + 1, DEFAULT_HOTP_WINDOW, input);
+            assert!(
+                again.is_none_or(|c| c > matched),
+                "counter {matched} matched twice"
+            );
+        }
+    }
 });

@@ -8,6 +8,7 @@
 pub mod algorithm;
 pub mod enrollment;
 pub mod hex;
+pub mod hotp;
 pub mod log_safe;
 pub mod login_state;
 pub mod otpauth;

@@ -195,20 +195,35 @@ mod tests {
         )
     }
 
+    /// Every row of RFC 6238 appendix B (SHA1, SHA256 and SHA512 with their own keys, 8 digits,
+    /// up to T = 20000000000) through the check that logins use, with no window: each code is
+    /// accepted for exactly its own time step and refused one step later.
     #[test]
     fn rfc6238_vectors_all_algorithms() {
+        let exact = Policy { window: 0, ..OPEN };
         for &(t, sha1, sha256, sha512) in VECTORS {
+            let accepted = Outcome::Accepted {
+                step: t / 30,
+                drift: 0,
+            };
             for (key, algo, code) in [
                 (SHA1_KEY, Algorithm::SHA1, sha1),
                 (SHA256_KEY, Algorithm::SHA256, sha256),
                 (SHA512_KEY, Algorithm::SHA512, sha512),
             ] {
                 let mut f = file(key, algo, 8);
-                assert!(check(&mut f, code, t, OPEN).is_success(), "{algo:?} at {t}");
+                assert_eq!(check(&mut f, code, t, exact), accepted, "{algo:?} at {t}");
+                let mut later = file(key, algo, 8);
+                assert_eq!(
+                    check(&mut later, code, t + 30, exact),
+                    Outcome::Wrong,
+                    "{algo:?} at {t} + 30"
+                );
                 // The 6-digit code is the last six digits.
                 let mut f6 = file(key, algo, 6);
-                assert!(
-                    check(&mut f6, code.get(2..).unwrap(), t, OPEN).is_success(),
+                assert_eq!(
+                    check(&mut f6, code.get(2..).unwrap(), t, exact),
+                    accepted,
                     "{algo:?}/6 at {t}"
                 );
             }
