@@ -6,3 +6,4 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod google_authenticator;
+pub mod oath_usersfile;
