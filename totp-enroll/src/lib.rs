@@ -7,3 +7,4 @@
 
 pub mod google_authenticator;
 pub mod oath_usersfile;
+mod secret_hex;

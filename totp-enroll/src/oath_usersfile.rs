@@ -27,6 +27,7 @@
 //! would skip a line with an unknown type, because a token that cannot be imported must not be
 //! dropped silently. Errors never contain keys, PINs or codes.
 
+use crate::secret_hex;
 use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -280,25 +281,10 @@ fn parse_type(field: &[u8]) -> Option<(OathKind, u8)> {
 
 /// Hex of either case, an even number of digits, 1 to [`MAX_KEY_BYTES`] bytes.
 fn parse_hex(field: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    if !field.len().is_multiple_of(2) || field.len() > 2 * MAX_KEY_BYTES {
+    if field.len() > 2 * MAX_KEY_BYTES {
         return None;
     }
-    let mut key = Zeroizing::new(Vec::with_capacity(field.len() / 2));
-    for pair in field.chunks_exact(2) {
-        let (high, low) = match pair {
-            [high, low] => (hex_digit(*high)?, hex_digit(*low)?),
-            _ => return None,
-        };
-        key.push(high << 4 | low);
-    }
-    Some(key)
-}
-
-/// The value of one hex digit.
-fn hex_digit(byte: u8) -> Option<u8> {
-    char::from(byte)
-        .to_digit(16)
-        .and_then(|v| u8::try_from(v).ok())
+    secret_hex::decode(field)
 }
 
 /// ASCII digits only (no sign, no spaces), fitting 64 bits.
