@@ -16,7 +16,9 @@
 //! - `COUNTER`: decimal. For HOTP lines that pam_oath has written back after a login, it is the
 //!   counter of the code that was used (pam_oath's README: `HOTP root - 00` becomes
 //!   `HOTP root - 00 0 328482 ...` after the code for counter 0); on hand-written lines without a
-//!   `LASTOTP` it is the first counter still to be tried.
+//!   `LASTOTP` it is the first counter still to be tried. Checked with Debian's pam_oath 2.6.7:
+//!   on `... 5 <code of 5>` it refuses the code of counter 5 and accepts that of 6 (writing
+//!   `6 <code of 6>`); on `... 5` alone it accepts the code of counter 5.
 //! - `LASTOTP`: the last code accepted (pam_oath refuses it again).
 //! - `TIME`: when it was accepted, local time, `YYYY-MM-DDTHH:MM:SSL`.
 //!
@@ -383,6 +385,21 @@ HOTP/T60/8 bob secretpw 3132333435363738393031323334353637383930 0
         );
         assert_eq!(hand.pin, OathPin::Password);
         assert_eq!(hand.first_unused_counter(), Some(17));
+    }
+
+    #[test]
+    fn a_line_written_by_pam_oath() {
+        // Written by Debian's pam_oath 2.6.7 after accepting the code of counter 6
+        // (`oathtool --hotp -c 6 3132...3930` = 287922).
+        let text = "HOTP\troot\t-\t3132333435363738393031323334353637383930\t6\t287922\t2026-12-01T09:43:04L\n";
+        let entries = parse_for_user(text.as_bytes(), "root").unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].kind, OathKind::Hotp { counter: 6 });
+        assert_eq!(entries[0].first_unused_counter(), Some(7));
+        assert_eq!(
+            entries[0].last_time.map(|t| (t.hour, t.minute, t.second)),
+            Some((9, 43, 4))
+        );
     }
 
     #[test]

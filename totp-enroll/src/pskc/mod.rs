@@ -152,6 +152,10 @@ pub struct PskcKey {
     pub digits: Option<u8>,
     /// `Data/Counter` (HOTP), if given.
     pub counter: Option<u64>,
+    /// `Data/Time` (TOTP), if given: RFC 6030 leaves its meaning to the algorithm (a start
+    /// time or a count of intervals); an importer that assumes T0 = 0 should refuse a non-zero
+    /// value.
+    pub time: Option<u64>,
     /// `Data/TimeInterval` in seconds (TOTP), if given.
     pub time_interval: Option<u64>,
     /// `Data/TimeDrift` in time steps (TOTP), if given.
@@ -167,6 +171,7 @@ impl fmt::Debug for PskcKey {
             .field("key", &format_args!("<{} bytes>", self.key.len()))
             .field("digits", &self.digits)
             .field("counter", &self.counter)
+            .field("time", &self.time)
             .field("time_interval", &self.time_interval)
             .field("time_drift", &self.time_drift)
             .finish()

@@ -306,6 +306,7 @@ fn totp_parameters() {
     assert_eq!(key.algorithm, PskcAlgorithm::Totp);
     assert_eq!(hex(&key.key), RFC_SECRET);
     assert_eq!(key.digits, Some(6));
+    assert_eq!(key.time, Some(0));
     assert_eq!(key.time_interval, Some(60));
     assert_eq!(key.time_drift, Some(-2));
     assert_eq!(key.counter, None);

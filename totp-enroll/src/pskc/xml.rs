@@ -241,6 +241,9 @@ fn read_package(
     let counter = number_in("Counter")?
         .map(|text| text.parse::<u64>().map_err(|_| invalid("Counter")))
         .transpose()?;
+    let time = number_in("Time")?
+        .map(|text| text.parse::<u64>().map_err(|_| invalid("Time")))
+        .transpose()?;
     let time_interval = number_in("TimeInterval")?
         .map(|text| {
             text.parse::<u64>()
@@ -259,6 +262,7 @@ fn read_package(
         key: secret,
         digits: read_digits(&place, key)?,
         counter,
+        time,
         time_interval,
         time_drift,
     }))
