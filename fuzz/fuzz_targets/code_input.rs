@@ -7,9 +7,10 @@
 //! codes and one imported 8-digit scratch code) at a fixed time, so the seeds in
 //! `corpus/code_input/` include codes that are accepted.
 //!
-//! Invariants: nothing panics; a rejected or rate-limited check never moves `last_step` nor
-//! uses up a recovery code; an accepted code moves `last_step` forward to the accepted step
-//! within the window, and the same input is never accepted twice; a rate-limited check changes
+//! Invariants: nothing panics; a rejected or rate-limited check never moves a token's mark nor
+//! uses up a recovery code; an accepted code moves the mark of the token that took it (and only
+//! that one) forward to the accepted step (within the window) or counter, and the same input is
+//! never accepted twice; a rate-limited check changes
 //! nothing; `split_forwarded` splits the input into a prefix and a suffix. HOTP (RFC 4226 key,
 //! from counter 0 and from just below `u64::MAX`): a match is a counter inside the window whose
 //! code is the input, below `u64::MAX`, and the input never matches that counter again once the
@@ -25,7 +26,8 @@ use pam_totp_core::params::{
 use pam_totp_core::recovery::{RecoveryHash, PRINTED_CHARS, SALT_BYTES};
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::{Algorithm, SecretFile};
-use pam_totp_core::verify::{check, looks_like_code, Outcome, Policy, MAX_INPUT_BYTES};
+use pam_totp_core::token::Token;
+use pam_totp_core::verify::{check, looks_like_code, Matched, Outcome, Policy, MAX_INPUT_BYTES};
 
 /// RFC 6238 appendix B SHA1 key (160 bits).
 const KEY: &[u8] = b"12345678901234567890";
@@ -39,6 +41,7 @@ const RECOVERY: [&str; 3] = ["abcde-fghjk", "22222-33333", "46859078"];
 /// The default window, and a rate limit that never stops these checks.
 const POLICY: Policy = Policy {
     window: DEFAULT_WINDOW,
+    hotp_window: DEFAULT_HOTP_WINDOW,
     rate_limit: RateLimit {
         max_checks: 1000,
         ..DEFAULT_RATE_LIMIT
@@ -62,8 +65,19 @@ fn file(digits: u8, last_step: Option<u64>) -> SecretFile {
             None => panic!("fixed recovery code refused"),
         }
     }
-    file.state.last_step = last_step;
+    file.state.marks = vec![last_step];
     file
+}
+
+/// `file(digits, last_step)` with a second token: an HOTP token on the same key (so that an
+/// input can be a code of either), its counter at `counter`.
+fn with_hotp(digits: u8, last_step: Option<u64>, counter: Option<u64>) -> SecretFile {
+    let mut f = file(digits, last_step);
+    let token = Token::hotp("fob", secret(), Algorithm::SHA1, digits);
+    if let Err(e) = f.add_token(token, counter) {
+        panic!("fixed token refused: {e}");
+    }
+    f
 }
 
 /// One check with the invariants that must hold whatever the input.
@@ -76,23 +90,41 @@ fn checked(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Outc
             assert!(*retry_after <= policy.rate_limit.seconds);
         }
         Outcome::Malformed | Outcome::Wrong | Outcome::Replayed { .. } => {
-            assert_eq!(file.state.last_step, before.state.last_step);
+            assert_eq!(file.state.marks, before.state.marks);
             assert_eq!(file.recovery, before.recovery);
         }
-        Outcome::Accepted { step, drift } => {
+        Outcome::Accepted { token, matched } => {
             assert!(
                 input.trim().chars().all(|c| c.is_ascii_digit() || c == ' '),
                 "accepted input is not digits"
             );
-            assert_eq!(file.state.last_step, Some(*step));
-            assert!(before.state.last_step.is_none_or(|last| *step > last));
-            assert!(drift.unsigned_abs() <= u64::from(policy.window));
+            let Some(index) = file.token_index(token) else {
+                panic!("accepted by a token the file does not have: {token}");
+            };
+            let value = match *matched {
+                Matched::Step { step, drift } => {
+                    assert!(drift.unsigned_abs() <= u64::from(policy.window));
+                    step
+                }
+                Matched::Counter(counter) => {
+                    assert!(counter < u64::MAX);
+                    counter
+                }
+            };
+            for (i, (after, was)) in file.state.marks.iter().zip(&before.state.marks).enumerate() {
+                if i == index {
+                    assert_eq!(*after, Some(value));
+                    assert!(was.is_none_or(|last| value > last));
+                } else {
+                    assert_eq!(after, was, "another token's mark moved");
+                }
+            }
             assert_eq!(file.recovery, before.recovery);
         }
         Outcome::RecoveryAccepted { remaining } => {
             assert_eq!(*remaining, file.recovery.len());
             assert_eq!(file.recovery.len() + 1, before.recovery.len());
-            assert_eq!(file.state.last_step, before.state.last_step);
+            assert_eq!(file.state.marks, before.state.marks);
         }
     }
     if input.len() > MAX_INPUT_BYTES {
@@ -123,7 +155,12 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let current = NOW / PERIOD;
-    for mut f in [file(6, None), file(8, Some(current - 1))] {
+    for mut f in [
+        file(6, None),
+        file(8, Some(current - 1)),
+        with_hotp(6, None, None),
+        with_hotp(8, Some(current), Some(u64::MAX - 3)),
+    ] {
         let first = checked(&mut f, input, NOW, POLICY);
         // The same input again, one second later: never a second success.
         let second = checked(&mut f, input, NOW + 1, POLICY);
@@ -143,8 +180,8 @@ fuzz_target!(|data: &[u8]| {
         input,
         NOW,
         Policy {
-            window: DEFAULT_WINDOW,
             rate_limit: DEFAULT_RATE_LIMIT,
+            ..POLICY
         },
     );
     assert!(matches!(outcome, Outcome::RateLimited { .. }));

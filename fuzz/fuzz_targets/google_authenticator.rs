@@ -63,9 +63,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(recovery::find(&file.recovery, first).is_some());
         assert!(recovery::find(&file.recovery, last).is_some());
     }
-    if let Some(step) = file.state.last_step {
+    if let (Some(Some(step)), Some(period)) =
+        (file.state.marks.first(), file.first_token().period())
+    {
         assert!(
-            step <= NOW / file.period + 1,
+            *step <= NOW / period + 1,
             "replay state set in the future"
         );
     }

@@ -44,7 +44,9 @@ fn in_place_update(data: &[u8], file: &SecretFile) {
     };
     let mut changed = file.state.clone();
     changed.checks.push(changed.checks.last().map_or(1, |t| t + 1));
-    changed.last_step = Some(changed.last_step.map_or(0, |s| s + 1));
+    for mark in &mut changed.marks {
+        *mark = Some(mark.map_or(0, |s| s.saturating_add(1)));
+    }
     let Some(slot) = state_slots::encode(&changed, slots.seq + 1, slots.slot_len) else {
         return;
     };

@@ -13,7 +13,7 @@ use pam_totp_core::remember;
 use pam_totp_core::store::{Located, LockedRecord, Record, RecordError, SecretStore};
 use pam_totp_core::template;
 use pam_totp_core::user_db::{Account, UserDb};
-use pam_totp_core::verify::{self, Outcome, Policy};
+use pam_totp_core::verify::{self, Matched, Outcome, Policy};
 use zeroize::Zeroizing;
 
 mod enroll;
@@ -373,6 +373,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     fn check(&mut self, mut locked: S::Locked, code: Zeroizing<String>) -> Verdict {
         let policy = Policy {
             window: self.opts.window,
+            hotp_window: self.opts.hotp_window,
             rate_limit: self.opts.rate_limit,
         };
         let outcome = verify::check(locked.content_mut(), &code, self.now, policy);
@@ -411,8 +412,11 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                     return Verdict::AuthErr;
                 }
             };
-            let digits = locked.content().digits;
-            if verify::looks_like_code(&tok, Some(digits)) {
+            let is_code = locked
+                .content()
+                .tokens()
+                .any(|t| verify::looks_like_code(&tok, Some(t.digits)));
+            if is_code {
                 return self.check(locked, tok);
             }
             // Not a code: ask, without holding the lock while the user types.
@@ -439,9 +443,10 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     /// used: the field is split as for an enrolled user, and `check_forwarded` refuses.
     fn split_and_keep(&mut self, found: Option<S::Found>) -> Verdict {
         // The number of digits from a read without the lock (the file is only ever replaced
-        // whole); check_forwarded reads it again under the lock.
+        // whole); check_forwarded reads it again under the lock. With tokens of different
+        // lengths, the first token's: one field cannot tell where a password ends.
         let digits = match found.map(|f| self.store.snapshot(f)) {
-            Some(Ok(snapshot)) => snapshot.content().digits,
+            Some(Ok(snapshot)) => snapshot.content().first_token().digits,
             Some(Err(e)) if e.is_not_enrolled() => return self.not_enrolled(&e.to_string()),
             Some(Err(e)) => {
                 let line = format!("forward_pass: {e} (check_forwarded will refuse)");
@@ -491,9 +496,21 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     fn report(&mut self, outcome: &Outcome) -> Verdict {
         let user = self.log_user.clone();
         let (level, line) = match *outcome {
-            Outcome::Accepted { drift, .. } => (
+            Outcome::Accepted {
+                ref token,
+                matched: Matched::Step { drift, .. },
+            } => (
                 Level::Info,
-                format!("accepted verification code; user={user} drift_steps={drift}"),
+                format!(
+                    "accepted verification code; user={user} drift_steps={drift} token={token}"
+                ),
+            ),
+            Outcome::Accepted {
+                ref token,
+                matched: Matched::Counter(counter),
+            } => (
+                Level::Info,
+                format!("accepted verification code; user={user} counter={counter} token={token}"),
             ),
             Outcome::RecoveryAccepted { remaining } => {
                 match notices::recovery_codes_left(remaining) {
@@ -505,10 +522,10 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                     format!("accepted recovery code; user={user} recovery_codes_left={remaining}"),
                 )
             }
-            Outcome::Replayed { step } => {
+            Outcome::Replayed { ref token, step } => {
                 self.failure(
                     Level::Warning,
-                    &format!("replayed code (time step {step} was already used)"),
+                    &format!("replayed code (time step {step} was already used) token={token}"),
                 );
                 return Verdict::AuthErr;
             }

@@ -2,7 +2,9 @@
 //! `only_group=`, `skip_group=`, `nullok_until=` ...).
 
 use crate::date::Day;
-use pam_totp_core::params::DEFAULT_RATE_LIMIT;
+use pam_totp_core::params::{
+    hotp_window_allowed, DEFAULT_HOTP_WINDOW, DEFAULT_RATE_LIMIT, MAX_HOTP_WINDOW, MIN_HOTP_WINDOW,
+};
 pub use pam_totp_core::params::{RateLimit, DEFAULT_SECRET_TEMPLATE, DEFAULT_WINDOW, MAX_WINDOW};
 use pam_totp_core::remember;
 use thiserror::Error;
@@ -44,6 +46,8 @@ pub struct ModuleOptions {
     pub nullok: bool,
     /// Time steps accepted before and after the current one.
     pub window: u32,
+    /// `hotp_window=`: counter values of an HOTP token looked at from the next one on.
+    pub hotp_window: u32,
     /// Throttle on code checks.
     pub rate_limit: RateLimit,
     /// Prompt text (only for [`CodeSource::Prompt`] and [`CodeSource::TryFirstPass`]).
@@ -73,6 +77,7 @@ impl Default for ModuleOptions {
             secret_template: DEFAULT_SECRET_TEMPLATE.to_string(),
             nullok: false,
             window: DEFAULT_WINDOW,
+            hotp_window: DEFAULT_HOTP_WINDOW,
             rate_limit: RateLimit::default(),
             prompt: DEFAULT_PROMPT.to_string(),
             code_source: CodeSource::Prompt,
@@ -90,7 +95,7 @@ impl Default for ModuleOptions {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OptionError {
     /// The option name is not one of ours (a typo must not change policy silently).
-    #[error("unknown option \"{0}\"; valid options: secret=, nullok, nullok_until=, only_group=, skip_group=, window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, enroll, debug")]
+    #[error("unknown option \"{0}\"; valid options: secret=, nullok, nullok_until=, only_group=, skip_group=, window=, hotp_window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, enroll, debug")]
     Unknown(String),
     /// The option is known but its value is not acceptable.
     #[error("bad value in option \"{option}\": {reason}")]
@@ -147,6 +152,17 @@ impl ModuleOptions {
                             bad(&format!("expected a whole number from 0 to {MAX_WINDOW}"))
                         })?;
                 }
+                ("hotp_window", Some(v)) => {
+                    opts.hotp_window = v
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|w| hotp_window_allowed(*w))
+                        .ok_or_else(|| {
+                            bad(&format!(
+                                "expected a whole number from {MIN_HOTP_WINDOW} to {MAX_HOTP_WINDOW}"
+                            ))
+                        })?;
+                }
                 ("rate_limit", Some(v)) => opts.rate_limit = parse_rate_limit(v).ok_or_else(|| {
                     bad(&format!("expected CHECKS/SECONDS with CHECKS from 1 to {MAX_RATE_CHECKS} and SECONDS from 1 to {MAX_RATE_SECONDS}, e.g. {DEFAULT_RATE_LIMIT}"))
                 })?,
@@ -186,7 +202,7 @@ impl ModuleOptions {
                 ("try_first_pass", None) => set_source(&mut source, "try_first_pass", CodeSource::TryFirstPass)?,
                 ("forward_pass", None) => set_source(&mut source, "forward_pass", CodeSource::ForwardPass)?,
                 ("check_forwarded", None) => set_source(&mut source, "check_forwarded", CodeSource::CheckForwarded)?,
-                ("secret" | "window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until" | "remember", None) => {
+                ("secret" | "window" | "hotp_window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until" | "remember", None) => {
                     return Err(bad("this option needs a value after '='"))
                 }
                 ("nullok" | "debug" | "enroll" | "use_first_pass" | "try_first_pass" | "forward_pass" | "check_forwarded", Some(_)) => {
@@ -418,6 +434,7 @@ mod tests {
             secret_template: "/var/lib/pam_totp/%u.toml".to_string(),
             nullok: true,
             window: 3,
+            hotp_window: 10,
             rate_limit: RateLimit {
                 max_checks: 5,
                 seconds: 60,
@@ -442,6 +459,15 @@ mod tests {
         );
         assert!(ModuleOptions::parse(["nullok=yes"]).is_err());
         assert!(ModuleOptions::parse(["window"]).is_err());
+        assert!(ModuleOptions::parse(["hotp_window"]).is_err());
+    }
+
+    #[test]
+    fn hotp_window_is_10_unless_set() {
+        assert_eq!(ModuleOptions::parse([]).unwrap().hotp_window, 10);
+        for (arg, window) in [("hotp_window=1", 1), ("hotp_window=20", 20)] {
+            assert_eq!(ModuleOptions::parse([arg]).unwrap().hotp_window, window);
+        }
     }
 
     #[test]
@@ -450,6 +476,10 @@ mod tests {
             "window=-1",
             "window=11",
             "window=x",
+            "hotp_window=0",
+            "hotp_window=21",
+            "hotp_window=x",
+            "hotp_window=",
             "rate_limit=0/30",
             "rate_limit=3",
             "rate_limit=3/0",

@@ -163,7 +163,7 @@ fn logins_killed_mid_update_never_tear_the_file() {
         // Parses whole, with a valid state (the last one made durable, or a newer one).
         let state = file_state(&env.secret_path());
         assert!(
-            state.last_step.is_none_or(|s| s <= now() / 30 + 1),
+            state.marks[0].is_none_or(|s| s <= now() / 30 + 1),
             "round {round}: {state:?}"
         );
     }
@@ -296,6 +296,6 @@ fn a_sequence_number_at_its_maximum_does_not_freeze_the_state() {
     wait_for_fresh_step(30);
     let code = oathtool(KEY, &[], now());
     assert!(env.login("t", &[&code]).ok(), "{}", env.log());
-    assert!(file_state(&env.secret_path()).last_step.is_some());
+    assert!(file_state(&env.secret_path()).marks[0].is_some());
     assert_eq!(env.login("t", &[&code]).rc, rc::AUTH_ERR, "replay refused");
 }

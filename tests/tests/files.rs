@@ -253,7 +253,7 @@ fn works_when_the_caller_is_the_user_himself() {
         "replay refused for an unprivileged caller too"
     );
     let state = file_state(&home.join("nobody.toml"));
-    assert!(state.last_step.is_some(), "state saved: {state:?}");
+    assert!(state.marks[0].is_some(), "state saved: {state:?}");
     assert_all_owned_by_nobody(&home);
 }
 

@@ -53,7 +53,7 @@ fn the_default_template_works_in_a_real_home() {
     assert!(login.ok(), "{login:?}\n{}", env.log());
     let meta = fs::metadata(&file).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (40_000, 0o600));
-    assert!(file_state(&file).last_step.is_some());
+    assert!(file_state(&file).marks[0].is_some());
     home_is_clean(&users.users[0].2, 40_000);
 }
 
@@ -155,7 +155,7 @@ fn two_hundred_users_log_in_at_once() {
     for (i, file) in files.iter().enumerate() {
         let state = file_state(file);
         assert_eq!(state.checks.len(), 1, "user {i}: one check recorded");
-        assert!(state.last_step.is_some(), "user {i}: {state:?}");
+        assert!(state.marks[0].is_some(), "user {i}: {state:?}");
         assert_eq!(fs::metadata(file).unwrap().uid(), 40_000 + i as u32);
     }
 }

@@ -119,11 +119,12 @@ fn a_user_without_a_file_enrolls_by_scanning_the_qr_code_shown_by_ssh() {
     let version = format!("version = {FORMAT_VERSION}");
     assert!(text.lines().any(|l| l == version), "{text}");
     let file = SecretFile::parse(&bytes).expect("the file parses");
-    assert_eq!(file.secret.to_base32().as_str(), shown.key);
-    assert_eq!((file.digits, file.period), (6, 30));
+    let token = file.first_token();
+    assert_eq!(token.secret.to_base32().as_str(), shown.key);
+    assert_eq!((token.digits, token.period()), (6, Some(30)));
     assert!(file.created.is_some());
     assert_eq!(file.recovery.len(), 10);
-    assert_eq!(file.state.last_step, Some(shown.step));
+    assert_eq!(file.state.marks[0], Some(shown.step));
     // No key and no code in the log; the decision in one line.
     let log = s.sshd.syslog();
     assert!(

@@ -148,9 +148,7 @@ fn password_and_code_give_root() {
         s.context(&ran)
     );
     assert!(
-        file_state(&s.users.users[0].2.join(".pam_totp.toml"))
-            .last_step
-            .is_some(),
+        file_state(&s.users.users[0].2.join(".pam_totp.toml")).marks[0].is_some(),
         "{}",
         s.context(&ran)
     );

@@ -250,7 +250,7 @@ pub fn convert(
         Some(used) => {
             // Keep google-authenticator's replay protection: codes already used stay used.
             if let Some(last) = used.iter().copied().filter(|s| *s <= current + 1).max() {
-                file.state.last_step = Some(last);
+                file.set_mark(0, last);
             }
         }
         None => notes.push(
@@ -370,18 +370,21 @@ mod tests {
         let ga = parse(text.as_bytes()).unwrap();
         let now = 56_666_667 * 60 + 5;
         let c = convert(&ga, now, counting_salts()).unwrap();
-        assert_eq!(c.file.period, 60);
+        assert_eq!(c.file.first_token().period().unwrap(), 60);
         assert_eq!(
-            (c.file.algorithm, c.file.digits),
+            (c.file.first_token().algorithm, c.file.first_token().digits),
             (pam_totp_core::secret_file::Algorithm::SHA1, 6)
         );
-        assert_eq!(c.file.secret.as_bytes(), b"12345678901234567890");
+        assert_eq!(
+            c.file.first_token().secret.as_bytes(),
+            b"12345678901234567890"
+        );
         assert_eq!(c.file.recovery.len(), 2);
         assert_eq!(
             pam_totp_core::recovery::find(&c.file.recovery, "46859078"),
             Some(1)
         );
-        assert_eq!(c.file.state.last_step, Some(56_666_666));
+        assert_eq!(c.file.state.marks[0], Some(56_666_666));
         assert!(c.file.created.is_some());
         let notes = c.notes.join("\n");
         assert!(notes.contains("window=8"), "{notes}");
@@ -397,7 +400,7 @@ mod tests {
         );
         let c = converted(&text, 1_700_000_000).unwrap();
         assert!(c.notes.is_empty(), "{:?}", c.notes);
-        assert_eq!(c.file.state.last_step, None);
+        assert_eq!(c.file.state.marks[0], None);
         assert!(c.file.recovery.is_empty());
     }
 
@@ -420,7 +423,7 @@ mod tests {
     fn future_reuse_steps_are_ignored() {
         let text = format!("{KEY160}\n\" DISALLOW_REUSE 99999999999\n\" TOTP_AUTH\n");
         let c = converted(&text, 1_700_000_000).unwrap();
-        assert_eq!(c.file.state.last_step, None);
+        assert_eq!(c.file.state.marks[0], None);
     }
 
     /// Older google-authenticator versions made 80-bit keys: they are imported as they are.
@@ -428,9 +431,12 @@ mod tests {
     fn an_80_bit_key_is_imported() {
         let text = "2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n21815126\n46859078\n";
         let c = converted(text, 300_000).unwrap();
-        assert_eq!(c.file.secret.bits(), 80);
-        assert!(c.file.secret.is_below_new_minimum());
-        assert_eq!(c.file.secret.to_base32().as_str(), "2SH3V3GDW7ZNMGYE");
+        assert_eq!(c.file.first_token().secret.bits(), 80);
+        assert!(c.file.first_token().secret.is_below_new_minimum());
+        assert_eq!(
+            c.file.first_token().secret.to_base32().as_str(),
+            "2SH3V3GDW7ZNMGYE"
+        );
         assert_eq!(c.file.recovery.len(), 2);
         // The file can be written and read back (the module reads it the same way).
         let written = c.file.to_toml().unwrap();

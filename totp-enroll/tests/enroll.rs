@@ -47,7 +47,7 @@ fn enroll_from_stdin_writes_a_private_file_and_json() {
     }
     // The first code's step is kept (no replay at the next login), the checks are not.
     let state = file_state(&env.file());
-    assert!(state.last_step.is_some(), "{state:?}");
+    assert!(state.marks[0].is_some(), "{state:?}");
     assert!(state.checks.is_empty(), "{state:?}");
     // No temporary file is left behind.
     let names: Vec<_> = std::fs::read_dir(env.dir.path())

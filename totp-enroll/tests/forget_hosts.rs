@@ -97,7 +97,7 @@ fn parsed(path: &Path) -> SecretFile {
 fn assert_rest_kept(original: &SecretFile, path: &Path) {
     let now = parsed(path);
     assert!(original.same_but_state(&now), "settings changed");
-    assert_eq!(now.state.last_step, Some(LAST_STEP));
+    assert_eq!(now.state.marks[0], Some(LAST_STEP));
     assert_eq!(now.state.checks, original.state.checks);
     let meta = std::fs::metadata(path).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -326,7 +326,7 @@ fn root_forgets_a_users_hosts_in_the_users_home() {
     assert!(file_state(&file).remembered.is_empty());
     let now = parsed(&file);
     assert!(original.same_but_state(&now));
-    assert_eq!(now.state.last_step, Some(LAST_STEP));
+    assert_eq!(now.state.marks[0], Some(LAST_STEP));
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (uid, 0o600));
 

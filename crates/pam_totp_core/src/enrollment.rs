@@ -2,7 +2,7 @@
 //! random key, a set of recovery codes, and the secret file completed once the first code was
 //! right. Randomness is passed in (a fill function), so this stays pure and testable.
 
-use crate::params::{RateLimit, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
+use crate::params::{RateLimit, DEFAULT_HOTP_WINDOW, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
 use crate::recovery::{generate, RecoveryHash, RANDOM_BYTES_PER_CODE};
 use crate::secret::{SecretError, TotpSecret};
 use crate::secret_file::{datetime_from_unix, SecretFile};
@@ -18,6 +18,7 @@ pub const RECOVERY_CODES: usize = 10;
 /// throttle (nothing is stored until the code is right; the caller bounds the tries).
 pub const FIRST_CODE_POLICY: Policy = Policy {
     window: DEFAULT_WINDOW,
+    hotp_window: DEFAULT_HOTP_WINDOW,
     rate_limit: RateLimit {
         max_checks: 1000,
         ..DEFAULT_RATE_LIMIT
@@ -134,12 +135,12 @@ mod tests {
             check(&mut file, "94287082", 59, FIRST_CODE_POLICY),
             Outcome::Accepted { .. }
         ));
-        let step = file.state.last_step;
+        let step = file.state.marks[0];
         assert!(step.is_some());
         let (_, hashes) = new_recovery_codes(counting()).unwrap();
         complete(&mut file, 59, hashes);
         assert!(file.state.checks.is_empty());
-        assert_eq!(file.state.last_step, step);
+        assert_eq!(file.state.marks[0], step);
         assert!(file.created.is_some());
         assert_eq!(file.recovery.len(), RECOVERY_CODES);
     }

@@ -21,5 +21,6 @@ pub mod secret_file;
 pub mod state_slots;
 pub mod store;
 pub mod template;
+pub mod token;
 pub mod user_db;
 pub mod verify;

@@ -1,24 +1,33 @@
 //! The per-user secret file: TOML with a format `version`, parsed strictly into validated
 //! types, and written back in one canonical form.
 //!
-//! Version 2 (written since the login state moved out of the TOML): the TOML part holds the
-//! secret, its parameters and the recovery hashes; the replay and rate-limit state follows in
-//! two checksummed slots that logins rewrite in place ([`crate::state_slots`]). Version 1 kept
-//! the state in a `[state]` table; such files are read as they are and become version 2 at
-//! their first update, by one atomic replace.
+//! Version 3 (written once a user has more than the one `default` TOTP token): the TOML part
+//! holds the recovery hashes and a `[[token]]` table per token (name, type, key, parameters).
+//! Version 2 (one TOTP token, named `default`, its key and parameters at the top level): what
+//! every enrollment writes, and what a file with just that token is still written as, so files
+//! stay as they are until a token is added. Both keep the replay and rate-limit state in two
+//! checksummed slots after the TOML that logins rewrite in place ([`crate::state_slots`]).
+//! Version 1 kept the state in a `[state]` table; such files are read as they are and become
+//! version 2 at their first update, by one atomic replace.
 
 pub use crate::login_state::LoginState;
 use crate::params;
 pub use crate::params::Algorithm;
 use crate::recovery::RecoveryHash;
-use crate::secret::{SecretError, TotpSecret, MAX_SECRET_BYTES, MIN_STORED_SECRET_BYTES};
+use crate::remember::RememberedHost;
+use crate::secret::{SecretError, TotpSecret};
 use crate::state_slots::{self, SlotError, SlotLayout};
+pub use crate::token::MAX_PERIOD;
+use crate::token::{Token, TokenError, TokenKind, DEFAULT_TOKEN_NAME, MAX_TOKENS};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::value::Datetime;
 use zeroize::Zeroizing;
 
-/// The file format version this build writes.
+/// The file format version written for a user with several tokens (or one that is not the
+/// `default` TOTP token).
+pub const TOKENS_VERSION: i64 = 3;
+/// The file format version written for the one `default` TOTP token of an enrollment.
 pub const FORMAT_VERSION: i64 = 2;
 /// The earlier version this build still reads: the state in a `[state]` table.
 pub const STATE_TABLE_VERSION: i64 = 1;
@@ -26,25 +35,19 @@ pub const STATE_TABLE_VERSION: i64 = 1;
 pub const MAX_FILE_BYTES: usize = 64 * 1024;
 /// Upper bound on stored recovery codes.
 pub const MAX_RECOVERY_CODES: usize = 100;
-/// Longest accepted time step, one day.
-pub const MAX_PERIOD: u64 = 86_400;
 
 /// A validated secret file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretFile {
-    /// The TOTP key.
-    pub secret: TotpSecret,
-    /// HMAC algorithm.
-    pub algorithm: Algorithm,
-    /// One of [`params::ALLOWED_DIGITS`].
-    pub digits: u8,
-    /// Seconds per time step.
-    pub period: u64,
+    /// The first token (so there always is one) ...
+    first: Token,
+    /// ... and the others, in the order they were added; names unique.
+    more: Vec<Token>,
     /// When the enrollment was made.
     pub created: Option<Datetime>,
     /// Unused recovery codes, hashed.
     pub recovery: Vec<RecoveryHash>,
-    /// Replay and rate-limit state.
+    /// Replay (one mark per token, in token order), rate-limit and remembered-host state.
     pub state: LoginState,
 }
 
@@ -64,12 +67,12 @@ pub enum FileFormatError {
     #[error("the file has no 'version' key")]
     NoVersion,
     /// A version this build does not know.
-    #[error("the file has format version {0}, this pam_totp understands versions {STATE_TABLE_VERSION} and {FORMAT_VERSION}; upgrade pam_totp or re-enroll")]
+    #[error("the file has format version {0}, this pam_totp understands versions {STATE_TABLE_VERSION} to {TOKENS_VERSION}; upgrade pam_totp or re-enroll")]
     UnknownVersion(String),
-    /// A version-2 file with a `[state]` table (the state lives in the slots).
-    #[error("the file has a [state] table, which version {FORMAT_VERSION} files keep in their state slots; remove the table or re-enroll")]
+    /// A version-2 or -3 file with a `[state]` table (the state lives in the slots).
+    #[error("the file has a [state] table, which files of version {FORMAT_VERSION} and later keep in their state slots; remove the table or re-enroll")]
     StateTable,
-    /// The state slots of a version-2 file are missing or damaged.
+    /// The state slots are missing or damaged.
     #[error("the login state at the end of the file {0}; enroll again with totp-enroll, or remove the file")]
     StateSlots(&'static str),
     /// The secret value is bad.
@@ -81,6 +84,18 @@ pub enum FileFormatError {
     /// Unsupported period.
     #[error("bad 'period' = {0}: must be from 1 to {MAX_PERIOD} seconds")]
     Period(i64),
+    /// A token's `type` that is neither `totp` nor `hotp`.
+    #[error("token {0}: 'type' must be \"totp\" or \"hotp\"")]
+    TokenType(usize),
+    /// A `period` on an HOTP token, whose codes do not move with time.
+    #[error("token {0}: an HOTP token has no 'period'")]
+    HotpPeriod(usize),
+    /// A version-3 file without tokens, or with more than [`MAX_TOKENS`].
+    #[error("the file must have 1 to {MAX_TOKENS} [[token]] tables")]
+    TokenCount,
+    /// A token that breaks a rule (name, duplicate, parameters).
+    #[error("{0}")]
+    Token(#[from] TokenError),
     /// A recovery code entry that is not a known hash form.
     #[error("recovery code entry {0} is not a 'sha256$salt$hash' value")]
     RecoveryCode(usize),
@@ -89,9 +104,10 @@ pub enum FileFormatError {
     TooManyRecoveryCodes,
 }
 
+/// Versions 1 and 2: one token, its key and parameters at the top level.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFile {
+struct RawSingle {
     version: i64,
     secret: Zeroizing<String>,
     #[serde(default = "default_algorithm")]
@@ -105,7 +121,50 @@ struct RawFile {
     #[serde(default)]
     recovery_codes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    state: Option<LoginState>,
+    state: Option<StateTable>,
+}
+
+/// The `[state]` table of version 1.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateTable {
+    #[serde(default)]
+    last_step: Option<u64>,
+    #[serde(default)]
+    checks: Vec<u64>,
+    #[serde(default)]
+    remembered: Vec<RememberedHost>,
+}
+
+/// Version 3: a `[[token]]` table per token.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    version: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created: Option<Datetime>,
+    #[serde(default)]
+    recovery_codes: Vec<String>,
+    #[serde(default)]
+    token: Vec<RawToken>,
+    #[serde(default, skip_serializing)]
+    state: Option<toml::Value>,
+}
+
+/// One `[[token]]` table.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    secret: Zeroizing<String>,
+    #[serde(default = "default_algorithm")]
+    algorithm: Algorithm,
+    #[serde(default = "default_digits")]
+    digits: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    period: Option<i64>,
 }
 
 fn default_algorithm() -> Algorithm {
@@ -122,41 +181,136 @@ const HEADER: &str =
     "# pam_totp secret file: keep it private (chmod 600), do not edit while logging in.\n\
 # Made by totp-enroll; delete it to turn off the second factor for this account.\n";
 
+fn digits_of(value: i64) -> Result<u8, FileFormatError> {
+    u8::try_from(value)
+        .ok()
+        .filter(|d| params::digits_allowed(*d))
+        .ok_or(FileFormatError::Digits(value))
+}
+
+fn period_of(value: i64) -> Result<u64, FileFormatError> {
+    u64::try_from(value)
+        .ok()
+        .filter(|p| (1..=MAX_PERIOD).contains(p))
+        .ok_or(FileFormatError::Period(value))
+}
+
+fn recovery_of(texts: &[String]) -> Result<Vec<RecoveryHash>, FileFormatError> {
+    if texts.len() > MAX_RECOVERY_CODES {
+        return Err(FileFormatError::TooManyRecoveryCodes);
+    }
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| RecoveryHash::parse(t).ok_or(FileFormatError::RecoveryCode(i + 1)))
+        .collect()
+}
+
 impl SecretFile {
-    /// A new enrollment with default state.
+    /// A new enrollment: one TOTP token named `default`, nothing accepted yet. The fields are
+    /// not checked here; [`SecretFile::to_toml`] refuses to write what would not read back.
     pub fn new(secret: TotpSecret, algorithm: Algorithm, digits: u8, period: u64) -> Self {
+        let token = Token::totp(DEFAULT_TOKEN_NAME, secret, algorithm, digits, period);
         SecretFile {
-            secret,
-            algorithm,
-            digits,
-            period,
+            first: token,
+            more: Vec::new(),
             created: None,
             recovery: Vec::new(),
-            state: LoginState::default(),
+            state: LoginState::new(1),
         }
     }
 
-    /// The TOTP generator for this file, or `None` when a field is out of range (possible only
-    /// for a value built by hand, not for one that [`SecretFile::parse`] returned).
-    ///
-    /// totp-rs's checked `build()` refuses keys under 128 bits, which older google-authenticator
-    /// enrollments (80 bits) have; its unchecked `build_noncompliant()` would accept a step of 0
-    /// or 10 digits and panic later. So the ranges are checked here, and only then is the
-    /// unchecked builder used.
-    pub(crate) fn totp(&self) -> Option<totp_rs::Totp> {
-        let key = self.secret.as_bytes();
-        let sane = params::digits_allowed(self.digits)
-            && (1..=MAX_PERIOD).contains(&self.period)
-            && (MIN_STORED_SECRET_BYTES..=MAX_SECRET_BYTES).contains(&key.len());
-        sane.then(|| {
-            totp_rs::Builder::new()
-                .with_algorithm(self.algorithm.to_totp_rs())
-                .with_digits(self.digits)
-                .with_skew(0)
-                .with_step_duration(self.period)
-                .with_secret(key.to_vec())
-                .build_noncompliant()
-        })
+    /// The tokens, in the order they were added (there is always one); the index of a token
+    /// here is the index of its mark in `state.marks`.
+    pub fn tokens(&self) -> impl Iterator<Item = &Token> + '_ {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    /// How many tokens there are (at least one).
+    pub fn token_count(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// The first token: the enrollment's own (`default`) unless it was removed.
+    pub fn first_token(&self) -> &Token {
+        &self.first
+    }
+
+    /// The first token, to change (its fields are checked when the file is written).
+    pub fn first_token_mut(&mut self) -> &mut Token {
+        &mut self.first
+    }
+
+    /// The index of the token named `name`.
+    pub fn token_index(&self, name: &str) -> Option<usize> {
+        self.tokens().position(|t| t.name == name)
+    }
+
+    /// Adds `token` at the end, with `mark` as its replay mark (the highest step or counter
+    /// already used: for an HOTP token whose next counter is N, N - 1).
+    pub fn add_token(&mut self, token: Token, mark: Option<u64>) -> Result<(), TokenError> {
+        token.check()?;
+        if self.token_index(&token.name).is_some() {
+            return Err(TokenError::Duplicate(token.name));
+        }
+        if self.token_count() >= MAX_TOKENS {
+            return Err(TokenError::TooMany);
+        }
+        self.align_marks();
+        self.more.push(token);
+        self.state.marks.push(mark);
+        Ok(())
+    }
+
+    /// Removes the token named `name` (and its replay mark); the last token cannot go.
+    pub fn remove_token(&mut self, name: &str) -> Result<Token, TokenError> {
+        let index = self
+            .token_index(name)
+            .ok_or_else(|| TokenError::NoSuchToken(name.to_string()))?;
+        if self.more.is_empty() {
+            return Err(TokenError::LastToken(name.to_string()));
+        }
+        self.align_marks();
+        self.state.marks.remove(index);
+        let removed = if index == 0 {
+            let next = self.more.remove(0);
+            std::mem::replace(&mut self.first, next)
+        } else {
+            self.more.remove(index - 1)
+        };
+        Ok(removed)
+    }
+
+    /// Sets the replay mark of the token at `index` (in [`SecretFile::tokens`] order).
+    pub fn set_mark(&mut self, index: usize, value: u64) {
+        self.align_marks();
+        if let Some(mark) = self.state.marks.get_mut(index) {
+            *mark = Some(value);
+        }
+    }
+
+    /// One mark per token, whatever a caller did to `state.marks`.
+    fn align_marks(&mut self) {
+        self.state.marks.resize(self.token_count(), None);
+    }
+
+    /// The Unix time a code of a TOTP token was last accepted (the start of its step), the
+    /// latest over the TOTP tokens; None when none ever was.
+    pub fn last_totp_success(&self) -> Option<u64> {
+        self.tokens()
+            .zip(&self.state.marks)
+            .filter_map(|(t, mark)| mark.and_then(|step| step.checked_mul(t.period()?)))
+            .max()
+    }
+
+    /// The version this file is written as: 2 for the one `default` TOTP token, else 3.
+    pub fn version(&self) -> i64 {
+        let only = &self.first;
+        if self.more.is_empty() && only.name == DEFAULT_TOKEN_NAME && only.period().is_some() {
+            FORMAT_VERSION
+        } else {
+            TOKENS_VERSION
+        }
     }
 
     /// Parses file bytes strictly: bounded size, UTF-8, known version, no unknown keys.
@@ -170,8 +324,8 @@ impl SecretFile {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(FileFormatError::TooLarge);
         }
-        // A version-2 file's TOML part ends at the delimiter; the slots after it are read by
-        // their own rules (a torn slot must not make the whole file unreadable).
+        // A file's TOML part ends at the delimiter; the slots after it are read by their own
+        // rules (a torn slot must not make the whole file unreadable).
         let slots = state_slots::split(bytes);
         let toml_part = match slots {
             Ok((part, _, _)) => part,
@@ -181,7 +335,9 @@ impl SecretFile {
         let table: toml::Table = toml::from_str(text).map_err(|e| syntax(&e))?;
         let version = match table.get("version") {
             None => return Err(FileFormatError::NoVersion),
-            Some(toml::Value::Integer(v @ (STATE_TABLE_VERSION | FORMAT_VERSION))) => *v,
+            Some(toml::Value::Integer(
+                v @ (STATE_TABLE_VERSION | FORMAT_VERSION | TOKENS_VERSION),
+            )) => *v,
             Some(other) => {
                 // Shown in a log line: at most 32 characters, no line breaks or controls.
                 let start: String = other.to_string().chars().take(32).collect();
@@ -189,16 +345,29 @@ impl SecretFile {
                 return Err(FileFormatError::UnknownVersion(shown));
             }
         };
-        let raw: RawFile = table.try_into().map_err(|e| syntax(&e))?;
-        if version == STATE_TABLE_VERSION {
-            return Ok((Self::from_raw(raw)?, None));
-        }
-        if raw.state.is_some() {
-            return Err(FileFormatError::StateTable);
-        }
+        let mut file = if version == TOKENS_VERSION {
+            let raw: RawTokens = table.try_into().map_err(|e| syntax(&e))?;
+            if raw.state.is_some() {
+                return Err(FileFormatError::StateTable);
+            }
+            Self::from_tokens(raw)?
+        } else {
+            let raw: RawSingle = table.try_into().map_err(|e| syntax(&e))?;
+            if version == STATE_TABLE_VERSION {
+                return Ok((Self::from_single(raw)?, None));
+            }
+            if raw.state.is_some() {
+                return Err(FileFormatError::StateTable);
+            }
+            Self::from_single(raw)?
+        };
         let (_, offset, slot_len) = slots.map_err(slot_error)?;
         let (state, layout) = state_slots::read(bytes, offset, slot_len).map_err(slot_error)?;
-        let mut file = Self::from_raw(raw)?;
+        if state.marks.len() != file.token_count() {
+            return Err(FileFormatError::StateSlots(
+                "does not have one replay mark per token",
+            ));
+        }
         file.state = state;
         Ok((file, Some(layout)))
     }
@@ -209,69 +378,136 @@ impl SecretFile {
         // Every field named, so that a field added later cannot be forgotten here (which
         // would let its change be dropped by an in-place state write).
         let SecretFile {
-            secret,
-            algorithm,
-            digits,
-            period,
+            first,
+            more,
             created,
             recovery,
             state: _,
         } = self;
-        *secret == other.secret
-            && *algorithm == other.algorithm
-            && *digits == other.digits
-            && *period == other.period
+        *first == other.first
+            && *more == other.more
             && *created == other.created
             && *recovery == other.recovery
     }
 
-    fn from_raw(raw: RawFile) -> Result<Self, FileFormatError> {
+    fn from_single(raw: RawSingle) -> Result<Self, FileFormatError> {
         let secret = TotpSecret::from_base32(&raw.secret)?;
-        let digits = u8::try_from(raw.digits)
-            .ok()
-            .filter(|d| params::digits_allowed(*d))
-            .ok_or(FileFormatError::Digits(raw.digits))?;
-        let period = u64::try_from(raw.period)
-            .ok()
-            .filter(|p| (1..=MAX_PERIOD).contains(p))
-            .ok_or(FileFormatError::Period(raw.period))?;
-        if raw.recovery_codes.len() > MAX_RECOVERY_CODES {
-            return Err(FileFormatError::TooManyRecoveryCodes);
-        }
-        let recovery = raw
-            .recovery_codes
-            .iter()
-            .enumerate()
-            .map(|(i, t)| RecoveryHash::parse(t).ok_or(FileFormatError::RecoveryCode(i + 1)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SecretFile {
+        let token = Token::totp(
+            DEFAULT_TOKEN_NAME,
             secret,
-            algorithm: raw.algorithm,
-            digits,
-            period,
+            raw.algorithm,
+            digits_of(raw.digits)?,
+            period_of(raw.period)?,
+        );
+        let state = match raw.state {
+            Some(table) => LoginState {
+                marks: vec![table.last_step],
+                checks: table.checks,
+                remembered: table.remembered,
+            },
+            None => LoginState::new(1),
+        };
+        Ok(SecretFile {
+            first: token,
+            more: Vec::new(),
             created: raw.created,
-            recovery,
-            state: raw.state.unwrap_or_default(),
+            recovery: recovery_of(&raw.recovery_codes)?,
+            state,
         })
     }
 
-    /// The canonical file text (version 2: the TOML part, then the state in slot 0 and an
-    /// empty slot 1). It is parsed back and compared before being returned, so a bug here can
-    /// never replace a good file with one that would lock the user out.
-    pub fn to_toml(&self) -> Result<Zeroizing<String>, FileFormatError> {
-        let raw = RawFile {
-            version: FORMAT_VERSION,
-            secret: self.secret.to_base32(),
-            algorithm: self.algorithm,
-            digits: i64::from(self.digits),
-            period: i64::try_from(self.period).map_err(|_| FileFormatError::Period(-1))?,
-            created: self.created,
-            recovery_codes: self.recovery.iter().map(RecoveryHash::encode).collect(),
-            state: None,
+    fn from_tokens(raw: RawTokens) -> Result<Self, FileFormatError> {
+        if raw.token.is_empty() || raw.token.len() > MAX_TOKENS {
+            return Err(FileFormatError::TokenCount);
+        }
+        let mut tokens: Vec<Token> = Vec::with_capacity(raw.token.len());
+        for (i, t) in raw.token.iter().enumerate() {
+            let number = i + 1;
+            let kind = match (t.kind.as_str(), t.period) {
+                ("totp", period) => TokenKind::Totp {
+                    period: period_of(period.unwrap_or_else(default_period))?,
+                },
+                ("hotp", None) => TokenKind::Hotp,
+                ("hotp", Some(_)) => return Err(FileFormatError::HotpPeriod(number)),
+                _ => return Err(FileFormatError::TokenType(number)),
+            };
+            let token = Token {
+                name: t.name.clone(),
+                secret: TotpSecret::from_base32(&t.secret)?,
+                algorithm: t.algorithm,
+                digits: digits_of(t.digits)?,
+                kind,
+            };
+            token.check()?;
+            if tokens.iter().any(|other| other.name == token.name) {
+                return Err(TokenError::Duplicate(token.name).into());
+            }
+            tokens.push(token);
+        }
+        let count = tokens.len();
+        let mut tokens = tokens.into_iter();
+        let first = tokens.next().ok_or(FileFormatError::TokenCount)?;
+        Ok(SecretFile {
+            first,
+            more: tokens.collect(),
+            created: raw.created,
+            recovery: recovery_of(&raw.recovery_codes)?,
+            state: LoginState::new(count),
+        })
+    }
+
+    /// The TOML part of the canonical text: version 2 for the one `default` TOTP token, else
+    /// version 3.
+    fn settings_toml(&self) -> Result<Zeroizing<String>, FileFormatError> {
+        let recovery_codes = self.recovery.iter().map(RecoveryHash::encode).collect();
+        let text = if self.version() == FORMAT_VERSION {
+            let token = self.first_token();
+            let period = token.period().unwrap_or(params::DEFAULT_PERIOD);
+            toml::to_string(&RawSingle {
+                version: FORMAT_VERSION,
+                secret: token.secret.to_base32(),
+                algorithm: token.algorithm,
+                digits: i64::from(token.digits),
+                period: i64::try_from(period).map_err(|_| FileFormatError::Period(-1))?,
+                created: self.created,
+                recovery_codes,
+                state: None,
+            })
+        } else {
+            let token = self
+                .tokens()
+                .map(|t| {
+                    let period = match t.period() {
+                        Some(p) => Some(i64::try_from(p).map_err(|_| FileFormatError::Period(-1))?),
+                        None => None,
+                    };
+                    Ok(RawToken {
+                        name: t.name.clone(),
+                        kind: t.kind.as_str().to_string(),
+                        secret: t.secret.to_base32(),
+                        algorithm: t.algorithm,
+                        digits: i64::from(t.digits),
+                        period,
+                    })
+                })
+                .collect::<Result<Vec<_>, FileFormatError>>()?;
+            toml::to_string(&RawTokens {
+                version: TOKENS_VERSION,
+                created: self.created,
+                recovery_codes,
+                token,
+                state: None,
+            })
         };
-        let body = Zeroizing::new(
-            toml::to_string(&raw).map_err(|e| FileFormatError::Syntax(e.to_string()))?,
-        );
+        text.map(Zeroizing::new)
+            .map_err(|e| FileFormatError::Syntax(e.to_string()))
+    }
+
+    /// The canonical file text (the TOML part, then the state in slot 0 and an empty slot 1).
+    /// It is parsed back and compared before being returned, so a bug here can never replace
+    /// a good file with one that would lock the user out.
+    pub fn to_toml(&self) -> Result<Zeroizing<String>, FileFormatError> {
+        let body = self.settings_toml()?;
         let slot_len = state_slots::slot_len_for(&self.state);
         let toml_len = HEADER.len() + body.len();
         let delimiter = state_slots::delimiter_after(toml_len).ok_or(
@@ -367,6 +603,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::{Token, TokenKind};
 
     const KEY: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
@@ -377,9 +614,16 @@ mod tests {
     #[test]
     fn minimal_file_gets_defaults() {
         let f = SecretFile::parse(minimal().as_bytes()).unwrap();
-        assert_eq!((f.algorithm, f.digits, f.period), (Algorithm::SHA1, 6, 30));
+        assert_eq!(
+            (
+                f.first_token().algorithm,
+                f.first_token().digits,
+                f.first_token().period().unwrap()
+            ),
+            (Algorithm::SHA1, 6, 30)
+        );
         assert!(f.recovery.is_empty());
-        assert_eq!(f.state, LoginState::default());
+        assert_eq!(f.state, LoginState::new(1));
     }
 
     #[test]
@@ -393,10 +637,14 @@ mod tests {
         );
         let f = SecretFile::parse(text.as_bytes()).unwrap();
         assert_eq!(
-            (f.algorithm, f.digits, f.period),
+            (
+                f.first_token().algorithm,
+                f.first_token().digits,
+                f.first_token().period().unwrap()
+            ),
             (Algorithm::SHA512, 8, 60)
         );
-        assert_eq!(f.state.last_step, Some(5));
+        assert_eq!(f.state.marks[0], Some(5));
         assert_eq!(f.recovery.len(), 1);
         let out = f.to_toml().unwrap();
         assert!(out.contains(KEY), "canonical base32 is written");
@@ -410,7 +658,7 @@ mod tests {
         let v1 = format!("{}[state]\nlast_step = 7\nchecks = [3, 4]\n", minimal());
         let (f, slots) = SecretFile::parse_with_slots(v1.as_bytes()).unwrap();
         assert_eq!(slots, None);
-        assert_eq!(f.state.last_step, Some(7));
+        assert_eq!(f.state.marks[0], Some(7));
         let written = f.to_toml().unwrap();
         assert!(written.contains("\nversion = 2\n"), "{}", written.as_str());
         assert!(!written.contains("[state]"));
@@ -428,16 +676,21 @@ mod tests {
         let mut other = back.clone();
         other.state.checks.push(9);
         assert!(other.same_but_state(&back));
-        other.digits = 8;
+        other.first_token_mut().digits = 8;
         assert!(!other.same_but_state(&back));
     }
 
     #[test]
     fn unknown_versions_and_keys_are_refused() {
-        let v3 = minimal().replace("version = 1", "version = 3");
+        let v4 = minimal().replace("version = 1", "version = 4");
         assert_eq!(
-            SecretFile::parse(v3.as_bytes()),
-            Err(FileFormatError::UnknownVersion("3".into()))
+            SecretFile::parse(v4.as_bytes()),
+            Err(FileFormatError::UnknownVersion("4".into()))
+        );
+        // Version 3 has its keys in [[token]] tables only.
+        let v3 = minimal().replace("version = 1", "version = 3");
+        assert!(
+            matches!(SecretFile::parse(v3.as_bytes()), Err(FileFormatError::Syntax(m)) if m.contains("unknown field `secret`"))
         );
         // Version 2 keeps its state in slots: without them, or with a [state] table, refused.
         let v2 = minimal().replace("version = 1", "version = 2");
@@ -531,18 +784,19 @@ mod tests {
     #[test]
     fn an_80_bit_key_is_read_and_its_codes_are_accepted() {
         use crate::params::RateLimit;
-        use crate::verify::{check, Outcome, Policy};
+        use crate::verify::{check, Matched, Outcome, Policy};
         let text = "version = 1\nsecret = \"2SH3V3GDW7ZNMGYE\"\n";
         let mut f = SecretFile::parse(text.as_bytes()).unwrap();
-        assert_eq!(f.secret.bits(), 80);
+        assert_eq!(f.first_token().secret.bits(), 80);
         assert_eq!(
             SecretFile::parse(f.to_toml().unwrap().as_bytes()),
             Ok(f.clone())
         );
-        let totp = f.totp().unwrap();
+        let totp = f.first_token().totp_generator().unwrap();
         assert_eq!(totp.generate(300_000).to_string(), "050548");
         let policy = Policy {
             window: 0,
+            hotp_window: 1,
             rate_limit: RateLimit {
                 max_checks: 10,
                 seconds: 30,
@@ -551,8 +805,11 @@ mod tests {
         assert_eq!(
             check(&mut f, "050548", 300_000, policy),
             Outcome::Accepted {
-                step: 10_000,
-                drift: 0
+                token: "default".into(),
+                matched: Matched::Step {
+                    step: 10_000,
+                    drift: 0
+                }
             }
         );
         assert_eq!(check(&mut f, "050549", 300_030, policy), Outcome::Wrong);
@@ -563,14 +820,15 @@ mod tests {
     #[test]
     fn out_of_range_fields_give_no_generator() {
         let good = SecretFile::parse(minimal().as_bytes()).unwrap();
-        assert!(good.totp().is_some());
+        assert!(good.first_token().totp_generator().is_some());
         for (digits, period) in [(10, 30), (7, 30), (0, 30), (6, 0), (6, MAX_PERIOD + 1)] {
-            let f = SecretFile {
-                digits,
-                period,
-                ..good.clone()
-            };
-            assert!(f.totp().is_none(), "{digits} digits, period {period}");
+            let mut f = good.clone();
+            f.first_token_mut().digits = digits;
+            f.first_token_mut().kind = TokenKind::Totp { period };
+            assert!(
+                f.first_token().totp_generator().is_none(),
+                "{digits} digits, period {period}"
+            );
         }
     }
 
@@ -640,6 +898,163 @@ mod tests {
         assert_eq!(
             datetime_from_unix(20_000_000_000).unwrap().to_string(),
             "2603-10-11T11:33:20Z"
+        );
+    }
+
+    fn hotp_token(name: &str) -> Token {
+        let key = TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap();
+        Token::hotp(name, key, Algorithm::SHA1, 6)
+    }
+
+    /// A file with one token is written as version 2, exactly as before tokens existed; adding
+    /// a token makes it version 3 ([[token]] tables, marks= in the slots); removing it again
+    /// gives version 2 back.
+    #[test]
+    fn a_file_stays_version_2_until_a_token_is_added() {
+        let mut f = SecretFile::parse(minimal().as_bytes()).unwrap();
+        f.state.marks[0] = Some(77);
+        let v2 = f.to_toml().unwrap();
+        assert!(v2.contains("\nversion = 2\nsecret = "), "{}", v2.as_str());
+        assert!(v2.contains(" last_step=77 "), "{}", v2.as_str());
+        assert!(!v2.contains("[[token]]"));
+
+        f.add_token(hotp_token("fob"), Some(4)).unwrap();
+        assert_eq!(f.version(), TOKENS_VERSION);
+        let v3 = f.to_toml().unwrap();
+        assert!(v3.contains("\nversion = 3\n"), "{}", v3.as_str());
+        assert_eq!(v3.matches("[[token]]").count(), 2, "{}", v3.as_str());
+        assert!(
+            v3.contains("name = \"default\"\ntype = \"totp\""),
+            "{}",
+            v3.as_str()
+        );
+        assert!(
+            v3.contains("name = \"fob\"\ntype = \"hotp\""),
+            "{}",
+            v3.as_str()
+        );
+        assert!(v3.contains(" marks=77,4 "), "{}", v3.as_str());
+        let back = SecretFile::parse(v3.as_bytes()).unwrap();
+        assert_eq!(back, f);
+        assert_eq!(back.token_count(), 2);
+        assert_eq!(back.tokens().nth(1).unwrap().kind, TokenKind::Hotp);
+
+        f.remove_token("fob").unwrap();
+        assert_eq!(f.to_toml().unwrap().as_str(), v2.as_str());
+    }
+
+    #[test]
+    fn token_changes_keep_the_rules() {
+        let mut f = SecretFile::parse(minimal().as_bytes()).unwrap();
+        assert_eq!(
+            f.add_token(hotp_token("default"), None),
+            Err(TokenError::Duplicate("default".into()))
+        );
+        assert!(matches!(
+            f.add_token(hotp_token("bad name"), None),
+            Err(TokenError::BadName(_))
+        ));
+        assert_eq!(
+            f.remove_token("default"),
+            Err(TokenError::LastToken("default".into()))
+        );
+        assert_eq!(
+            f.remove_token("nope"),
+            Err(TokenError::NoSuchToken("nope".into()))
+        );
+        for i in 1..MAX_TOKENS {
+            f.add_token(hotp_token(&format!("t{i}")), Some(i as u64))
+                .unwrap();
+        }
+        assert_eq!(
+            f.add_token(hotp_token("one-more"), None),
+            Err(TokenError::TooMany)
+        );
+        // Removing the first token makes the next one first; its mark goes with it.
+        f.set_mark(0, 500);
+        let removed = f.remove_token("default").unwrap();
+        assert_eq!(removed.name, "default");
+        assert_eq!(f.first_token().name, "t1");
+        assert_eq!(f.state.marks.len(), MAX_TOKENS - 1);
+        assert_eq!(f.state.marks[0], Some(1));
+        let back = SecretFile::parse(f.to_toml().unwrap().as_bytes()).unwrap();
+        assert_eq!(back, f);
+    }
+
+    #[test]
+    fn bad_token_tables_are_refused() {
+        let token = |extra: &str| {
+            format!("[[token]]\nname = \"a\"\ntype = \"totp\"\nsecret = \"{KEY}\"\n{extra}")
+        };
+        let file = |tokens: &str| format!("version = 3\n{tokens}");
+        let parse = |text: String| {
+            let f = SecretFile {
+                state: LoginState::new(1),
+                ..SecretFile::parse(minimal().as_bytes()).unwrap()
+            };
+            // Slots of the right shape after the settings, so only the settings are judged.
+            let written = f.to_toml().unwrap();
+            let cut = written.find("#\n").or_else(|| written.find("# ")).unwrap();
+            let _ = cut;
+            SecretFile::parse(text.as_bytes())
+        };
+        assert_eq!(parse(file("")), Err(FileFormatError::TokenCount));
+        let nine: String = (0..=MAX_TOKENS)
+            .map(|i| token("").replace("name = \"a\"", &format!("name = \"t{i}\"")))
+            .collect();
+        assert_eq!(parse(file(&nine)), Err(FileFormatError::TokenCount));
+        assert_eq!(
+            parse(file(&(token("") + &token("")))),
+            Err(FileFormatError::Token(TokenError::Duplicate("a".into())))
+        );
+        assert_eq!(
+            parse(file(&token("").replace("totp", "motp"))),
+            Err(FileFormatError::TokenType(1))
+        );
+        assert_eq!(
+            parse(file(&token("period = 30\n").replace("totp", "hotp"))),
+            Err(FileFormatError::HotpPeriod(1))
+        );
+        assert!(matches!(
+            parse(file(&token("").replace("name = \"a\"", "name = \"-a\""))),
+            Err(FileFormatError::Token(TokenError::BadName(_)))
+        ));
+        assert_eq!(
+            parse(file(&token("digits = 7\n"))),
+            Err(FileFormatError::Digits(7))
+        );
+        assert!(matches!(
+            parse(file(&token("color = 1\n"))),
+            Err(FileFormatError::Syntax(_))
+        ));
+        // Good settings, but no slots: refused like a version-2 file without them.
+        assert!(matches!(
+            parse(file(&token(""))),
+            Err(FileFormatError::StateSlots(_))
+        ));
+    }
+
+    /// The slots must hold one mark per token: a version-3 file whose slot has fewer (edited,
+    /// or written for other tokens) is refused, not read with marks that belong elsewhere.
+    #[test]
+    fn one_mark_per_token() {
+        let mut f = SecretFile::parse(minimal().as_bytes()).unwrap();
+        f.add_token(hotp_token("fob"), None).unwrap();
+        let good = f.to_toml().unwrap();
+        let mut one = f.clone();
+        one.state.marks.truncate(1);
+        let slot_of_one = state_slots::encode(&one.state, 2, state_slots::PAGE).unwrap();
+        let (_, offset, _) = state_slots::split(good.as_bytes()).unwrap();
+        let mut bad = good.as_bytes().to_vec();
+        bad.splice(
+            offset + state_slots::PAGE..offset + 2 * state_slots::PAGE,
+            slot_of_one,
+        );
+        assert_eq!(
+            SecretFile::parse(&bad),
+            Err(FileFormatError::StateSlots(
+                "does not have one replay mark per token"
+            ))
         );
     }
 }

@@ -184,14 +184,25 @@ pub fn blank(slot_len: usize) -> Vec<u8> {
 
 /// The first line of a slot: the state, its sequence number and the checksum.
 fn state_line(state: &LoginState, seq: u64) -> String {
-    let mut text = String::with_capacity(96 + state.checks.len() * 11);
+    let mut text = String::with_capacity(96 + state.checks.len() * 11 + state.marks.len() * 21);
     text.push_str(SLOT_PREFIX);
     text.push_str("seq=");
     text.push_str(&seq.to_string());
-    text.push_str(" last_step=");
-    match state.last_step {
-        Some(step) => text.push_str(&step.to_string()),
-        None => text.push('-'),
+    // One token (every file before tokens existed): `last_step=`, as version 2 has always
+    // written it; several: `marks=`, one value per token in the file's order.
+    text.push_str(if state.marks.len() == 1 {
+        " last_step="
+    } else {
+        " marks="
+    });
+    for (i, mark) in state.marks.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        match mark {
+            Some(value) => text.push_str(&value.to_string()),
+            None => text.push('-'),
+        }
     }
     text.push_str(" checks=");
     for (i, t) in state.checks.iter().enumerate() {
@@ -240,9 +251,16 @@ fn decode(slot: &[u8]) -> Option<(u64, LoginState)> {
     }
     let mut fields = content.strip_prefix(SLOT_PREFIX)?.split(' ');
     let seq = fields.next()?.strip_prefix("seq=")?.parse().ok()?;
-    let last_step = match fields.next()?.strip_prefix("last_step=")? {
-        "-" => None,
-        step => Some(step.parse().ok()?),
+    let marks_field = fields.next()?;
+    let marks = match marks_field.strip_prefix("last_step=") {
+        Some(one) => vec![decode_mark(one)?],
+        None => {
+            let several = marks_field.strip_prefix("marks=")?;
+            several
+                .split(',')
+                .map(decode_mark)
+                .collect::<Option<Vec<_>>>()?
+        }
     };
     let checks_text = fields.next()?.strip_prefix("checks=")?;
     let remembered = match fields.next() {
@@ -263,11 +281,19 @@ fn decode(slot: &[u8]) -> Option<(u64, LoginState)> {
     Some((
         seq,
         LoginState {
-            last_step,
+            marks,
             checks,
             remembered,
         },
     ))
+}
+
+/// One token's mark: a number, or `-` for nothing accepted yet.
+fn decode_mark(text: &str) -> Option<Option<u64>> {
+    match text {
+        "-" => Some(None),
+        value => value.parse().ok().map(Some),
+    }
 }
 
 /// `hex(host):time,...` back into remembered hosts.
@@ -290,7 +316,7 @@ mod tests {
 
     fn state(last_step: Option<u64>, checks: &[u64]) -> LoginState {
         LoginState {
-            last_step,
+            marks: vec![last_step],
             checks: checks.to_vec(),
             remembered: Vec::new(),
         }
@@ -310,6 +336,28 @@ mod tests {
         assert!(!slot[..line_end].contains(&b'\n'));
         let bytes = file("version = 2\n", &slot, &blank(PAGE));
         assert_eq!(read_all(&bytes).unwrap().0, s);
+    }
+
+    /// Several tokens: one mark each, `-` for none, in order; one token: `last_step=` as
+    /// version 2 files have always had it.
+    #[test]
+    fn marks_round_trip() {
+        let mut s = state(None, &[5]);
+        s.marks = vec![Some(7), None, Some(u64::MAX)];
+        let slot = encode(&s, 3, PAGE).unwrap();
+        assert!(
+            slot.starts_with(b"#pam_totp-state seq=3 marks=7,-,18446744073709551615 checks=5 sum=")
+        );
+        let bytes = file("version = 3\n", &slot, &blank(PAGE));
+        assert_eq!(read_all(&bytes).unwrap().0, s);
+        let one = encode(&state(Some(4), &[]), 1, PAGE).unwrap();
+        assert!(one.starts_with(b"#pam_totp-state seq=1 last_step=4 checks= sum="));
+        for bad in ["marks=", "marks=1,,2", "marks=x", "last_step=1,2"] {
+            let line = format!("seq=1 {bad} checks=");
+            let sum = checksum(&format!("{SLOT_PREFIX}{line}"));
+            let slot = format!("{SLOT_PREFIX}{line} sum={sum}\n");
+            assert_eq!(decode(slot.as_bytes()), None, "{bad}");
+        }
     }
 
     /// A file with `toml` as its settings and the two slot images.
@@ -353,7 +401,7 @@ mod tests {
 
     #[test]
     fn empty_state_and_blank_slots() {
-        let empty = LoginState::default();
+        let empty = LoginState::new(1);
         let a = encode(&empty, 1, PAGE).unwrap();
         let bytes = file("x = 1\n", &blank(PAGE), &a);
         assert_eq!(read_all(&bytes).unwrap().0, empty);
@@ -411,7 +459,7 @@ mod tests {
         let slot = encode(&big, u64::MAX, len).unwrap();
         let bytes = file("version = 2\n", &slot, &blank(len));
         assert_eq!(read_all(&bytes).unwrap().0, big);
-        assert_eq!(slot_len_for(&LoginState::default()), PAGE);
+        assert_eq!(slot_len_for(&LoginState::new(1)), PAGE);
     }
 
     #[test]
@@ -445,7 +493,7 @@ mod tests {
 
     #[test]
     fn malformed_layouts_are_refused() {
-        let slot = encode(&LoginState::default(), 1, PAGE).unwrap();
+        let slot = encode(&LoginState::new(1), 1, PAGE).unwrap();
         let good = file("version = 2\n", &slot, &blank(PAGE));
         assert!(read_all(&good).is_ok());
         assert_eq!(

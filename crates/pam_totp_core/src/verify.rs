@@ -1,10 +1,12 @@
 //! One code check against a secret file: rate limit, TOTP window, replay, recovery codes.
 //! Pure logic: the caller supplies the time and persists the updated file.
 
+use crate::hotp;
 use crate::params::{RateLimit, ALLOWED_DIGITS};
 use crate::rate_limit;
 use crate::recovery;
 use crate::secret_file::SecretFile;
+use crate::token::{Token, TokenKind};
 use zeroize::Zeroizing;
 
 /// Longest input looked at; anything longer is refused unread.
@@ -13,29 +15,47 @@ pub const MAX_INPUT_BYTES: usize = 64;
 /// Checking rules from the module options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// Steps accepted either side of now.
+    /// Steps accepted either side of now (TOTP tokens).
     pub window: u32,
+    /// Counter values looked at from the next one on (HOTP tokens, `hotp_window=`).
+    pub hotp_window: u32,
     /// Throttle.
     pub rate_limit: RateLimit,
+}
+
+/// Where an accepted code was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matched {
+    /// A TOTP token's code.
+    Step {
+        /// The accepted time step.
+        step: u64,
+        /// Its offset from the current step (clock drift of the phone).
+        drift: i64,
+    },
+    /// An HOTP token's code.
+    Counter(u64),
 }
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// A TOTP code for `step` was accepted.
+    /// A code of the token named `token` was accepted (its mark moved past it).
     Accepted {
-        /// The accepted time step.
-        step: u64,
-        /// Its offset from the current step (clock drift of the phone).
-        drift: i64,
+        /// The token's name.
+        token: String,
+        /// The step or counter.
+        matched: Matched,
     },
     /// A recovery code was accepted and used up.
     RecoveryAccepted {
         /// Recovery codes left.
         remaining: usize,
     },
-    /// A valid code for a step at or below the last accepted one.
+    /// A valid code of a TOTP token for a step at or below the last accepted one.
     Replayed {
+        /// The token's name.
+        token: String,
         /// The step the code belongs to.
         step: u64,
     },
@@ -96,7 +116,10 @@ fn totp_digits(input: &str) -> Option<Zeroizing<String>> {
     (!out.is_empty()).then_some(out)
 }
 
-/// Checks `input` at Unix time `now`, updating `file.state` (and recovery codes) in place.
+/// Checks `input` at Unix time `now` against every token, updating `file.state` (and the
+/// recovery codes) in place. The rate limit counts checks, not tokens. Every token's codes are
+/// computed and compared (no early exit); when codes of several tokens match, the first
+/// token (in file order) with a fresh code wins.
 pub fn check(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Outcome {
     if let Err(retry_after) = rate_limit::allowed(&file.state.checks, policy.rate_limit, now) {
         return Outcome::RateLimited { retry_after };
@@ -106,23 +129,40 @@ pub fn check(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Ou
     if input.len() > MAX_INPUT_BYTES {
         return Outcome::Malformed;
     }
-    let current = now / file.period;
-    if let Some(code) = totp_digits(input).filter(|c| c.len() == usize::from(file.digits)) {
-        let matched = matching_steps(file, &code, current, policy.window);
-        let fresh = matched
-            .iter()
-            .copied()
-            .filter(|s| file.state.last_step.is_none_or(|last| *s > last))
-            .max();
-        match (fresh, matched.iter().copied().max()) {
-            (Some(step), _) => {
-                file.state.last_step = Some(step);
-                let drift = i64::try_from(step).unwrap_or(i64::MAX)
-                    - i64::try_from(current).unwrap_or(i64::MAX);
-                return Outcome::Accepted { step, drift };
+    if let Some(code) = totp_digits(input) {
+        let mut accepted: Option<(usize, Matched)> = None;
+        let mut replayed: Option<(usize, u64)> = None;
+        for (index, token) in file.tokens().enumerate() {
+            if code.len() != usize::from(token.digits) {
+                continue;
             }
-            (None, Some(step)) => return Outcome::Replayed { step },
-            (None, None) => {}
+            let mark = file.state.marks.get(index).copied().flatten();
+            match look_up(token, mark, &code, now, policy) {
+                Found::Fresh(matched) => {
+                    accepted.get_or_insert((index, matched));
+                }
+                Found::Used(step) => {
+                    replayed.get_or_insert((index, step));
+                }
+                Found::Nothing => {}
+            }
+        }
+        if let Some((index, matched)) = accepted {
+            let value = match matched {
+                Matched::Step { step, .. } => step,
+                Matched::Counter(counter) => counter,
+            };
+            file.set_mark(index, value);
+            return Outcome::Accepted {
+                token: token_name(file, index),
+                matched,
+            };
+        }
+        if let Some((index, step)) = replayed {
+            return Outcome::Replayed {
+                token: token_name(file, index),
+                step,
+            };
         }
     }
     if recovery::normalise(input).is_none() {
@@ -139,17 +179,69 @@ pub fn check(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Ou
     }
 }
 
+fn token_name(file: &SecretFile, index: usize) -> String {
+    file.tokens()
+        .nth(index)
+        .map(|t| t.name.clone())
+        .unwrap_or_default()
+}
+
+/// What one token makes of a code.
+enum Found {
+    /// A code above the token's mark.
+    Fresh(Matched),
+    /// Only a code at or below the mark (TOTP: a replay).
+    Used(u64),
+    /// Not this token's code.
+    Nothing,
+}
+
+/// Looks for `code` among `token`'s codes: TOTP within `policy.window` steps of now, HOTP in
+/// the `policy.hotp_window` counters after `mark`.
+fn look_up(token: &Token, mark: Option<u64>, code: &str, now: u64, policy: Policy) -> Found {
+    match token.kind {
+        TokenKind::Totp { period } => {
+            let current = now / period;
+            let matched = matching_steps(token, code, current, policy.window);
+            let fresh = matched
+                .iter()
+                .copied()
+                .filter(|s| mark.is_none_or(|last| *s > last))
+                .max();
+            match (fresh, matched.iter().copied().max()) {
+                (Some(step), _) => {
+                    let drift = i64::try_from(step).unwrap_or(i64::MAX)
+                        - i64::try_from(current).unwrap_or(i64::MAX);
+                    Found::Fresh(Matched::Step { step, drift })
+                }
+                (None, Some(step)) => Found::Used(step),
+                (None, None) => Found::Nothing,
+            }
+        }
+        TokenKind::Hotp => {
+            let next = match mark {
+                None => Some(0),
+                Some(used) => used.checked_add(1),
+            };
+            let found = next.zip(token.hotp_params()).and_then(|(next, params)| {
+                hotp::check(&token.secret, params, next, policy.hotp_window, code)
+            });
+            found.map_or(Found::Nothing, |c| Found::Fresh(Matched::Counter(c)))
+        }
+    }
+}
+
 /// All steps within `window` of `current` whose code equals `code`. Every step is computed and
 /// compared in constant time; there is no early exit.
-fn matching_steps(file: &SecretFile, code: &str, current: u64, window: u32) -> Vec<u64> {
-    let Some(totp) = file.totp() else {
+fn matching_steps(token: &Token, code: &str, current: u64, window: u32) -> Vec<u64> {
+    let (Some(totp), Some(period)) = (token.totp_generator(), token.period()) else {
         return Vec::new();
     };
     let first = current.saturating_sub(u64::from(window));
     let last = current.saturating_add(u64::from(window));
     let mut matched = Vec::new();
     for step in first..=last {
-        let Some(time) = step.checked_mul(file.period) else {
+        let Some(time) = step.checked_mul(period) else {
             continue;
         };
         if totp.check(code, time).is_some() {
@@ -165,6 +257,7 @@ mod tests {
     use crate::recovery::RecoveryHash;
     use crate::secret::TotpSecret;
     use crate::secret_file::Algorithm;
+    use crate::token::Token;
 
     // RFC 6238 appendix B keys and vectors.
     const SHA1_KEY: &[u8] = b"12345678901234567890";
@@ -180,6 +273,7 @@ mod tests {
     ];
     const OPEN: Policy = Policy {
         window: 1,
+        hotp_window: 10,
         rate_limit: RateLimit {
             max_checks: 1000,
             seconds: 30,
@@ -203,8 +297,11 @@ mod tests {
         let exact = Policy { window: 0, ..OPEN };
         for &(t, sha1, sha256, sha512) in VECTORS {
             let accepted = Outcome::Accepted {
-                step: t / 30,
-                drift: 0,
+                token: "default".into(),
+                matched: Matched::Step {
+                    step: t / 30,
+                    drift: 0,
+                },
             };
             for (key, algo, code) in [
                 (SHA1_KEY, Algorithm::SHA1, sha1),
@@ -259,7 +356,10 @@ mod tests {
         let wide = Policy { window: 3, ..OPEN };
         assert_eq!(
             check(&mut f, code, (step + 3) * 30, wide),
-            Outcome::Accepted { step, drift: -3 }
+            Outcome::Accepted {
+                token: "default".into(),
+                matched: Matched::Step { step, drift: -3 }
+            }
         );
     }
 
@@ -268,17 +368,23 @@ mod tests {
         let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
         let t = 1_111_111_109;
         assert!(check(&mut f, "07081804", t, OPEN).is_success());
-        assert_eq!(f.state.last_step, Some(t / 30));
+        assert_eq!(f.state.marks[0], Some(t / 30));
         assert_eq!(
             check(&mut f, "07081804", t + 1, OPEN),
-            Outcome::Replayed { step: t / 30 }
+            Outcome::Replayed {
+                token: "default".into(),
+                step: t / 30
+            }
         );
         // A code for an earlier step inside the window is refused too.
         let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
-        f.state.last_step = Some(t / 30 + 1);
+        f.state.marks[0] = Some(t / 30 + 1);
         assert_eq!(
             check(&mut f, "07081804", t, OPEN),
-            Outcome::Replayed { step: t / 30 }
+            Outcome::Replayed {
+                token: "default".into(),
+                step: t / 30
+            }
         );
     }
 
@@ -303,7 +409,7 @@ mod tests {
         }
         // Spaces inside and around are tolerated.
         assert!(check(&mut f, " 287 082 ", 59, OPEN).is_success());
-        assert_eq!(f.state.last_step, Some(1));
+        assert_eq!(f.state.marks[0], Some(1));
     }
 
     #[test]
@@ -328,6 +434,7 @@ mod tests {
     #[test]
     fn rate_limit_is_checked_before_the_code() {
         let limited = Policy {
+            hotp_window: 10,
             window: 1,
             rate_limit: RateLimit {
                 max_checks: 3,
@@ -342,7 +449,7 @@ mod tests {
         let got = check(&mut f, "07081804", 1_111_111_109, limited);
         assert_eq!(got, Outcome::RateLimited { retry_after: 21 });
         assert!(!got.needs_save());
-        assert_eq!(f.state.last_step, None);
+        assert_eq!(f.state.marks[0], None);
         assert_eq!(f.state.checks.len(), 3);
         assert!(check(&mut f, "07081804", 1_111_111_130, limited).is_success());
     }
@@ -370,5 +477,150 @@ mod tests {
         }
         assert!(!looks_like_code("20242024", Some(6)));
         assert!(!looks_like_code("202420", Some(8)));
+    }
+
+    /// RFC 4226 appendix D: the HOTP codes of SHA1_KEY for counters 0 to 9.
+    const HOTP: [&str; 10] = [
+        "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871",
+        "520489",
+    ];
+
+    fn with_fob(totp_key: &[u8]) -> SecretFile {
+        let mut f = file(totp_key, Algorithm::SHA1, 6);
+        let fob = TotpSecret::from_bytes(SHA1_KEY.to_vec()).unwrap();
+        f.add_token(Token::hotp("fob", fob, Algorithm::SHA1, 6), None)
+            .unwrap();
+        f
+    }
+
+    #[test]
+    fn a_code_of_any_token_is_accepted_and_hotp_moves_its_counter() {
+        let mut f = with_fob(SHA256_KEY);
+        assert_eq!(
+            check(&mut f, HOTP[0], 59, OPEN),
+            Outcome::Accepted {
+                token: "fob".into(),
+                matched: Matched::Counter(0)
+            }
+        );
+        assert_eq!(f.state.marks, vec![None, Some(0)]);
+        // Used: never again; the next ones, also skipping a few presses, are.
+        assert_eq!(check(&mut f, HOTP[0], 60, OPEN), Outcome::Wrong);
+        assert!(check(&mut f, HOTP[1], 61, OPEN).is_success());
+        assert!(check(&mut f, HOTP[5], 62, OPEN).is_success());
+        assert_eq!(f.state.marks[1], Some(5));
+        assert_eq!(check(&mut f, HOTP[3], 63, OPEN), Outcome::Wrong);
+        // The TOTP token still works, with its own mark.
+        let code = f
+            .first_token()
+            .totp_generator()
+            .unwrap()
+            .generate(90)
+            .to_string();
+        assert!(matches!(
+            check(&mut f, &code, 90, OPEN),
+            Outcome::Accepted { ref token, matched: Matched::Step { step: 3, drift: 0 } } if token == "default"
+        ));
+        assert_eq!(f.state.marks, vec![Some(3), Some(5)]);
+    }
+
+    #[test]
+    fn hotp_looks_only_hotp_window_ahead() {
+        let narrow = Policy {
+            hotp_window: 3,
+            ..OPEN
+        };
+        let mut f = with_fob(SHA256_KEY);
+        assert_eq!(check(&mut f, HOTP[3], 59, narrow), Outcome::Wrong);
+        assert!(check(&mut f, HOTP[2], 59, narrow).is_success());
+        assert!(check(&mut f, HOTP[5], 59, narrow).is_success());
+        // A counter at u64::MAX - 1 used: the last one cannot be reached, nothing overflows.
+        f.state.marks[1] = Some(u64::MAX);
+        assert_eq!(check(&mut f, HOTP[6], 59, narrow), Outcome::Wrong);
+    }
+
+    /// Replay is tracked per token: a code of one token does not use up the same time step of
+    /// another token.
+    #[test]
+    fn replay_is_per_token() {
+        let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
+        let spare = TotpSecret::from_bytes(SHA256_KEY.to_vec()).unwrap();
+        f.add_token(Token::totp("spare", spare, Algorithm::SHA256, 8, 30), None)
+            .unwrap();
+        let t = 1_111_111_109;
+        assert!(check(&mut f, "07081804", t, OPEN).is_success());
+        assert!(matches!(
+            check(&mut f, "68084774", t, OPEN),
+            Outcome::Accepted { ref token, .. } if token == "spare"
+        ));
+        assert_eq!(
+            check(&mut f, "68084774", t + 1, OPEN),
+            Outcome::Replayed {
+                token: "spare".into(),
+                step: t / 30
+            }
+        );
+        assert_eq!(f.state.marks, vec![Some(t / 30), Some(t / 30)]);
+    }
+
+    /// When one code belongs to two tokens (the same key twice), the first in file order takes
+    /// it and the other's mark is left alone.
+    #[test]
+    fn the_first_matching_token_takes_the_code() {
+        let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
+        let same = TotpSecret::from_bytes(SHA1_KEY.to_vec()).unwrap();
+        f.add_token(Token::totp("twin", same, Algorithm::SHA1, 8, 30), None)
+            .unwrap();
+        let t = 1_111_111_109;
+        assert!(matches!(
+            check(&mut f, "07081804", t, OPEN),
+            Outcome::Accepted { ref token, .. } if token == "default"
+        ));
+        assert_eq!(f.state.marks, vec![Some(t / 30), None]);
+        // Used up for the first: the twin takes it now.
+        assert!(matches!(
+            check(&mut f, "07081804", t, OPEN),
+            Outcome::Accepted { ref token, .. } if token == "twin"
+        ));
+    }
+
+    /// More tokens do not mean more checks: the limit counts checks.
+    #[test]
+    fn the_rate_limit_counts_checks_not_tokens() {
+        let limited = Policy {
+            rate_limit: RateLimit {
+                max_checks: 3,
+                seconds: 30,
+            },
+            ..OPEN
+        };
+        let mut f = with_fob(SHA256_KEY);
+        for i in 2..5 {
+            let fob = TotpSecret::from_bytes(vec![i; 20]).unwrap();
+            f.add_token(
+                Token::hotp(&format!("fob{i}"), fob, Algorithm::SHA1, 6),
+                None,
+            )
+            .unwrap();
+        }
+        for t in 100..103 {
+            assert_eq!(check(&mut f, "000000", t, limited), Outcome::Wrong);
+        }
+        assert_eq!(f.state.checks.len(), 3);
+        assert!(matches!(
+            check(&mut f, HOTP[0], 104, limited),
+            Outcome::RateLimited { .. }
+        ));
+    }
+
+    /// A token is asked only for codes of its length.
+    #[test]
+    fn tokens_of_other_lengths_are_skipped() {
+        let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
+        let fob = TotpSecret::from_bytes(SHA1_KEY.to_vec()).unwrap();
+        f.add_token(Token::hotp("fob", fob, Algorithm::SHA1, 8), None)
+            .unwrap();
+        // The 6-digit code of counter 0 is the tail of the 8-digit one: no token has 6 digits.
+        assert_eq!(check(&mut f, HOTP[0], 59, OPEN), Outcome::Wrong);
     }
 }

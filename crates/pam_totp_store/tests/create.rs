@@ -55,14 +55,14 @@ fn a_located_user_without_a_file_gets_one_and_it_is_never_replaced() {
     let found = located(&mut store);
     let snapshot = store.snapshot(found).unwrap();
     assert_eq!(
-        snapshot.content().secret.as_bytes(),
+        snapshot.content().first_token().secret.as_bytes(),
         b"12345678901234567890"
     );
 
     // A second create (another login racing) is refused and leaves the file alone.
     let before = std::fs::read(&path).unwrap();
     let mut other = content();
-    other.digits = 8;
+    other.first_token_mut().digits = 8;
     let found = located(&mut store);
     let err = store.create(found, &other).unwrap_err();
     assert!(!err.is_not_enrolled(), "{err}");

@@ -190,7 +190,7 @@ fn the_right_code_lets_in_after_the_file_was_opened_and_saves_under_the_lock() {
         ["locate alice", "open", ASK_CODE, "lock", "save", "unlock"]
     );
     let state = env.record().state;
-    assert_eq!(state.last_step, Some(STEP));
+    assert_eq!(state.marks, [Some(STEP)]);
     assert_eq!(state.checks, [NOW]);
     assert_eq!(
         env.store.0.borrow().template.as_deref(),
@@ -208,7 +208,7 @@ fn a_wrong_code_is_refused_counted_and_logged_with_a_safe_host() {
         "authentication failure; user=alice rhost=192.0.2.1?forged reason=wrong code"
     ));
     assert_eq!(env.record().state.checks, [NOW]);
-    assert_eq!(env.record().state.last_step, None);
+    assert_eq!(env.record().state.marks[0], None);
 }
 
 #[test]
@@ -366,7 +366,7 @@ fn a_file_locked_by_another_login_too_long_is_refused() {
         Level::Error,
         "refusing secret file of user=alice: /mock/alice.toml stayed locked by another login"
     ));
-    assert_eq!(env.record().state.last_step, None);
+    assert_eq!(env.record().state.marks[0], None);
 }
 
 #[test]
@@ -398,7 +398,7 @@ fn use_first_pass_takes_the_code_from_the_earlier_module() {
     let mut env = Env::enrolled().authtok(&code(0));
     assert_eq!(env.run(&["use_first_pass"]), Verdict::Success);
     assert!(env.pam.prompts.is_empty());
-    assert_eq!(env.record().state.last_step, Some(STEP));
+    assert_eq!(env.record().state.marks[0], Some(STEP));
 }
 
 #[test]
@@ -491,7 +491,7 @@ fn forward_pass_splits_hands_the_password_on_and_keeps_the_code() {
     // The check_forwarded line after the password module.
     assert_eq!(env.run(&["check_forwarded"]), Verdict::Success);
     assert_eq!(env.pam.prompts.len(), 1);
-    assert_eq!(env.record().state.last_step, Some(STEP));
+    assert_eq!(env.record().state.marks[0], Some(STEP));
     assert_eq!(env.unsettled_user(), None);
 }
 
@@ -640,7 +640,7 @@ fn the_rate_limit_refuses_without_looking_at_the_code_and_tells_the_user() {
         "reason=rate limit of 3 checks per 30 s reached, code not checked, retry in 20 s"
     ));
     // The right code was not used up, and nothing was written.
-    assert_eq!(env.record().state.last_step, None);
+    assert_eq!(env.record().state.marks[0], None);
     assert!(!env.events().contains(&"save".to_string()));
 }
 
@@ -663,7 +663,7 @@ fn a_code_is_accepted_once() {
     assert!(env.logged(Level::Warning, &replayed));
     // A later step's code is still good.
     assert_eq!(env.run(&[]), Verdict::Success);
-    assert_eq!(env.record().state.last_step, Some(STEP + 1));
+    assert_eq!(env.record().state.marks[0], Some(STEP + 1));
 }
 
 #[test]
@@ -764,5 +764,5 @@ fn a_login_whose_state_cannot_be_saved_is_refused() {
         "cannot save login state of user=alice (login refused to keep codes single-use): cannot write /mock/alice.toml: No space left on device"
     ));
     assert!(!env.logged(Level::Info, "accepted"));
-    assert_eq!(env.record().state.last_step, None);
+    assert_eq!(env.record().state.marks[0], None);
 }

@@ -85,7 +85,7 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
     audit_change(target, Action::Enroll, written == Written::Replaced);
 
     if args.json {
-        let b32 = file.secret.to_base32();
+        let b32 = file.first_token().secret.to_base32();
         let mut out = json::Object::new()
             .string("otpauth_uri", &uri)
             .string("secret", &b32)

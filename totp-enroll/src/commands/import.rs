@@ -41,7 +41,7 @@ pub fn run(target: &Target, args: &ImportArgs) -> Result<(), CliError> {
         target.user.name,
         converted.file.recovery.len()
     );
-    if let Some(note) = short_key_note(target, &converted.file.secret) {
+    if let Some(note) = short_key_note(target, &converted.file.first_token().secret) {
         let _ = writeln!(text, "{note}");
     }
     for note in &converted.notes {

@@ -6,13 +6,14 @@ use crate::error::CliError;
 use crate::input::{read_code, PROMPT};
 use crate::json;
 use crate::target::Target;
-use pam_totp_core::params::{DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
+use pam_totp_core::params::{DEFAULT_HOTP_WINDOW, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
 use pam_totp_core::verify::{check, Outcome, Policy};
 
 /// The check for a user's own request: the module's defaults, including its throttle, whose
 /// state is shared with logins through the file.
 const OWN_REQUEST_POLICY: Policy = Policy {
     window: DEFAULT_WINDOW,
+    hotp_window: DEFAULT_HOTP_WINDOW,
     rate_limit: DEFAULT_RATE_LIMIT,
 };
 

@@ -18,9 +18,6 @@ use pam_totp_store::store::{Owner, SecretDir, StoreError};
 use serde::Serialize;
 use std::collections::HashSet;
 
-/// Tokens of an enrollment: one secret per file today.
-const TOKENS_PER_FILE: u32 = 1;
-
 /// One account's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
@@ -213,16 +210,16 @@ fn state(account: &PasswdEntry, name: &str, template: &str) -> State {
 /// What an enrollment tells the report.
 fn enrolled(file: &SecretFile) -> State {
     State::Enrolled {
-        tokens: TOKENS_PER_FILE,
+        tokens: u32::try_from(file.token_count()).unwrap_or(u32::MAX),
         recovery_codes_left: file.recovery.len(),
-        last_success: last_success(file.state.last_step, file.period),
+        last_success: last_success(file),
     }
 }
 
-/// The time a code was last accepted: the start of the last accepted time step, RFC 3339 UTC.
-pub fn last_success(last_step: Option<u64>, period: u64) -> Option<String> {
-    let secs = last_step?.checked_mul(period)?;
-    datetime_from_unix(secs).map(|t| t.to_string())
+/// The time a code was last accepted: the start of the last accepted time step of any TOTP
+/// token, RFC 3339 UTC (HOTP codes carry no time).
+pub fn last_success(file: &SecretFile) -> Option<String> {
+    datetime_from_unix(file.last_totp_success()?).map(|t| t.to_string())
 }
 
 /// A store error: not enrolled where the module would say so, else the refusal.
@@ -278,19 +275,32 @@ fn human(rows: &[Row]) -> String {
 mod tests {
     use super::*;
 
+    /// The latest start of an accepted step over the TOTP tokens; HOTP marks are counters.
     #[test]
     fn the_last_success_is_the_start_of_the_last_accepted_step() {
-        assert_eq!(last_success(None, 30), None);
+        use pam_totp_core::secret::TotpSecret;
+        use pam_totp_core::secret_file::Algorithm;
+        use pam_totp_core::token::Token;
+        let key = || TotpSecret::from_bytes(vec![1; 20]).unwrap();
+        let mut file = SecretFile::new(key(), Algorithm::SHA1, 6, 30);
+        assert_eq!(last_success(&file), None);
         // 1736100000 s since the epoch (date -u -d @1736100000).
-        assert_eq!(
-            last_success(Some(57_870_000), 30).as_deref(),
-            Some("2025-01-05T18:00:00Z")
-        );
-        assert_eq!(
-            last_success(Some(28_935_000), 60).as_deref(),
-            Some("2025-01-05T18:00:00Z")
-        );
-        assert_eq!(last_success(Some(u64::MAX), 30), None);
+        file.set_mark(0, 57_870_000);
+        assert_eq!(last_success(&file).as_deref(), Some("2025-01-05T18:00:00Z"));
+        file.add_token(
+            Token::totp("slow", key(), Algorithm::SHA1, 6, 60),
+            Some(28_935_001),
+        )
+        .unwrap();
+        assert_eq!(last_success(&file).as_deref(), Some("2025-01-05T18:01:00Z"));
+        file.add_token(
+            Token::hotp("fob", key(), Algorithm::SHA1, 6),
+            Some(u64::MAX / 2),
+        )
+        .unwrap();
+        assert_eq!(last_success(&file).as_deref(), Some("2025-01-05T18:01:00Z"));
+        file.set_mark(0, u64::MAX);
+        assert_eq!(last_success(&file).as_deref(), Some("2025-01-05T18:01:00Z"));
     }
 
     #[test]

@@ -28,11 +28,12 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
         ),
         (Some(l), true) => {
             let f = l.content();
+            let first = f.first_token();
             json!({
                 "enrolled": true,
-                "algorithm": f.algorithm.name(),
-                "digits": f.digits,
-                "period": f.period,
+                "algorithm": first.algorithm.name(),
+                "digits": first.digits,
+                "period": first.period(),
                 "recovery_codes_left": f.recovery.len(),
                 "created": f.created.map(|c| c.to_string()),
                 "remembered_hosts": f.state.remembered.len(),
@@ -41,13 +42,18 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
         }
         (Some(l), false) => {
             let f = l.content();
+            let first = f.first_token();
+            let period = first
+                .period()
+                .map_or_else(|| "none (HOTP)".to_string(), |p| format!("{p} s"));
             format!(
-                "{}: enrolled\n  secret file: {}\n  algorithm: {}\n  digits: {}\n  period: {} s\n  recovery codes left: {}\n  created: {}\n  remembered hosts: {}",
+                "{}: enrolled\n  secret file: {}\n  tokens: {}\n  algorithm: {}\n  digits: {}\n  period: {}\n  recovery codes left: {}\n  created: {}\n  remembered hosts: {}",
                 target.user.name,
                 path.display(),
-                f.algorithm.name(),
-                f.digits,
-                f.period,
+                f.token_count(),
+                first.algorithm.name(),
+                first.digits,
+                period,
                 f.recovery.len(),
                 f.created.map_or_else(|| "unknown".to_string(), |c| c.to_string()),
                 f.state.remembered.len(),

@@ -60,9 +60,11 @@ fn a_user_without_a_record_is_shown_the_key_and_enrolled_by_a_right_first_code()
     // Written once, as totp-enroll writes it: the key, the accepted step, no counted
     // checks, when it was created, the recovery codes' hashes.
     let record = env.record();
-    assert_eq!(record.secret.as_bytes(), key.as_slice());
-    assert_eq!((record.digits, record.period), (6, 30));
-    assert_eq!(record.state.last_step, Some(STEP));
+    let token = record.first_token();
+    assert_eq!(token.secret.as_bytes(), key.as_slice());
+    assert_eq!((token.digits, token.period()), (6, Some(30)));
+    assert_eq!((token.name.as_str(), record.version()), ("default", 2));
+    assert_eq!(record.state.marks[0], Some(STEP));
     assert!(record.state.checks.is_empty());
     assert!(record.created.is_some());
     assert_eq!(record.recovery.len(), RECOVERY_CODES);
@@ -127,7 +129,7 @@ fn a_right_code_after_a_wrong_one_enrolls() {
     types_the_shown_code(&mut env);
     assert_eq!(env.run(&["enroll"]), Verdict::Success);
     assert_eq!(env.pam.prompts.len(), 3);
-    assert_eq!(env.record().state.last_step, Some(STEP));
+    assert_eq!(env.record().state.marks[0], Some(STEP));
 }
 
 #[test]
