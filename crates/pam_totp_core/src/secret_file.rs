@@ -253,6 +253,9 @@ impl SecretFile {
         if self.token_index(&token.name).is_some() {
             return Err(TokenError::Duplicate(token.name));
         }
+        if let Some(twin) = self.tokens().find(|t| t.secret == token.secret) {
+            return Err(TokenError::SameKey(twin.name.clone()));
+        }
         if self.token_count() >= MAX_TOKENS {
             return Err(TokenError::TooMany);
         }
@@ -902,7 +905,10 @@ mod tests {
     }
 
     fn hotp_token(name: &str) -> Token {
-        let key = TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap();
+        // Each its own key: a token with another token's key is refused.
+        let mut key = b"12345678901234567890".to_vec();
+        key.extend_from_slice(name.as_bytes());
+        let key = TotpSecret::from_bytes(key).unwrap();
         Token::hotp(name, key, Algorithm::SHA1, 6)
     }
 
@@ -949,6 +955,17 @@ mod tests {
         assert_eq!(
             f.add_token(hotp_token("default"), None),
             Err(TokenError::Duplicate("default".into()))
+        );
+        let twin = Token::totp(
+            "twin",
+            f.first_token().secret.clone(),
+            Algorithm::SHA1,
+            6,
+            30,
+        );
+        assert_eq!(
+            f.add_token(twin, None),
+            Err(TokenError::SameKey("default".into()))
         );
         assert!(matches!(
             f.add_token(hotp_token("bad name"), None),

@@ -65,6 +65,9 @@ pub enum TokenError {
         "there is already a token named \"{0}\": pick another name, or remove that token first"
     )]
     Duplicate(String),
+    /// Another token has the same key (its codes would be the same codes).
+    #[error("token \"{0}\" already has this key: a second token with it adds nothing (use a new key for a spare)")]
+    SameKey(String),
     /// No token has this name.
     #[error("there is no token named \"{0}\" (totp-enroll tokens lists them)")]
     NoSuchToken(String),

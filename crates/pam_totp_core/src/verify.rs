@@ -118,8 +118,10 @@ fn totp_digits(input: &str) -> Option<Zeroizing<String>> {
 
 /// Checks `input` at Unix time `now` against every token, updating `file.state` (and the
 /// recovery codes) in place. The rate limit counts checks, not tokens. Every token's codes are
-/// computed and compared (no early exit); when codes of several tokens match, the first
-/// token (in file order) with a fresh code wins.
+/// computed and compared (no early exit). An accepted code uses itself up on every token it is
+/// a fresh code of (two tokens may share a key: the code must not work again on the other);
+/// the outcome names the first of them in file order. A token without a mark (state that does
+/// not match the tokens) is not checked.
 pub fn check(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Outcome {
     if let Err(retry_after) = rate_limit::allowed(&file.state.checks, policy.rate_limit, now) {
         return Outcome::RateLimited { retry_after };
@@ -130,31 +132,33 @@ pub fn check(file: &mut SecretFile, input: &str, now: u64, policy: Policy) -> Ou
         return Outcome::Malformed;
     }
     if let Some(code) = totp_digits(input) {
-        let mut accepted: Option<(usize, Matched)> = None;
+        let mut fresh: Vec<(usize, Matched)> = Vec::new();
         let mut replayed: Option<(usize, u64)> = None;
         for (index, token) in file.tokens().enumerate() {
             if code.len() != usize::from(token.digits) {
                 continue;
             }
-            let mark = file.state.marks.get(index).copied().flatten();
+            let Some(mark) = file.state.marks.get(index).copied() else {
+                continue;
+            };
             match look_up(token, mark, &code, now, policy) {
-                Found::Fresh(matched) => {
-                    accepted.get_or_insert((index, matched));
-                }
+                Found::Fresh(matched) => fresh.push((index, matched)),
                 Found::Used(step) => {
                     replayed.get_or_insert((index, step));
                 }
                 Found::Nothing => {}
             }
         }
-        if let Some((index, matched)) = accepted {
-            let value = match matched {
-                Matched::Step { step, .. } => step,
-                Matched::Counter(counter) => counter,
-            };
-            file.set_mark(index, value);
+        if let Some(&(first, matched)) = fresh.first() {
+            for &(index, matched) in &fresh {
+                let value = match matched {
+                    Matched::Step { step, .. } => step,
+                    Matched::Counter(counter) => counter,
+                };
+                file.set_mark(index, value);
+            }
             return Outcome::Accepted {
-                token: token_name(file, index),
+                token: token_name(file, first),
                 matched,
             };
         }
@@ -257,7 +261,7 @@ mod tests {
     use crate::recovery::RecoveryHash;
     use crate::secret::TotpSecret;
     use crate::secret_file::Algorithm;
-    use crate::token::Token;
+    use crate::token::{Token, TokenKind};
 
     // RFC 6238 appendix B keys and vectors.
     const SHA1_KEY: &[u8] = b"12345678901234567890";
@@ -563,25 +567,45 @@ mod tests {
         assert_eq!(f.state.marks, vec![Some(t / 30), Some(t / 30)]);
     }
 
-    /// When one code belongs to two tokens (the same key twice), the first in file order takes
-    /// it and the other's mark is left alone.
+    /// When one code belongs to two tokens (the same key twice: refused by add_token, but a
+    /// file can be written by hand), it is used up on both: the outcome names the first, and
+    /// neither takes it again.
     #[test]
-    fn the_first_matching_token_takes_the_code() {
-        let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
-        let same = TotpSecret::from_bytes(SHA1_KEY.to_vec()).unwrap();
-        f.add_token(Token::totp("twin", same, Algorithm::SHA1, 8, 30), None)
-            .unwrap();
+    fn a_code_of_two_tokens_is_used_up_on_both() {
+        let mut f = file(SHA256_KEY, Algorithm::SHA1, 8);
+        let key = TotpSecret::from_bytes(SHA1_KEY.to_vec()).unwrap();
+        f.add_token(
+            Token::totp("twin", key.clone(), Algorithm::SHA1, 8, 30),
+            None,
+        )
+        .unwrap();
+        f.first_token_mut().secret = key;
         let t = 1_111_111_109;
         assert!(matches!(
             check(&mut f, "07081804", t, OPEN),
             Outcome::Accepted { ref token, .. } if token == "default"
         ));
-        assert_eq!(f.state.marks, vec![Some(t / 30), None]);
-        // Used up for the first: the twin takes it now.
-        assert!(matches!(
-            check(&mut f, "07081804", t, OPEN),
-            Outcome::Accepted { ref token, .. } if token == "twin"
-        ));
+        assert_eq!(f.state.marks, vec![Some(t / 30), Some(t / 30)]);
+        assert!(!check(&mut f, "07081804", t, OPEN).is_success());
+        // The same with HOTP twins: one press, one login.
+        let mut f = file(SHA256_KEY, Algorithm::SHA1, 6);
+        let fob = TotpSecret::from_bytes(SHA1_KEY.to_vec()).unwrap();
+        f.add_token(Token::hotp("fob", fob.clone(), Algorithm::SHA1, 6), None)
+            .unwrap();
+        f.first_token_mut().kind = TokenKind::Hotp;
+        f.first_token_mut().secret = fob;
+        assert!(check(&mut f, HOTP[0], 59, OPEN).is_success());
+        assert_eq!(f.state.marks, vec![Some(0), Some(0)]);
+        assert!(!check(&mut f, HOTP[0], 60, OPEN).is_success());
+    }
+
+    /// State that does not hold a mark for a token (never made by parse or the token methods,
+    /// only by hand) does not count as "nothing used yet": that token is not checked.
+    #[test]
+    fn a_token_without_a_mark_is_not_checked() {
+        let mut f = with_fob(SHA256_KEY);
+        f.state.marks.truncate(1);
+        assert_eq!(check(&mut f, HOTP[0], 59, OPEN), Outcome::Wrong);
     }
 
     /// More tokens do not mean more checks: the limit counts checks.
@@ -616,7 +640,7 @@ mod tests {
     /// A token is asked only for codes of its length.
     #[test]
     fn tokens_of_other_lengths_are_skipped() {
-        let mut f = file(SHA1_KEY, Algorithm::SHA1, 8);
+        let mut f = file(SHA256_KEY, Algorithm::SHA1, 8);
         let fob = TotpSecret::from_bytes(SHA1_KEY.to_vec()).unwrap();
         f.add_token(Token::hotp("fob", fob, Algorithm::SHA1, 8), None)
             .unwrap();
