@@ -18,7 +18,7 @@ if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: tests/fuzz.sh [SECONDS_PER_TARGET]" >&2
     exit 2
 fi
-targets=(secret_file google_authenticator code_input)
+targets=(secret_file google_authenticator code_input oath_usersfile pskc)
 sanitizer=${FUZZ_SANITIZER:-none}
 
 # cargo fuzz passes -Z flags for sanitizers; the stable toolchain accepts them with this set.
