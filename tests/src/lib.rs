@@ -270,6 +270,109 @@ pub fn secret_toml(
     )
 }
 
+/// One token of a version-3 file written by [`tokens_toml`]: SHA1, 6 digits, TOTP with a
+/// 30-second period or HOTP.
+#[derive(Debug, Clone)]
+pub struct TestToken<'a> {
+    /// The token's name (`token=NAME` in log lines).
+    pub name: &'a str,
+    /// Its key in base32.
+    pub secret: &'a str,
+    /// HOTP (RFC 4226) instead of TOTP.
+    pub hotp: bool,
+    /// Its replay mark: the highest time step or counter already used (for an HOTP token
+    /// whose next counter is N, N - 1); None: nothing used yet.
+    pub mark: Option<u64>,
+}
+
+impl<'a> TestToken<'a> {
+    /// A TOTP token (SHA1, 6 digits, 30 s), nothing used yet.
+    pub fn totp(name: &'a str, secret: &'a str) -> Self {
+        TestToken {
+            name,
+            secret,
+            hotp: false,
+            mark: None,
+        }
+    }
+
+    /// An HOTP token (SHA1, 6 digits) whose next counter is 0.
+    pub fn hotp(name: &'a str, secret: &'a str) -> Self {
+        TestToken {
+            name,
+            secret,
+            hotp: true,
+            mark: None,
+        }
+    }
+
+    fn token(&self) -> pam_totp_core::token::Token {
+        use pam_totp_core::secret_file::Algorithm;
+        use pam_totp_core::token::Token;
+        let secret = pam_totp_core::secret::TotpSecret::from_base32(self.secret)
+            .unwrap_or_else(|e| panic!("test token {}: {e}", self.name));
+        if self.hotp {
+            Token::hotp(self.name, secret, Algorithm::SHA1, 6)
+        } else {
+            Token::totp(self.name, secret, Algorithm::SHA1, 6, 30)
+        }
+    }
+}
+
+/// Text of a secret file with the given tokens (in this order) and recovery codes, made by the
+/// product's own writer (`SecretFile::to_toml`, whose format tests are in pam_totp_core): the
+/// version-3 format once there is more than the one `default` TOTP token, as `totp-enroll
+/// add-token` writes it.
+pub fn tokens_toml(tokens: &[TestToken], recovery: &[&str]) -> String {
+    use pam_totp_core::recovery::RecoveryHash;
+    use pam_totp_core::secret_file::{datetime_from_unix, Algorithm, SecretFile};
+    let (first, more) = tokens.split_first().expect("at least one token");
+    let first_token = first.token();
+    let mut file = SecretFile::new(first_token.secret.clone(), Algorithm::SHA1, 6, 30);
+    *file.first_token_mut() = first_token;
+    if let Some(mark) = first.mark {
+        file.set_mark(0, mark);
+    }
+    for t in more {
+        file.add_token(t.token(), t.mark)
+            .unwrap_or_else(|e| panic!("add test token {}: {e}", t.name));
+    }
+    file.created = datetime_from_unix(1_795_000_000);
+    file.recovery = recovery
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            RecoveryHash::parse(&recovery_hash(c, [i as u8 + 1; 16])).expect("a recovery hash")
+        })
+        .collect();
+    let text = file.to_toml().expect("the core writes the test file");
+    text.to_string()
+}
+
+/// An HOTP code from Debian's oathtool (independent of our implementation) for the base32
+/// key `secret` at counter `counter`; `extra` adds options such as `-d 8`.
+pub fn oathtool_hotp(secret: &str, counter: u64, extra: &[&str]) -> String {
+    let out = Command::new(tool("oathtool", "oathtool"))
+        .arg("--hotp")
+        .args(extra)
+        .args(["-b", "-c", &counter.to_string(), secret])
+        .output()
+        .expect("run oathtool");
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The TOML part of a secret file's bytes (before its state slots): what logins that change
+/// only the login state must leave alone byte for byte.
+pub fn settings_part(bytes: &[u8]) -> Vec<u8> {
+    let (part, _, _) = pam_totp_core::state_slots::split(bytes).expect("a file with state slots");
+    part.to_vec()
+}
+
 /// What one transaction printed.
 #[derive(Debug, Clone)]
 pub struct Login {

@@ -83,6 +83,87 @@ fn a_burst_of_wrong_codes_exhausts_the_rate_limit() {
     assert_eq!(env.login("burst", &[&code]).rc, rc::AUTH_ERR);
 }
 
+/// A user with a TOTP token `phone` (KEY) and an HOTP token `fob` (the RFC 4226 key), as a
+/// version-3 file.
+fn phone_and_fob(env: &Env) {
+    env.write_secret(&tokens_toml(
+        &[
+            TestToken::totp("phone", KEY),
+            TestToken::hotp("fob", RFC_SHA1_KEY),
+        ],
+        &[],
+    ));
+    env.service(
+        "race",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=1000/30\n",
+    );
+}
+
+#[test]
+fn sixteen_racing_logins_accept_one_hotp_code_once() {
+    let env = Env::new();
+    phone_and_fob(&env);
+    let code = oathtool_hotp(RFC_SHA1_KEY, 2, &[]);
+    let start = start_time(Duration::from_millis(620));
+    let children: Vec<_> = (0..16).map(|_| env.spawn("race", &code, start)).collect();
+    let logins: Vec<Login> = children.into_iter().map(finish).collect();
+    let ok = logins.iter().filter(|l| l.ok()).count();
+    assert_eq!(
+        ok,
+        1,
+        "16 racing logins with one HOTP code: {ok} accepted\n{}",
+        env.log()
+    );
+    assert!(logins.iter().all(|l| l.ok() || l.rc == rc::AUTH_ERR));
+    let log = env.log();
+    assert_eq!(
+        log.matches("accepted verification code").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("counter=2 token=fob"), "{log}");
+    // An HOTP code at or below the counter is just not one of the next codes.
+    assert_eq!(log.matches("reason=wrong code").count(), 15, "{log}");
+    let state = file_state(&env.secret_path());
+    assert_eq!(state.checks.len(), 16, "every check recorded: {state:?}");
+    assert_eq!(state.marks, [None, Some(2)], "{state:?}");
+}
+
+#[test]
+fn racing_logins_with_codes_of_different_tokens_both_pass() {
+    let env = Env::new();
+    phone_and_fob(&env);
+    wait_for_fresh_step(30);
+    let t = now();
+    // Three rounds, each a TOTP login and an HOTP login started at the same moment: a login
+    // must not overwrite the other token's mark (or lose the other's check) with what it read.
+    for round in 0..3u64 {
+        let totp = oathtool(KEY, &[], t - 30 + 30 * round);
+        let hotp = oathtool_hotp(RFC_SHA1_KEY, round, &[]);
+        let start = start_time(Duration::from_millis(300));
+        let a = env.spawn("race", &totp, start);
+        let b = env.spawn("race", &hotp, start);
+        let (a, b) = (finish(a), finish(b));
+        assert!(
+            a.ok() && b.ok(),
+            "round {round}: TOTP {} HOTP {}\n{}",
+            a.rc,
+            b.rc,
+            env.log()
+        );
+        let state = file_state(&env.secret_path());
+        assert_eq!(
+            state.marks,
+            [Some(t / 30 - 1 + round), Some(round)],
+            "round {round}: {state:?}"
+        );
+        assert_eq!(state.checks.len() as u64, 2 * (round + 1), "{state:?}");
+    }
+    let log = env.log();
+    assert_eq!(log.matches("token=phone").count(), 3, "{log}");
+    assert_eq!(log.matches("token=fob").count(), 3, "{log}");
+}
+
 /// Unmounts a test mount when dropped.
 struct Mount(std::path::PathBuf);
 

@@ -279,6 +279,79 @@ fn a_login_killed_mid_state_write_loses_nothing_and_accepts_nothing_twice() {
     }
 }
 
+/// The same on a version-3 file (a TOTP and an HOTP token), one case: a login killed while
+/// writing its state slot loses neither token's mark nor the recorded checks, and neither
+/// token's used code passes again.
+#[test]
+fn a_login_killed_mid_state_write_on_a_version_3_file_loses_nothing() {
+    let env = Env::new();
+    env.write_secret(&tokens_toml(
+        &[
+            TestToken::totp("phone", KEY),
+            TestToken::hotp("fob", RFC_SHA1_KEY),
+        ],
+        &[],
+    ));
+    env.service(
+        "t",
+        "auth required @MODULE@ secret=@SECRET@ rate_limit=6/60\n",
+    );
+    wait_for_fresh_step(30);
+    let t = now();
+    let totp = oathtool(KEY, &[], t);
+    let hotp = oathtool_hotp(RFC_SHA1_KEY, 0, &[]);
+    assert!(env.login("t", &[&totp]).ok(), "{}", env.log());
+    assert!(env.login("t", &[&hotp]).ok(), "{}", env.log());
+    let durable = file_state(&env.secret_path());
+    assert_eq!(durable.marks, [Some(t / 30), Some(0)], "{durable:?}");
+    assert_eq!(durable.checks.len(), 2, "{durable:?}");
+
+    // The next login (the HOTP token's next code) is killed in the middle of its state write.
+    let next = oathtool_hotp(RFC_SHA1_KEY, 1, &[]);
+    let shim_log = env.dir.path().join("torn.log");
+    let mut cmd = env.command(&Run {
+        service: "t",
+        answers: &[&next],
+        ..Run::default()
+    });
+    cmd.env(
+        "LD_PRELOAD",
+        format!("{}:{}", env!("SYSLOG_CAPTURE_SO"), env!("TORN_WRITE_SO")),
+    )
+    .env("TORN_WRITE", "cut")
+    .env("TORN_WRITE_LOG", &shim_log);
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "the login was killed");
+    let torn = fs::read_to_string(&shim_log).unwrap_or_default();
+    assert!(torn.starts_with("torn cut "), "shim not hit: {torn:?}");
+    assert_eq!(
+        env.log().matches("accepted verification code").count(),
+        2,
+        "the killed login said nothing: {}",
+        env.log()
+    );
+
+    // The torn slot is ignored: the state is the last durable one, still version 3.
+    assert_eq!(file_state(&env.secret_path()), durable);
+    let text = fs::read_to_string(env.secret_path()).unwrap();
+    assert!(text.contains("\nversion = 3\n"), "{text}");
+    // Codes accepted before the crash stay used (checks 3 and 4).
+    assert_eq!(env.login("t", &[&totp]).rc, rc::AUTH_ERR, "TOTP replay");
+    assert_eq!(env.login("t", &[&hotp]).rc, rc::AUTH_ERR, "HOTP replay");
+    // The killed login's code was never recorded: it works once (check 5), then not (6).
+    assert!(env.login("t", &[&next]).ok(), "{}", env.log());
+    assert_eq!(env.login("t", &[&next]).rc, rc::AUTH_ERR, "used now");
+    assert_eq!(file_state(&env.secret_path()).marks[1], Some(1));
+    // The checks from before the crash still count: a seventh is refused unchecked.
+    assert_eq!(env.login("t", &[&next]).rc, rc::AUTH_ERR);
+    assert!(
+        env.log()
+            .contains("rate limit of 6 checks per 60 s reached"),
+        "the checks from before the crash still count: {}",
+        env.log()
+    );
+}
+
 /// A state slot whose sequence number cannot grow (u64::MAX: only by editing the file) does
 /// not freeze the state: the update replaces the file, and the accepted code is then refused.
 #[test]

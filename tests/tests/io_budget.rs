@@ -237,6 +237,39 @@ fn a_version_1_file_moves_to_version_2_in_one_replace() {
     assert_eq!(env.login("totp", &[&code]).rc, rc::AUTH_ERR);
 }
 
+/// A version-3 file (a TOTP and an HOTP token): a login costs what it costs on version 2,
+/// whichever token's code it gives.
+#[test]
+fn a_login_on_a_version_3_file_costs_one_read_and_one_slot_write() {
+    let env = Env::new();
+    env.write_secret(&tokens_toml(
+        &[
+            TestToken::totp("phone", KEY),
+            TestToken::hotp("fob", RFC_SHA1_KEY),
+        ],
+        &["aaaaa-bbbbb"],
+    ));
+    env.service("totp", SERVICE);
+    let text = std::fs::read_to_string(env.secret_path()).unwrap();
+    assert!(text.contains("\nversion = 3\n"), "{text}");
+    let size = std::fs::metadata(env.secret_path()).unwrap().len();
+    let codes = [
+        ("TOTP", oathtool(KEY, &[], now())),
+        ("HOTP", oathtool_hotp(RFC_SHA1_KEY, 0, &[])),
+    ];
+    for (kind, code) in codes {
+        let (login, calls) = traced_login(&env, &[&code]);
+        assert!(login.ok(), "{kind}: {login:?}\n{}", env.log());
+        assert_read_once(&calls, size);
+        assert_one_slot_write(&calls);
+    }
+    let (login, calls) = traced_login(&env, &["000000"]);
+    assert_eq!(login.rc, rc::AUTH_ERR, "{login:?}");
+    assert_read_once(&calls, size);
+    assert_one_slot_write(&calls);
+    assert_eq!(std::fs::metadata(env.secret_path()).unwrap().len(), size);
+}
+
 #[test]
 fn a_user_without_a_file_costs_no_read_and_no_write() {
     let env = Env::new();
