@@ -3,6 +3,7 @@
 
 use crate::google_authenticator::GaError;
 use pam_totp_core::template::TemplateError;
+use pam_totp_core::token::TokenError;
 use pam_totp_store::store::StoreError;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -132,6 +133,30 @@ pub enum CliError {
     /// The system clock is before 1970.
     #[error("the system clock is before 1970; fix the time (TOTP needs a correct clock)")]
     Clock,
+    /// A token cannot be added or removed (bad name, duplicate, too many, the last one...).
+    #[error("{}: {source}; nothing was changed", path.display())]
+    Token {
+        /// The secret file.
+        path: PathBuf,
+        /// What is wrong, and the fix.
+        source: TokenError,
+    },
+    /// `resync` named a TOTP token.
+    #[error("token \"{name}\" in {} is a TOTP token: resync is for HOTP (counter-based) tokens only; a TOTP token that is refused needs the phone's clock set right", path.display())]
+    NotHotp {
+        /// The secret file.
+        path: PathBuf,
+        /// The token.
+        name: String,
+    },
+    /// `resync` did not find the two codes within reach.
+    #[error("the two codes are not consecutive codes of token \"{name}\" within 1000 counter values of its counter; {} was not changed. Press the button twice more and run totp-enroll resync again with both new codes; a token further ahead must be added again (remove-token, add-token --counter)", path.display())]
+    ResyncNotFound {
+        /// The secret file.
+        path: PathBuf,
+        /// The token.
+        name: String,
+    },
     /// A google-authenticator file cannot be imported.
     #[error("{path}: {source}")]
     GoogleAuthenticator {
