@@ -4,6 +4,9 @@
 mod enroll;
 mod forget_hosts;
 mod import;
+mod import_oath;
+mod import_pskc;
+mod import_tokens;
 mod recovery_codes;
 mod remove;
 mod report;
@@ -60,6 +63,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
         Command::Remove => remove::run(&target),
         Command::ImportGoogleAuthenticator(args) => import::run(&target, &args),
+        Command::ImportOathUsersfile(args) => import_oath::run(&target, &args),
+        Command::ImportPskc(args) => import_pskc::run(&target, &args),
         Command::ForgetHosts(args) => forget_hosts::run(&target, args.host.as_deref(), args.json),
         // Handled above, before a target user is looked up.
         Command::Report(args) => report::run(&template, &args),
