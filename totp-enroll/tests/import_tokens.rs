@@ -8,7 +8,7 @@ use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::token::TokenKind;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// RFC 4226's key, in hex as pam_oath writes it.
 const RFC_HEX: &str = "3132333435363738393031323334353637383930";
@@ -282,5 +282,63 @@ fn pskc_keys_pam_totp_cannot_check_are_refused_by_name() {
             assert!(stderr(&out).contains(word), "{file}: {}", stderr(&out));
         }
         assert!(!env.file().exists(), "{file}: nothing is written");
+    }
+}
+
+/// Runs `totp-enroll --secret-file FILE ARGS` with its syslog lines captured into `log`;
+/// returns the output and the lines it logged.
+fn run_logged(env: &Env, log: &pam_totp_tests::Env, args: &[&str]) -> (Output, Vec<String>) {
+    let before = log.log().lines().count();
+    let file = env.file();
+    let mut full = vec!["--secret-file", file.to_str().unwrap()];
+    full.extend_from_slice(args);
+    let out = run_with(&full, "", |c| {
+        log.capture_syslog(c);
+        c.env_remove("SUDO_USER");
+    });
+    let lines = log.log().lines().skip(before).map(str::to_string).collect();
+    (out, lines)
+}
+
+#[test]
+fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
+    needs_root!();
+    let env = Env::new();
+    let log = pam_totp_tests::Env::new();
+    let me = pam_totp_tests::current_user();
+    let uid = nix::unistd::getuid().as_raw();
+    let line = |action: &str| {
+        format!(
+            "85 action={action} user={me} by_uid={uid} by_user={me} file={}",
+            env.file().display()
+        )
+    };
+    let path = usersfile(&env, &format!("HOTP {me} pin1234 {RFC_HEX} 0\n"));
+    let (out, lines) = run_logged(&env, &log, &["import-oath-usersfile", &path]);
+    assert_exit(&out, 0);
+    assert_eq!(lines, [line("import-oath-usersfile")]);
+    let (out, lines) = run_logged(
+        &env,
+        &log,
+        &[
+            "import-pskc",
+            &data("rfc6030/figure6.xml"),
+            "--key",
+            "12345678901234567890123456789012",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(lines, [line("import-pskc")]);
+    for refused in [
+        vec!["import-pskc", "/nonexistent/file.xml"],
+        vec!["import-pskc", &data("pskc/seven-digits.xml")],
+    ] {
+        let (out, lines) = run_logged(&env, &log, &refused);
+        assert_exit(&out, 1);
+        assert!(lines.is_empty(), "{lines:?}");
+    }
+    let all = log.log();
+    for secret in [RFC_HEX, RFC_SHA1_KEY, "pin1234", "MTIzNDU2"] {
+        assert!(!all.contains(secret), "{all}");
     }
 }
