@@ -24,6 +24,10 @@ pub enum Action {
     Enroll,
     /// A google-authenticator file converted into an enrollment.
     ImportGoogleAuthenticator,
+    /// Tokens imported from a pam_oath usersfile.
+    ImportOathUsersfile,
+    /// Tokens imported from an RFC 6030 (PSKC) seed file.
+    ImportPskc,
     /// A new set of recovery codes replaced the old one.
     RecoveryCodes,
     /// The secret file was removed: the second factor is off for the user.
@@ -44,6 +48,8 @@ impl Action {
         match self {
             Action::Enroll => "enroll",
             Action::ImportGoogleAuthenticator => "import-google-authenticator",
+            Action::ImportOathUsersfile => "import-oath-usersfile",
+            Action::ImportPskc => "import-pskc",
             Action::RecoveryCodes => "recovery-codes",
             Action::Remove => "remove",
             Action::ForgetHosts => "forget-hosts",
@@ -210,6 +216,8 @@ mod tests {
             (Action::AddToken, "add-token"),
             (Action::RemoveToken, "remove-token"),
             (Action::Resync, "resync"),
+            (Action::ImportOathUsersfile, "import-oath-usersfile"),
+            (Action::ImportPskc, "import-pskc"),
         ] {
             assert!(line(&change(action, false), &nameless)
                 .starts_with(&format!("action={name} user=alice ")));

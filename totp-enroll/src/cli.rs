@@ -31,9 +31,9 @@ Examples:
                                        a second phone (or a hardware token: --hotp)
   totp-enroll tokens                   list the tokens (names and parameters, never keys)
 
-Every change (enroll, recovery-codes, remove, import-google-authenticator, forget-hosts,
-add-token, remove-token, resync) is logged to
-syslog (authpriv, ident totp-enroll) with the user, the caller's uid and SUDO_USER.
+Every change (enroll, recovery-codes, remove, import-google-authenticator,
+import-oath-usersfile, import-pskc, forget-hosts, add-token, remove-token, resync) is logged
+to syslog (authpriv, ident totp-enroll) with the user, the caller's uid and SUDO_USER.
 
 Exit status: 0 success, 1 failure (one line on stderr naming the file and the fix),
 2 usage error.";
@@ -69,6 +69,8 @@ const COMMAND_WORDS: &[&str] = &[
     "recovery-codes",
     "remove",
     "import-google-authenticator",
+    "import-oath-usersfile",
+    "import-pskc",
     "report",
     "forget-hosts",
     "add-token",
@@ -187,6 +189,38 @@ Examples:
   sudo totp-enroll --user alice import-google-authenticator
   sudo totp-enroll --user alice import-google-authenticator /root/ga/alice --force")]
     ImportGoogleAuthenticator(ImportArgs),
+
+    /// Import the user's tokens (HOTP, TOTP) from a pam_oath usersfile.
+    #[command(after_help = "\
+Takes the lines of the user (yourself, or --user as root) from a pam_oath usersfile
+(TYPE USER PIN HEXKEY [COUNTER [LASTOTP [TIME]]]; HOTP, HOTP/E/N, HOTP/T30[/N], HOTP/T60[/N]).
+Each line becomes a token named oath-1, oath-2... (the next free numbers). An HOTP token goes on
+from where pam_oath stopped: a code pam_oath already accepted stays refused. Lines with 7-digit
+codes or keys under 80 bits are refused (nothing is imported). A PIN in the line is not
+imported: pam_totp takes no PIN; the password module asks for the password.
+Without an enrollment, a new one is made with these tokens and new recovery codes, shown once;
+with one, the tokens are added to it. No first code is asked: the keys are the site's.
+
+Examples:
+  sudo totp-enroll --user alice import-oath-usersfile /etc/users.oath
+  sudo totp-enroll --user alice import-oath-usersfile /etc/users.oath --json")]
+    ImportOathUsersfile(ImportOathArgs),
+
+    /// Import HOTP and TOTP keys from an RFC 6030 (PSKC) seed file, as shipped with hardware tokens.
+    #[command(after_help = "\
+Plain secrets, or secrets encrypted with a pre-shared AES-128 key (--key, 32 hex digits from the
+token vendor; the file's MAC is checked first, so a wrong key is refused). Each key becomes a
+token named after the token's serial number (made unique: SERIAL-2...). HOTP tokens start at
+the file's Counter, TOTP tokens use its TimeInterval (default 30 s). Keys with a Time origin
+other than 0, unsupported digits or keys under 80 bits are refused (nothing is imported).
+Without an enrollment, a new one is made with these tokens and new recovery codes, shown once;
+with one, the tokens are added to it.
+--key on the command line is visible to other local users (ps); use it on a trusted host.
+
+Examples:
+  sudo totp-enroll --user alice import-pskc tokens.pskc.xml
+  sudo totp-enroll --user alice import-pskc tokens.pskc.xml --key 12345678901234567890123456789012")]
+    ImportPskc(ImportPskcArgs),
 
     /// List every account of the user database with its state (root only).
     #[command(after_help = "\
@@ -403,6 +437,36 @@ pub struct ImportArgs {
     /// Replace an existing pam_totp enrollment.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Options of `import-oath-usersfile`.
+#[derive(Debug, Args)]
+pub struct ImportOathArgs {
+    /// The pam_oath usersfile (e.g. /etc/users.oath).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Print one JSON object on stdout: {"tokens": [names added], "recovery_codes": [...]}
+    /// (empty when the tokens were added to an existing enrollment).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `import-pskc`.
+#[derive(Debug, Args)]
+pub struct ImportPskcArgs {
+    /// The PSKC (RFC 6030) file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The pre-shared AES-128 key of an encrypted file, 32 hex digits.
+    #[arg(long, value_name = "HEX")]
+    pub key: Option<String>,
+
+    /// Print one JSON object on stdout: {"tokens": [names added], "recovery_codes": [...]}
+    /// (empty when the tokens were added to an existing enrollment).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--algorithm` values.

@@ -165,6 +165,38 @@ pub enum CliError {
         /// What is wrong.
         source: GaError,
     },
+    /// A file to import tokens from (usersfile, PSKC) cannot be opened or read.
+    #[error("cannot read {path}: {source}")]
+    ImportIo {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A pam_oath usersfile cannot be read for the user.
+    #[error("{path}: {source}; nothing was imported")]
+    OathUsersfile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: totp_enroll::oath_usersfile::UsersfileError,
+    },
+    /// A PSKC file cannot be read (or decrypted).
+    #[error("{path}: {source}; nothing was imported")]
+    Pskc {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: totp_enroll::pskc::PskcError,
+    },
+    /// A token of the file cannot be imported (never shows key material).
+    #[error("{path}: {reason}")]
+    ImportRefused {
+        /// The file.
+        path: PathBuf,
+        /// Which token (line, key package), what is wrong and the fix.
+        reason: String,
+    },
     /// A google-authenticator file cannot be opened or read.
     #[error("cannot read {path}: {source}")]
     GoogleAuthenticatorIo {

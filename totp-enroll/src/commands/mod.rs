@@ -5,6 +5,9 @@ mod add_token;
 mod enroll;
 mod forget_hosts;
 mod import;
+mod import_oath;
+mod import_pskc;
+mod import_tokens;
 mod recovery_codes;
 mod remove;
 mod remove_token;
@@ -64,6 +67,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
         Command::Remove => remove::run(&target),
         Command::ImportGoogleAuthenticator(args) => import::run(&target, &args),
+        Command::ImportOathUsersfile(args) => import_oath::run(&target, &args),
+        Command::ImportPskc(args) => import_pskc::run(&target, &args),
         Command::ForgetHosts(args) => forget_hosts::run(&target, args.host.as_deref(), args.json),
         Command::AddToken(args) => add_token::run(&target, &args, site.issuer),
         Command::Tokens(args) => tokens::run(&target, args.json),
