@@ -109,8 +109,13 @@ fn fifos_and_directories_are_refused_without_hanging() {
 fn unknown_versions_and_bad_contents_are_refused_with_a_reason() {
     let cases: &[(&str, &str)] = &[
         (
+            "version = 4\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n",
+            "format version 4",
+        ),
+        // Version 3 keeps its keys in [[token]] tables.
+        (
             "version = 3\nsecret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n",
-            "format version 3",
+            "unknown field `secret`",
         ),
         // Version 2 keeps its login state in slots at the end of the file.
         (
