@@ -14,7 +14,7 @@ use pam_totp_core::enrollment;
 use pam_totp_core::params::ALLOWED_DIGITS_TEXT;
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::SecretFile;
-use pam_totp_core::token::{check_name, Token, MAX_NAME_LEN};
+use pam_totp_core::token::{check_name, Token, TokenError, MAX_NAME_LEN};
 use pam_totp_store::bounded;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -121,13 +121,23 @@ fn unique_name(wish: &NameWish, taken: &[String]) -> String {
     }
 }
 
+/// An imported token with its name set.
+struct Named {
+    /// Where it comes from, for messages.
+    origin: String,
+    /// The token, named.
+    token: Token,
+    /// Its replay mark.
+    mark: Option<u64>,
+}
+
 /// Names each token so that no name repeats one in `taken` or an earlier import, and checks
 /// each token.
 fn name_tokens(
     path: &Path,
     incoming: Vec<Incoming>,
     mut taken: Vec<String>,
-) -> Result<Vec<(Token, Option<u64>)>, CliError> {
+) -> Result<Vec<Named>, CliError> {
     let mut named = Vec::with_capacity(incoming.len());
     for item in incoming {
         let mut token = item.token;
@@ -137,9 +147,42 @@ fn name_tokens(
             reason: format!("{}: {e}", item.origin),
         })?;
         taken.push(token.name.clone());
-        named.push((token, item.mark));
+        named.push(Named {
+            origin: item.origin,
+            token,
+            mark: item.mark,
+        });
     }
     Ok(named)
+}
+
+/// Why adding an imported token was refused: the token's origin in the file, what is wrong and
+/// the fix. `imported` holds the (name, origin) of the tokens of this file added before it, to
+/// tell a seed given twice in the file from one the user already had.
+fn add_refused(
+    path: &Path,
+    origin: &str,
+    e: &TokenError,
+    imported: &[(String, String)],
+) -> CliError {
+    let reason = match e {
+        TokenError::SameKey(twin) => match imported.iter().find(|(name, _)| name == twin) {
+            Some((_, first)) => format!(
+                "{origin}: {first} already has this key: one seed twice in the file adds \
+                 nothing; nothing was imported. Leave one of them out of the file"
+            ),
+            None => format!(
+                "{origin}: token \"{twin}\" already has this key: this seed is already enrolled \
+                 (imported before?) and a second token with it adds nothing; nothing was \
+                 imported. Leave this token out of the file"
+            ),
+        },
+        _ => format!("{origin}: {e}; nothing was imported"),
+    };
+    CliError::ImportRefused {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 /// What was stored.
@@ -166,23 +209,20 @@ pub fn store(
             reason: "no token to import".to_string(),
         });
     }
-    let token_err = |origin: &str, e| CliError::ImportRefused {
-        path: path.to_path_buf(),
-        reason: format!("{origin}: {e}; nothing was imported"),
-    };
     if let Some(loaded) = target.load()? {
         let mut locked = loaded.lock().map_err(|e| target.store_error(e))?;
         let taken = locked.content().tokens().map(|t| t.name.clone()).collect();
         let named = name_tokens(path, incoming, taken)?;
-        let mut names = Vec::with_capacity(named.len());
-        for (token, mark) in named {
-            let name = token.name.clone();
+        let mut imported = Vec::with_capacity(named.len());
+        for item in named {
+            let name = item.token.name.clone();
             locked
                 .content_mut()
-                .add_token(token, mark)
-                .map_err(|e| token_err(&name, e))?;
-            names.push(name);
+                .add_token(item.token, item.mark)
+                .map_err(|e| add_refused(path, &item.origin, &e, &imported))?;
+            imported.push((name, item.origin));
         }
+        let names = imported.into_iter().map(|(name, _)| name).collect();
         locked.save().map_err(|e| target.store_error(e))?;
         audit_change(target, action, false);
         return Ok(Stored {
@@ -191,27 +231,32 @@ pub fn store(
         });
     }
     check_existing(target, false)?;
-    let named = name_tokens(path, incoming, Vec::new())?;
-    let mut tokens = named.into_iter();
-    let Some((first, first_mark)) = tokens.next() else {
+    let mut named = name_tokens(path, incoming, Vec::new())?.into_iter();
+    let Some(first) = named.next() else {
         return Err(CliError::ImportRefused {
             path: path.to_path_buf(),
             reason: "no token to import".to_string(),
         });
     };
-    let mut names = vec![first.name.clone()];
-    let period = first.period().unwrap_or(30);
-    let mut file = SecretFile::new(first.secret.clone(), first.algorithm, first.digits, period);
-    *file.first_token_mut() = first;
-    if let Some(mark) = first_mark {
+    let mut imported = vec![(first.token.name.clone(), first.origin)];
+    let period = first.token.period().unwrap_or(30);
+    let mut file = SecretFile::new(
+        first.token.secret.clone(),
+        first.token.algorithm,
+        first.token.digits,
+        period,
+    );
+    *file.first_token_mut() = first.token;
+    if let Some(mark) = first.mark {
         file.set_mark(0, mark);
     }
-    for (token, mark) in tokens {
-        let name = token.name.clone();
-        file.add_token(token, mark)
-            .map_err(|e| token_err(&name, e))?;
-        names.push(name);
+    for item in named {
+        let name = item.token.name.clone();
+        file.add_token(item.token, item.mark)
+            .map_err(|e| add_refused(path, &item.origin, &e, &imported))?;
+        imported.push((name, item.origin));
     }
+    let names = imported.into_iter().map(|(name, _)| name).collect();
     let (codes, hashes) = new_recovery_codes()?;
     enrollment::complete(&mut file, now()?, hashes);
     write_enrollment(target, &file, false)?;
