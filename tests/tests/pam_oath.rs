@@ -35,10 +35,19 @@ fn pam_oath_present(test: &str) -> bool {
     found
 }
 
-/// The HOTP code of `counter` from oathtool.
+/// two-tokens.xml's HOTP key (`abcdefghijklmnopqrst`) in hex: one user's tokens cannot share
+/// a key, so it is not the TOTP token's.
+const PSKC_HOTP_HEX: &str = "6162636465666768696a6b6c6d6e6f7071727374";
+
+/// The HOTP code of `counter` from oathtool (RFC 4226's key).
 fn hotp(counter: u64) -> String {
+    hotp_of(RFC_HEX, counter)
+}
+
+/// The HOTP code of `counter` for the key `hex`, from oathtool.
+fn hotp_of(hex: &str, counter: u64) -> String {
     let out = Command::new(tool("oathtool", "oathtool"))
-        .args(["--hotp", "-c", &counter.to_string(), RFC_HEX])
+        .args(["--hotp", "-c", &counter.to_string(), hex])
         .output()
         .expect("run oathtool");
     assert!(out.status.success(), "oathtool failed");
@@ -152,9 +161,9 @@ fn a_pskc_totp_token_logs_in_after_import() {
         "{}",
         env.log()
     );
-    // The HOTP token of the same file starts at its Counter (41).
-    assert!(!env.login("totp", &[&hotp(40)]).ok());
-    assert!(env.login("totp", &[&hotp(41)]).ok());
+    // The HOTP token of the same file (its own key) starts at its Counter (41).
+    assert!(!env.login("totp", &[&hotp_of(PSKC_HOTP_HEX, 40)]).ok());
+    assert!(env.login("totp", &[&hotp_of(PSKC_HOTP_HEX, 41)]).ok());
     assert!(env.log().contains("token=FT-0001-A-2"), "{}", env.log());
     // A wrong code fails.
     assert!(!env.login("totp", &["000000"]).ok());

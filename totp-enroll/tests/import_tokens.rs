@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::token::TokenKind;
 use std::os::unix::fs::PermissionsExt;
@@ -12,6 +13,15 @@ use std::process::{Command, Output};
 
 /// RFC 4226's key, in hex as pam_oath writes it.
 const RFC_HEX: &str = "3132333435363738393031323334353637383930";
+/// More 160-bit keys, in hex: one user's tokens cannot share a key.
+/// `abcdefghijklmnopqrst` (two-tokens.xml's HOTP key; base32 `MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U`).
+const HEX_B: &str = "6162636465666768696a6b6c6d6e6f7071727374";
+/// `ABCDEFGHIJKLMNOPQRST`.
+const HEX_C: &str = "4142434445464748494a4b4c4d4e4f5051525354";
+/// `01234567890123456789`.
+const HEX_D: &str = "3031323334353637383930313233343536373839";
+/// What a refusal of a key the user's tokens already hold says.
+const SAME_KEY: &str = "already has this key";
 
 /// The RFC 6030 examples and the PSKC files written for these tests.
 fn data(name: &str) -> String {
@@ -79,8 +89,8 @@ fn every_usersfile_type_becomes_a_token() {
         &env,
         &format!(
             "# site tokens\nHOTP\t{me}\t-\t{RFC_HEX}\t5\t{}\t2026-11-30T08:15:02L\n\
-             HOTP/T30 {me} + {RFC_HEX}\nHOTP/T60 {me} - {RFC_HEX}\n\
-             HOTP/E/8 {me} - {RFC_HEX} 17\nHOTP someone-else - 00\n",
+             HOTP/T30 {me} + {HEX_B}\nHOTP/T60 {me} - {HEX_C}\n\
+             HOTP/E/8 {me} - {HEX_D} 17\nHOTP someone-else - 00\n",
             hotp(RFC_HEX, 5, 6)
         ),
     );
@@ -102,8 +112,21 @@ fn every_usersfile_type_becomes_a_token() {
         std::fs::metadata(env.file()).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    // The keys are stored (base32), never printed.
-    assert!(!stdout(&out).contains(RFC_HEX) && !stderr(&out).contains(RFC_HEX));
+    // Each line's key is stored with its token (base32), never printed.
+    let file = parsed(&env);
+    let keys: Vec<&[u8]> = file.tokens().map(|t| t.secret.as_bytes()).collect();
+    assert_eq!(
+        keys,
+        [
+            &b"12345678901234567890"[..],
+            b"abcdefghijklmnopqrst",
+            b"ABCDEFGHIJKLMNOPQRST",
+            b"01234567890123456789"
+        ]
+    );
+    for hex in [RFC_HEX, HEX_B, HEX_C, HEX_D] {
+        assert!(!stdout(&out).contains(hex) && !stderr(&out).contains(hex));
+    }
     assert!(env.text().contains(RFC_SHA1_KEY));
 
     // pam_oath took the code of counter 5: refused; that of 6 is accepted (checked as the
@@ -114,8 +137,9 @@ fn every_usersfile_type_becomes_a_token() {
     assert_exit(&out, 0);
     assert_eq!(summary(&env)[0].3, Some(6));
     // The 8-digit HOTP/E/8 token starts at its hand-written counter 17.
-    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 17, 8)));
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(HEX_D, 17, 8)));
     assert_exit(&out, 0);
+    assert_eq!(summary(&env)[3].3, Some(17));
     // (At most 3 checks in 30 s: the TOTP tokens are checked by logins in the tests crate.)
 }
 
@@ -125,8 +149,9 @@ fn added_to_an_existing_enrollment_with_unique_names() {
     let env = Env::new();
     let me = pam_totp_tests::current_user();
     enroll_json(&env, KEY);
-    let path = usersfile(&env, &format!("HOTP {me} - {RFC_HEX}\n"));
-    for expected in ["oath-1", "oath-2"] {
+    // Two usersfiles with a key each: the second import's token gets the next free name.
+    for (hex, expected) in [(RFC_HEX, "oath-1"), (HEX_B, "oath-2")] {
+        let path = usersfile(&env, &format!("HOTP {me} - {hex}\n"));
         let out = env.run(&["import-oath-usersfile", &path, "--json"], "");
         assert_exit(&out, 0);
         let v = json(&out);
@@ -140,7 +165,36 @@ fn added_to_an_existing_enrollment_with_unique_names() {
         json(&env.run(&["status", "--json"], ""))["recovery_codes_left"],
         10
     );
+    // The same seed again (the last file, imported twice) is refused, naming the file, the
+    // line and the token that has the key; nothing is written.
+    let path = env.dir.path().join("users.oath");
+    let before = env.text();
+    let out = env.run(&["import-oath-usersfile", path.to_str().unwrap()], "");
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    for word in [
+        path.to_str().unwrap(),
+        "line 1",
+        "token \"oath-2\" already has this key",
+        "nothing was imported",
+    ] {
+        assert!(err.contains(word), "{word}: {err}");
+    }
+    assert!(!err.contains(HEX_B), "{err}");
+    assert_eq!(env.text(), before, "a refused import writes nothing");
+    // So is the enrollment's own key in a usersfile.
+    let own = pam_totp_core::hex::encode(TotpSecret::from_base32(KEY).unwrap().as_bytes());
+    let kv = usersfile(&env, &format!("HOTP {me} - {own}\n"));
+    let out = env.run(&["import-oath-usersfile", &kv], "");
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("token \"default\" already has this key"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.text(), before, "a refused import writes nothing");
     // Text output names the tokens.
+    let path = usersfile(&env, &format!("HOTP {me} - {HEX_C}\n"));
     let out = env.run(&["import-oath-usersfile", &path], "");
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("oath-3"), "{}", stdout(&out));
@@ -158,6 +212,11 @@ fn usersfile_lines_pam_totp_cannot_check_are_refused_by_line() {
         ),
         (format!("\nHOTP {me} - 0102030405060708\n"), "line 2"),
         (format!("HOTP/E/9 {me} - {RFC_HEX}\n"), "line 1"),
+        // One seed twice in the file.
+        (
+            format!("HOTP {me} - {RFC_HEX}\nHOTP/T30 {me} - {RFC_HEX}\n"),
+            "line 2: line 1 already has this key",
+        ),
     ] {
         let path = usersfile(&env, &text);
         let out = env.run(&["import-oath-usersfile", &path], "");
@@ -205,9 +264,30 @@ fn pskc_plain_rfc_example_and_encrypted_one() {
         [("987654321".into(), TokenKind::Hotp, 8, None)]
     );
     assert!(env.text().contains(RFC_SHA1_KEY));
+    // The code of counter 0 (8 digits) is accepted by the user's own request.
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 0, 8)));
+    assert_exit(&out, 0);
 
-    // Figure 6 (same serial, encrypted): without the key, with a wrong key, with the right one.
+    // Figure 6 is figure 3 encrypted (same serial, same secret): with the right key it is
+    // the same seed again, refused as such; nothing is written.
     let fig6 = data("rfc6030/figure6.xml");
+    let right_key = "12345678901234567890123456789012";
+    let before = env.text();
+    let out = env.run(&["import-pskc", &fig6, "--key", right_key], "");
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    for word in [
+        fig6.as_str(),
+        "key \"12345678\"",
+        "token \"987654321\" already has this key",
+    ] {
+        assert!(err.contains(word), "{word}: {err}");
+    }
+    assert_eq!(env.text(), before, "a refused import writes nothing");
+
+    // Figure 6 for a user without tokens: without the key, with a wrong key, with a key of the
+    // wrong length, with the right one.
+    let env = Env::new();
     let out = env.run(&["import-pskc", &fig6], "");
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("--key"), "{}", stderr(&out));
@@ -224,24 +304,19 @@ fn pskc_plain_rfc_example_and_encrypted_one() {
     assert!(stderr(&out).contains("wrong"), "{}", stderr(&out));
     let out = env.run(&["import-pskc", &fig6, "--key", "1234"], "");
     assert_exit(&out, 1);
-    assert_eq!(summary(&env).len(), 1, "nothing added by refused imports");
-    let out = env.run(
-        &[
-            "import-pskc",
-            &fig6,
-            "--key",
-            "12345678901234567890123456789012",
-            "--json",
-        ],
-        "",
-    );
+    assert!(!env.file().exists(), "nothing written by refused imports");
+    let out = env.run(&["import-pskc", &fig6, "--key", right_key, "--json"], "");
     assert_exit(&out, 0);
-    assert_eq!(names(&json(&out)), ["987654321-2"]);
+    let v = json(&out);
+    assert_eq!(names(&v), ["987654321"]);
+    assert_eq!(v["recovery_codes"].as_array().unwrap().len(), 10);
     let file = parsed(&env);
     let keys: Vec<&[u8]> = file.tokens().map(|t| t.secret.as_bytes()).collect();
-    assert_eq!(keys, [b"12345678901234567890"; 2]);
-
-    // The code of counter 0 (8 digits) is accepted by the user's own request.
+    assert_eq!(keys, [b"12345678901234567890"]);
+    assert_eq!(
+        summary(&env),
+        [("987654321".into(), TokenKind::Hotp, 8, None)]
+    );
     let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 0, 8)));
     assert_exit(&out, 0);
 }
@@ -260,10 +335,18 @@ fn pskc_totp_and_hotp_with_their_parameters() {
             ("FT-0001-A-2".into(), TokenKind::Hotp, 6, Some(40)),
         ]
     );
-    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 40, 6)));
+    // Each key package's key is its token's.
+    let file = parsed(&env);
+    let keys: Vec<&[u8]> = file.tokens().map(|t| t.secret.as_bytes()).collect();
+    assert_eq!(
+        keys,
+        [&b"12345678901234567890"[..], b"abcdefghijklmnopqrst"]
+    );
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(HEX_B, 40, 6)));
     assert_exit(&out, 1);
-    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 41, 6)));
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(HEX_B, 41, 6)));
     assert_exit(&out, 0);
+    assert_eq!(summary(&env)[1].3, Some(41));
 }
 
 #[test]
@@ -313,7 +396,7 @@ fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
             env.file().display()
         )
     };
-    let path = usersfile(&env, &format!("HOTP {me} pin1234 {RFC_HEX} 0\n"));
+    let path = usersfile(&env, &format!("HOTP {me} pin1234 {HEX_B} 0\n"));
     let (out, lines) = run_logged(&env, &log, &["import-oath-usersfile", &path]);
     assert_exit(&out, 0);
     assert_eq!(lines, [line("import-oath-usersfile")]);
@@ -329,16 +412,28 @@ fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
     );
     assert_exit(&out, 0);
     assert_eq!(lines, [line("import-pskc")]);
+    let fig3 = data("rfc6030/figure3.xml");
     for refused in [
         vec!["import-pskc", "/nonexistent/file.xml"],
         vec!["import-pskc", &data("pskc/seven-digits.xml")],
+        // Figure 3 holds figure 6's seed.
+        vec!["import-pskc", &fig3],
     ] {
         let (out, lines) = run_logged(&env, &log, &refused);
         assert_exit(&out, 1);
         assert!(lines.is_empty(), "{lines:?}");
     }
+    let (out, _) = run_logged(&env, &log, &["import-pskc", &fig3]);
+    assert!(stderr(&out).contains(SAME_KEY), "{}", stderr(&out));
     let all = log.log();
-    for secret in [RFC_HEX, RFC_SHA1_KEY, "pin1234", "MTIzNDU2"] {
+    for secret in [
+        RFC_HEX,
+        RFC_SHA1_KEY,
+        HEX_B,
+        "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U",
+        "pin1234",
+        "MTIzNDU2",
+    ] {
         assert!(!all.contains(secret), "{all}");
     }
 }

@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use pam_totp_core::params::{DEFAULT_HOTP_WINDOW, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
+use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::verify::{check, Matched, Outcome, Policy};
 use pam_totp_tests::{secret_toml, tool, Env as LogEnv, FakeUsers};
@@ -23,6 +24,15 @@ const FOB: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const FOB_HEX: &str = "3132333435363738393031323334353637383930";
 /// The spare phone's key.
 const SPARE: &str = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U";
+
+/// The key of hardware token `i` (20 bytes of the digit `i`), base32: one user's tokens
+/// cannot share a key.
+fn fob_key(i: u8) -> String {
+    TotpSecret::from_bytes(vec![b'0' + i; 20])
+        .unwrap()
+        .to_base32()
+        .to_string()
+}
 
 /// `oathtool --hotp -b -c COUNTER KEY`, as one line of input.
 fn hotp(key: &str, counter: u64) -> String {
@@ -341,21 +351,36 @@ fn duplicates_a_ninth_token_bad_names_and_no_enrollment_are_refused() {
         stderr(&out)
     );
     assert_eq!(std::fs::read(env.file()).unwrap(), before);
+    // A key a token already has (here the enrollment's own) is refused, naming that token.
+    let out = env.run(
+        &["add-token", "--name", "twin", "--hotp", "--secret", KEY],
+        &hotp(KEY, 0),
+    );
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("token \"default\" already has this key"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(env.file()).unwrap(), before);
 
-    // Seven more make eight; the ninth is refused before any key is shown.
+    // Seven more (each with its own key) make eight; the ninth is refused before any key is
+    // shown.
     for i in 1..8 {
         let name = format!("fob{i}");
+        let key = fob_key(i);
         let out = env.run(
-            &["add-token", "--name", &name, "--hotp", "--secret", FOB],
-            &hotp(FOB, 0),
+            &["add-token", "--name", &name, "--hotp", "--secret", &key],
+            &hotp(&key, 0),
         );
         assert_exit(&out, 0);
     }
     assert_eq!(parsed(&env.file()).token_count(), 8);
     let full = std::fs::read(env.file()).unwrap();
+    let nine = fob_key(9);
     let out = env.run(
-        &["add-token", "--name", "fob9", "--hotp", "--secret", FOB],
-        &hotp(FOB, 0),
+        &["add-token", "--name", "fob9", "--hotp", "--secret", &nine],
+        &hotp(&nine, 0),
     );
     assert_exit(&out, 1);
     assert!(
@@ -365,8 +390,8 @@ fn duplicates_a_ninth_token_bad_names_and_no_enrollment_are_refused() {
     );
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     let out = env.run(
-        &["add-token", "--name", "fob3", "--hotp", "--secret", FOB],
-        &hotp(FOB, 0),
+        &["add-token", "--name", "fob3", "--hotp", "--secret", &nine],
+        &hotp(&nine, 0),
     );
     assert_exit(&out, 1);
     assert_eq!(std::fs::read(env.file()).unwrap(), full);
