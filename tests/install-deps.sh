@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian/Ubuntu: PAM headers, the independent references
-# (oathtool, google-authenticator, pamtester), the real consumers (sshd, sudo, OpenVPN,
+# (oathtool, google-authenticator, pam_oath, pamtester), the real consumers (sshd, sudo, OpenVPN,
 # su/login), packaging checks (dpkg-dev, binutils, fail2ban, lintian, cargo-deb), test tooling
 # (openssl, expect, iproute2, util-linux, strace; zbar-tools to decode the QR code shown at
 # enrollment; fscrypt and e2fsprogs for the encrypted-home
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 as_root apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    libpam0g-dev libpam-modules libpam-runtime oathtool pamtester libpam-google-authenticator \
+    libpam0g-dev libpam-modules libpam-runtime oathtool pamtester libpam-google-authenticator libpam-oath \
     openssh-server openssh-client sudo openvpn login \
     dpkg-dev binutils fail2ban lintian \
     openssl expect iproute2 util-linux strace g++ fscrypt e2fsprogs zbar-tools >/dev/null

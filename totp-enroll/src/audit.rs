@@ -24,12 +24,22 @@ pub enum Action {
     Enroll,
     /// A google-authenticator file converted into an enrollment.
     ImportGoogleAuthenticator,
+    /// Tokens imported from a pam_oath usersfile.
+    ImportOathUsersfile,
+    /// Tokens imported from an RFC 6030 (PSKC) seed file.
+    ImportPskc,
     /// A new set of recovery codes replaced the old one.
     RecoveryCodes,
     /// The secret file was removed: the second factor is off for the user.
     Remove,
     /// Remembered hosts (`remember=`) were dropped.
     ForgetHosts,
+    /// A token was added (`add-token`).
+    AddToken,
+    /// A token was removed (`remove-token`).
+    RemoveToken,
+    /// An HOTP token's counter was moved to where the token is (`resync`).
+    Resync,
 }
 
 impl Action {
@@ -38,9 +48,14 @@ impl Action {
         match self {
             Action::Enroll => "enroll",
             Action::ImportGoogleAuthenticator => "import-google-authenticator",
+            Action::ImportOathUsersfile => "import-oath-usersfile",
+            Action::ImportPskc => "import-pskc",
             Action::RecoveryCodes => "recovery-codes",
             Action::Remove => "remove",
             Action::ForgetHosts => "forget-hosts",
+            Action::AddToken => "add-token",
+            Action::RemoveToken => "remove-token",
+            Action::Resync => "resync",
         }
     }
 }
@@ -59,6 +74,8 @@ pub struct Change<'a> {
     pub replaced: bool,
     /// For [`Action::ForgetHosts`]: which hosts were dropped, and how many.
     pub forgotten: Option<Forgotten<'a>>,
+    /// For the token commands: the token's name (never its key).
+    pub token: Option<&'a str>,
 }
 
 /// What `forget-hosts` dropped.
@@ -101,7 +118,7 @@ impl Actor {
 }
 
 /// The audit line for `change` made by `actor`: `action=… user=… by_uid=… [by_user=…]
-/// [sudo_user=…] [replaced=yes] [host=…|hosts=all forgotten=N] file=…`, every
+/// [sudo_user=…] [replaced=yes] [host=…|hosts=all forgotten=N] [token=…] file=…`, every
 /// user-controlled value sanitized.
 pub fn line(change: &Change, actor: &Actor) -> String {
     let mut text = format!(
@@ -133,6 +150,10 @@ pub fn line(change: &Change, actor: &Actor) -> String {
         text.push_str(" forgotten=");
         text.push_str(&forgotten.count.to_string());
     }
+    if let Some(token) = change.token {
+        text.push_str(" token=");
+        text.push_str(&log_safe::field(token));
+    }
     text.push_str(" file=");
     text.push_str(&log_safe::path(&change.file.to_string_lossy()));
     log_safe::line(&text)
@@ -162,6 +183,7 @@ mod tests {
             file: Path::new("/home/alice/.pam_totp.toml"),
             replaced,
             forgotten: None,
+            token: None,
         }
     }
 
@@ -191,6 +213,11 @@ mod tests {
                 "import-google-authenticator",
             ),
             (Action::RecoveryCodes, "recovery-codes"),
+            (Action::AddToken, "add-token"),
+            (Action::RemoveToken, "remove-token"),
+            (Action::Resync, "resync"),
+            (Action::ImportOathUsersfile, "import-oath-usersfile"),
+            (Action::ImportPskc, "import-pskc"),
         ] {
             assert!(line(&change(action, false), &nameless)
                 .starts_with(&format!("action={name} user=alice ")));
@@ -210,6 +237,7 @@ mod tests {
             file: Path::new("/srv/a b/x=y\n.toml"),
             replaced: false,
             forgotten: None,
+            token: None,
         };
         let text = line(&c, &forger);
         assert_eq!(
@@ -218,6 +246,21 @@ mod tests {
         );
         assert_eq!(text.matches("by_uid=").count(), 1);
         assert_eq!(text.matches("action=").count(), 1);
+    }
+
+    #[test]
+    fn token_changes_name_the_token() {
+        let me = Actor {
+            uid: 0,
+            name: Some("root".into()),
+            sudo_user: None,
+        };
+        let mut c = change(Action::AddToken, false);
+        c.token = Some("spare-phone");
+        assert_eq!(
+            line(&c, &me),
+            "action=add-token user=alice by_uid=0 by_user=root token=spare-phone file=/home/alice/.pam_totp.toml"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use pam_totp_core::params;
 use pam_totp_core::remember;
 use pam_totp_core::secret::{SecretError, TotpSecret};
 use pam_totp_core::secret_file::{Algorithm, MAX_PERIOD};
+use pam_totp_core::token;
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -26,10 +27,13 @@ Examples:
                                        root: who has not enrolled yet
   sudo totp-enroll --user alice forget-hosts
                                        ask alice for a code again from every host (remember=)
+  totp-enroll add-token --name spare-phone
+                                       a second phone (or a hardware token: --hotp)
+  totp-enroll tokens                   list the tokens (names and parameters, never keys)
 
-Every change (enroll, recovery-codes, remove, import-google-authenticator, forget-hosts)
-is logged to
-syslog (authpriv, ident totp-enroll) with the user, the caller's uid and SUDO_USER.
+Every change (enroll, recovery-codes, remove, import-google-authenticator,
+import-oath-usersfile, import-pskc, forget-hosts, add-token, remove-token, resync) is logged
+to syslog (authpriv, ident totp-enroll) with the user, the caller's uid and SUDO_USER.
 
 Exit status: 0 success, 1 failure (one line on stderr naming the file and the fix),
 2 usage error.";
@@ -65,8 +69,14 @@ const COMMAND_WORDS: &[&str] = &[
     "recovery-codes",
     "remove",
     "import-google-authenticator",
+    "import-oath-usersfile",
+    "import-pskc",
     "report",
     "forget-hosts",
+    "add-token",
+    "tokens",
+    "remove-token",
+    "resync",
     "help",
     "-h",
     "--help",
@@ -180,6 +190,38 @@ Examples:
   sudo totp-enroll --user alice import-google-authenticator /root/ga/alice --force")]
     ImportGoogleAuthenticator(ImportArgs),
 
+    /// Import the user's tokens (HOTP, TOTP) from a pam_oath usersfile.
+    #[command(after_help = "\
+Takes the lines of the user (yourself, or --user as root) from a pam_oath usersfile
+(TYPE USER PIN HEXKEY [COUNTER [LASTOTP [TIME]]]; HOTP, HOTP/E/N, HOTP/T30[/N], HOTP/T60[/N]).
+Each line becomes a token named oath-1, oath-2... (the next free numbers). An HOTP token goes on
+from where pam_oath stopped: a code pam_oath already accepted stays refused. Lines with 7-digit
+codes or keys under 80 bits are refused (nothing is imported). A PIN in the line is not
+imported: pam_totp takes no PIN; the password module asks for the password.
+Without an enrollment, a new one is made with these tokens and new recovery codes, shown once;
+with one, the tokens are added to it. No first code is asked: the keys are the site's.
+
+Examples:
+  sudo totp-enroll --user alice import-oath-usersfile /etc/users.oath
+  sudo totp-enroll --user alice import-oath-usersfile /etc/users.oath --json")]
+    ImportOathUsersfile(ImportOathArgs),
+
+    /// Import HOTP and TOTP keys from an RFC 6030 (PSKC) seed file, as shipped with hardware tokens.
+    #[command(after_help = "\
+Plain secrets, or secrets encrypted with a pre-shared AES-128 key (--key, 32 hex digits from the
+token vendor; the file's MAC is checked first, so a wrong key is refused). Each key becomes a
+token named after the token's serial number (made unique: SERIAL-2...). HOTP tokens start at
+the file's Counter, TOTP tokens use its TimeInterval (default 30 s). Keys with a Time origin
+other than 0, unsupported digits or keys under 80 bits are refused (nothing is imported).
+Without an enrollment, a new one is made with these tokens and new recovery codes, shown once;
+with one, the tokens are added to it.
+--key on the command line is visible to other local users (ps); use it on a trusted host.
+
+Examples:
+  sudo totp-enroll --user alice import-pskc tokens.pskc.xml
+  sudo totp-enroll --user alice import-pskc tokens.pskc.xml --key 12345678901234567890123456789012")]
+    ImportPskc(ImportPskcArgs),
+
     /// List every account of the user database with its state (root only).
     #[command(after_help = "\
 One row per account, in the order the user database (passwd through NSS) gives them, system
@@ -211,6 +253,53 @@ Examples:
   sudo totp-enroll --user alice forget-hosts 203.0.113.7
   sudo totp-enroll --user alice forget-hosts --json")]
     ForgetHosts(ForgetHostsArgs),
+
+    /// Add a named token (a spare phone, a hardware HOTP token) to an existing enrollment.
+    #[command(after_help = "\
+A code from any of the user's tokens is accepted at login. The new token's first code is
+checked before anything is saved (TOTP: a current code; HOTP: the code at --counter, default 0),
+and that code cannot be used again. The first token added turns the file into format version 3.
+Names: 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit; at most 8
+tokens per user (each token adds to a guesser's odds per check; the rate limit counts checks).
+--secret on the command line is visible to other local users (ps); use it for provisioning only.
+
+Examples:
+  totp-enroll add-token --name spare-phone
+  oathtool --hotp -b -c 0 \"$S\" | sudo totp-enroll --user alice add-token --name fob --hotp --secret \"$S\"
+  sudo totp-enroll --user alice add-token --name safe --hotp --counter 12 --secret \"$S\" --json")]
+    AddToken(AddTokenArgs),
+
+    /// List the user's tokens: names, types and parameters, never keys.
+    #[command(after_help = "\
+A file written before tokens existed lists one TOTP token named default. For HOTP tokens the
+counter shown is the next one the module expects.
+
+Examples:
+  totp-enroll tokens
+  sudo totp-enroll --user alice tokens --json")]
+    Tokens(JsonArgs),
+
+    /// Remove one token; the last one stays (`remove` turns the second factor off).
+    #[command(after_help = "\
+Removing every token but a lone TOTP token named default writes the file in the format of
+before tokens (version 2) again.
+
+Examples:
+  totp-enroll remove-token --name old-phone
+  sudo totp-enroll --user alice remove-token --name fob")]
+    RemoveToken(TokenNameArgs),
+
+    /// Move an HOTP token's counter to where the token is: asks for two consecutive codes.
+    #[command(after_help = "\
+For a hardware token whose button was pressed many times away from the login prompt (more
+than hotp_window= codes ahead). Press the button twice and type both codes, one per line
+(terminal or stdin). They are looked for up to 1000 counter values ahead; the counter then
+moves past the second. TOTP tokens have no counter: for them resync is an error.
+
+Examples:
+  totp-enroll resync --name fob
+  printf '%s\\n%s\\n' 123456 654321 | sudo totp-enroll --user alice resync --name fob")]
+    Resync(TokenNameArgs),
 }
 
 /// Options of `enroll`.
@@ -252,6 +341,56 @@ pub struct EnrollArgs {
     /// Print one JSON object (otpauth_uri, secret, recovery_codes) on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `add-token`.
+#[derive(Debug, Args)]
+pub struct AddTokenArgs {
+    /// The token's name (1 to 32 letters, digits, '.', '_' or '-').
+    #[arg(long, value_name = "NAME", value_parser = parse_token_name)]
+    pub name: String,
+
+    /// A counter-based (HOTP, RFC 4226) token, as hardware key fobs are; default: TOTP.
+    #[arg(long)]
+    pub hotp: bool,
+
+    /// The HOTP token's counter: the first code asked for is this counter's.
+    #[arg(long, value_name = "N", requires = "hotp", default_value_t = 0)]
+    pub counter: u64,
+
+    /// This base32 key (at least 128 bits) instead of a new random one (hardware tokens,
+    /// provisioning).
+    #[arg(long, value_name = "BASE32", value_parser = parse_secret)]
+    pub secret: Option<TotpSecret>,
+
+    /// HMAC algorithm; SHA1 is what every app and hardware token supports.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = params::DEFAULT_ALGORITHM.into())]
+    pub algorithm: AlgorithmArg,
+
+    /// Digits per code.
+    #[arg(long, value_name = "6|8", default_value_t = params::DEFAULT_DIGITS, value_parser = parse_digits)]
+    pub digits: u8,
+
+    /// Seconds per code (TOTP only).
+    #[arg(long, value_name = "SECONDS", conflicts_with = "hotp", default_value_t = params::DEFAULT_PERIOD, value_parser = clap::value_parser!(u64).range(1..=MAX_PERIOD))]
+    pub period: u64,
+
+    /// Do not print the QR code.
+    #[arg(long)]
+    pub no_qr: bool,
+
+    /// Print one JSON object on stdout: name, type, and otpauth_uri and secret (TOTP) or
+    /// secret and counter, the next one (HOTP).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--name NAME` of the command that works on one token.
+#[derive(Debug, Args)]
+pub struct TokenNameArgs {
+    /// The token's name (`totp-enroll tokens` lists them).
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
 }
 
 /// `--json` alone.
@@ -298,6 +437,36 @@ pub struct ImportArgs {
     /// Replace an existing pam_totp enrollment.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Options of `import-oath-usersfile`.
+#[derive(Debug, Args)]
+pub struct ImportOathArgs {
+    /// The pam_oath usersfile (e.g. /etc/users.oath).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Print one JSON object on stdout: {"tokens": [names added], "recovery_codes": [...]}
+    /// (empty when the tokens were added to an existing enrollment).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `import-pskc`.
+#[derive(Debug, Args)]
+pub struct ImportPskcArgs {
+    /// The PSKC (RFC 6030) file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The pre-shared AES-128 key of an encrypted file, 32 hex digits.
+    #[arg(long, value_name = "HEX")]
+    pub key: Option<String>,
+
+    /// Print one JSON object on stdout: {"tokens": [names added], "recovery_codes": [...]}
+    /// (empty when the tokens were added to an existing enrollment).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--algorithm` values.
@@ -353,6 +522,12 @@ fn parse_secret(s: &str) -> Result<TotpSecret, String> {
         SecretError::TooShortForNew(_) => format!("{e}; or omit --secret for a new 160-bit key"),
         e => e.to_string(),
     })
+}
+
+/// A new token's name: see [`token::check_name`].
+fn parse_token_name(s: &str) -> Result<String, String> {
+    token::check_name(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
 }
 
 /// A host for `forget-hosts`, in the form the module stores (see [`remember::normalise`]); an
@@ -485,6 +660,52 @@ mod tests {
         ] {
             assert_eq!(parse_from(args).unwrap_err().exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn token_commands_and_their_usage_errors() {
+        let cli = parse_from([
+            "totp-enroll",
+            "add-token",
+            "--name",
+            "fob",
+            "--hotp",
+            "--counter",
+            "7",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::AddToken(AddTokenArgs { hotp: true, counter: 7, ref name, .. }) if name == "fob"
+        ));
+        let cli = parse_from(["totp-enroll", "--user", "bob", "resync", "--name", "fob"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Resync(TokenNameArgs { ref name }) if name == "fob")
+        );
+        for args in [
+            &["totp-enroll", "add-token"][..],
+            &["totp-enroll", "add-token", "--name", "a b"],
+            &["totp-enroll", "add-token", "--name", "-x"],
+            &["totp-enroll", "add-token", "--name", "x", "--counter", "3"],
+            &[
+                "totp-enroll",
+                "add-token",
+                "--name",
+                "x",
+                "--hotp",
+                "--period",
+                "60",
+            ],
+            &["totp-enroll", "remove-token"],
+            &["totp-enroll", "resync"],
+            &["totp-enroll", "tokens", "--name", "x"],
+        ] {
+            assert_eq!(parse_from(args).unwrap_err().exit_code(), 2, "{args:?}");
+        }
+        let err = parse_from(["totp-enroll", "add-token", "--name", "a/b"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("letters, digits"), "{err}");
     }
 
     #[test]

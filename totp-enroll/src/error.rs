@@ -3,6 +3,7 @@
 
 use crate::google_authenticator::GaError;
 use pam_totp_core::template::TemplateError;
+use pam_totp_core::token::TokenError;
 use pam_totp_store::store::StoreError;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -132,6 +133,30 @@ pub enum CliError {
     /// The system clock is before 1970.
     #[error("the system clock is before 1970; fix the time (TOTP needs a correct clock)")]
     Clock,
+    /// A token cannot be added or removed (bad name, duplicate, too many, the last one...).
+    #[error("{}: {source}; nothing was changed", path.display())]
+    Token {
+        /// The secret file.
+        path: PathBuf,
+        /// What is wrong, and the fix.
+        source: TokenError,
+    },
+    /// `resync` named a TOTP token.
+    #[error("token \"{name}\" in {} is a TOTP token: resync is for HOTP (counter-based) tokens only; a TOTP token that is refused needs the phone's clock set right", path.display())]
+    NotHotp {
+        /// The secret file.
+        path: PathBuf,
+        /// The token.
+        name: String,
+    },
+    /// `resync` did not find the two codes within reach.
+    #[error("the two codes are not consecutive codes of token \"{name}\" within 1000 counter values of its counter; {} was not changed. Press the button twice more and run totp-enroll resync again with both new codes; a token further ahead must be added again (remove-token, add-token --counter)", path.display())]
+    ResyncNotFound {
+        /// The secret file.
+        path: PathBuf,
+        /// The token.
+        name: String,
+    },
     /// A google-authenticator file cannot be imported.
     #[error("{path}: {source}")]
     GoogleAuthenticator {
@@ -139,6 +164,38 @@ pub enum CliError {
         path: PathBuf,
         /// What is wrong.
         source: GaError,
+    },
+    /// A file to import tokens from (usersfile, PSKC) cannot be opened or read.
+    #[error("cannot read {path}: {source}")]
+    ImportIo {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A pam_oath usersfile cannot be read for the user.
+    #[error("{path}: {source}; nothing was imported")]
+    OathUsersfile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: totp_enroll::oath_usersfile::UsersfileError,
+    },
+    /// A PSKC file cannot be read (or decrypted).
+    #[error("{path}: {source}; nothing was imported")]
+    Pskc {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: totp_enroll::pskc::PskcError,
+    },
+    /// A token of the file cannot be imported (never shows key material).
+    #[error("{path}: {reason}")]
+    ImportRefused {
+        /// The file.
+        path: PathBuf,
+        /// Which token (line, key package), what is wrong and the fix.
+        reason: String,
     },
     /// A google-authenticator file cannot be opened or read.
     #[error("cannot read {path}: {source}")]

@@ -36,6 +36,13 @@ impl Object {
         self
     }
 
+    /// Adds a number member.
+    pub fn number(mut self, key: &str, value: u64) -> Self {
+        self.key(key);
+        let _ = write!(self.text, "{value}");
+        self
+    }
+
     /// Adds an array-of-strings member.
     pub fn strings<S: AsRef<str>>(mut self, key: &str, values: &[S]) -> Self {
         self.key(key);
@@ -86,10 +93,12 @@ mod tests {
             .string("a", "x\"y\\z\n\u{1}é")
             .strings("codes", &["1", "2"])
             .strings("none", &[] as &[&str])
+            .number("n", u64::MAX)
             .finish();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["a"], "x\"y\\z\n\u{1}é");
         assert_eq!(v["codes"], serde_json::json!(["1", "2"]));
         assert_eq!(v["none"], serde_json::json!([]));
+        assert_eq!(v["n"], serde_json::json!(u64::MAX));
     }
 }

@@ -1,7 +1,8 @@
 //! `totp-enroll`: enrolls users for the pam_totp second factor (QR code, first-code check,
 //! recovery codes), shows their status, regenerates recovery codes, removes enrollments and
 //! imports `~/.google_authenticator` files, lists every account's state for root (`report`)
-//! and drops remembered hosts (`forget-hosts`); every change is one syslog line (`audit`).
+//! drops remembered hosts (`forget-hosts`) and manages a user's tokens (`add-token`, `tokens`,
+//! `remove-token`, `resync`); every change is one syslog line (`audit`).
 //! All secret file access goes through `pam_totp_store::store`, which does the symlink-safe,
 //! owner- and mode-checked work.
 // Unsafe code is allowed in `ffi` alone (libc calls that nix does not wrap).

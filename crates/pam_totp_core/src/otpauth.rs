@@ -42,9 +42,30 @@ pub fn usable_host(name: &str) -> Option<&str> {
 /// `otpauth://totp/ISSUER:ACCOUNT?secret=B32&issuer=ISSUER`, with `algorithm`, `digits` and
 /// `period` only when they differ from the defaults (SHA1, 6, 30) that every app assumes.
 pub fn otpauth_uri(p: &UriParams<'_>) -> Zeroizing<String> {
+    let mut uri = uri_start("totp", p);
+    if p.period != DEFAULT_PERIOD {
+        let _ = write!(uri, "&period={}", p.period);
+    }
+    uri
+}
+
+/// `otpauth://hotp/ISSUER:ACCOUNT?secret=B32&issuer=ISSUER&counter=N` for a counter-based
+/// (RFC 4226) token whose next counter is `counter`; `algorithm` and `digits` as for
+/// [`otpauth_uri`], `p.period` is not used.
+pub fn otpauth_hotp_uri(p: &UriParams<'_>, counter: u64) -> Zeroizing<String> {
+    let mut uri = uri_start("hotp", p);
+    let _ = write!(uri, "&counter={counter}");
+    uri
+}
+
+/// The part both kinds share: type, label, key, issuer, and the algorithm and digits when
+/// they are not the defaults.
+fn uri_start(kind: &str, p: &UriParams<'_>) -> Zeroizing<String> {
     let b32 = p.secret.to_base32();
     let mut uri = Zeroizing::new(String::with_capacity(128));
-    uri.push_str("otpauth://totp/");
+    uri.push_str("otpauth://");
+    uri.push_str(kind);
+    uri.push('/');
     uri.push_str(&percent_encode(p.issuer));
     uri.push(':');
     uri.push_str(&percent_encode(p.account));
@@ -58,9 +79,6 @@ pub fn otpauth_uri(p: &UriParams<'_>) -> Zeroizing<String> {
     }
     if p.digits != DEFAULT_DIGITS {
         let _ = write!(uri, "&digits={}", p.digits);
-    }
-    if p.period != DEFAULT_PERIOD {
-        let _ = write!(uri, "&period={}", p.period);
     }
     uri
 }
@@ -136,6 +154,23 @@ mod tests {
             uri("ACME VPN/Ü", "bob&x=1?", Algorithm::SHA512, 8, 60),
             "otpauth://totp/ACME%20VPN%2F%C3%9C:bob%26x%3D1%3F?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
              &issuer=ACME%20VPN%2F%C3%9C&algorithm=SHA512&digits=8&period=60"
+        );
+    }
+
+    #[test]
+    fn hotp_uris_carry_the_counter_and_no_period() {
+        let k = key();
+        let p = UriParams {
+            secret: &k,
+            issuer: "host1",
+            account: "alice@host1",
+            algorithm: Algorithm::SHA1,
+            digits: 8,
+            period: 60,
+        };
+        assert_eq!(
+            otpauth_hotp_uri(&p, 42).as_str(),
+            "otpauth://hotp/host1:alice%40host1?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=host1&digits=8&counter=42"
         );
     }
 

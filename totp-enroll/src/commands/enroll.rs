@@ -16,7 +16,7 @@ use pam_totp_core::otpauth::{grouped_key, otpauth_uri, UriParams};
 use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD};
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::{Algorithm, SecretFile};
-use pam_totp_core::verify::{check, Outcome};
+use pam_totp_core::verify::{check, Matched, Outcome, Policy};
 use std::fmt::Write as _;
 use zeroize::Zeroizing;
 
@@ -33,12 +33,7 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
         None => new_secret()?,
     };
     let algorithm = Algorithm::from(args.algorithm);
-    let host = hostname();
-    let issuer = args.issuer.clone().unwrap_or_else(|| host.clone());
-    let account = args
-        .label
-        .clone()
-        .unwrap_or_else(|| format!("{}@{host}", target.user.name));
+    let (issuer, account) = issuer_and_account(target, args.issuer.clone(), args.label.clone());
     let uri = otpauth_uri(&UriParams {
         secret: &secret,
         issuer: &issuer,
@@ -49,36 +44,16 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
     });
     let key = grouped_key(&secret);
     let params = parameters_note(algorithm, args.digits, args.period);
-
-    if args.json {
-        // stdout carries only the JSON object. A key given with --secret is known to the
-        // caller; a new one must be shown so the app can be set up.
-        if args.secret.is_none() {
-            eprintln!(
-                "Add this key to your authenticator app:\n  URI: {}\n  Key: {}{}",
-                uri.as_str(),
-                key.as_str(),
-                params
-            );
-        }
-    } else {
-        let mut text = Zeroizing::new(String::new());
-        if !args.no_qr {
-            let qr = Zeroizing::new(crate::qr::render(&uri).map_err(CliError::Qr)?);
-            text.push_str(&qr);
-        }
-        let _ = write!(
-            text,
-            "Scan the QR code with your authenticator app, or add the URI or the key by hand.\n  URI: {}\n  Key: {}{}\n",
-            uri.as_str(),
-            key.as_str(),
-            params
-        );
-        print_out(&text)?;
-    }
+    let details = Zeroizing::new(format!(
+        "  URI: {}\n  Key: {}{}",
+        uri.as_str(),
+        key.as_str(),
+        params
+    ));
+    show_key(&uri, &details, args.json, args.secret.is_some(), args.no_qr)?;
 
     let mut file = SecretFile::new(secret, algorithm, args.digits, args.period);
-    confirm_first_code(&mut file, target)?;
+    confirm_first_code(&mut file, target, FIRST_CODE_POLICY, PROMPT)?;
     let (codes, hashes) = new_recovery_codes()?;
     enrollment::complete(&mut file, now()?, hashes);
     let written = write_enrollment(target, &file, args.force)?;
@@ -104,8 +79,49 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
     }
 }
 
+/// The issuer and account name the app shows: `issuer` (else this host's name) and `label`
+/// (else user@host).
+pub(super) fn issuer_and_account(
+    target: &Target,
+    issuer: Option<String>,
+    label: Option<String>,
+) -> (String, String) {
+    let host = hostname();
+    let issuer = issuer.unwrap_or_else(|| host.clone());
+    let account = label.unwrap_or_else(|| format!("{}@{host}", target.user.name));
+    (issuer, account)
+}
+
+/// Shows a new key: the QR code of `uri` (unless `no_qr`) and `details` (the URI and key
+/// lines) on stdout; with `json` stdout carries only the JSON object, so the details go to
+/// stderr, and only for a new key (a key given with --secret is known to the caller).
+pub(super) fn show_key(
+    uri: &str,
+    details: &str,
+    json: bool,
+    key_given: bool,
+    no_qr: bool,
+) -> Result<(), CliError> {
+    if json {
+        if !key_given {
+            eprintln!("Add this key to your authenticator app:\n{details}");
+        }
+        return Ok(());
+    }
+    let mut text = Zeroizing::new(String::new());
+    if !no_qr {
+        let qr = Zeroizing::new(crate::qr::render(uri).map_err(CliError::Qr)?);
+        text.push_str(&qr);
+    }
+    let _ = writeln!(
+        text,
+        "Scan the QR code with your authenticator app, or add the URI or the key by hand.\n{details}"
+    );
+    print_out(&text)
+}
+
 /// A new random key.
-fn new_secret() -> Result<TotpSecret, CliError> {
+pub(super) fn new_secret() -> Result<TotpSecret, CliError> {
     enrollment::new_secret(random).map_err(|e| match e {
         enrollment::NewError::Random(e) => e,
         // 160 bits is within the accepted range; the error cannot happen.
@@ -125,13 +141,19 @@ fn parameters_note(algorithm: Algorithm, digits: u8, period: u64) -> String {
     }
 }
 
-/// Asks for codes until one is right (a person at a terminal has a few tries, stdin one).
-fn confirm_first_code(file: &mut SecretFile, target: &Target) -> Result<(), CliError> {
+/// Asks for codes (with `prompt`) until one of the tokens of `file` takes it under `policy`
+/// (a person at a terminal has a few tries, stdin one); returns where it matched.
+pub(super) fn confirm_first_code(
+    file: &mut SecretFile,
+    target: &Target,
+    policy: Policy,
+    prompt: &str,
+) -> Result<Matched, CliError> {
     let attempts = if interactive() { TERMINAL_ATTEMPTS } else { 1 };
     for attempt in 1..=attempts {
-        let code = read_code(PROMPT)?;
-        if let Outcome::Accepted { .. } = check(file, &code, now()?, FIRST_CODE_POLICY) {
-            return Ok(());
+        let code = read_code(prompt)?;
+        if let Outcome::Accepted { matched, .. } = check(file, &code, now()?, policy) {
+            return Ok(matched);
         }
         if attempt < attempts {
             eprintln!("That code is not right; check the phone's clock and try the next code.");

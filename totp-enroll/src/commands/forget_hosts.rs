@@ -27,6 +27,7 @@ pub fn run(target: &Target, host: Option<&str>, as_json: bool) -> Result<(), Cli
             file: &path,
             replaced: false,
             forgotten: Some(Forgotten { host, count }),
+            token: None,
         });
     } else {
         // Nothing changed: release the lock without writing.

@@ -1,13 +1,20 @@
 //! The commands, and what they share: the clock, randomness, recovery codes, writing a new
 //! enrollment through the store, and the audit line of each change.
 
+mod add_token;
 mod enroll;
 mod forget_hosts;
 mod import;
+mod import_oath;
+mod import_pskc;
+mod import_tokens;
 mod recovery_codes;
 mod remove;
+mod remove_token;
 mod report;
+mod resync;
 mod status;
+mod tokens;
 
 use crate::audit::{self, Action, Change};
 use crate::cli::{Cli, Command};
@@ -60,7 +67,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::RecoveryCodes(args) => recovery_codes::run(&target, args.json),
         Command::Remove => remove::run(&target),
         Command::ImportGoogleAuthenticator(args) => import::run(&target, &args),
+        Command::ImportOathUsersfile(args) => import_oath::run(&target, &args),
+        Command::ImportPskc(args) => import_pskc::run(&target, &args),
         Command::ForgetHosts(args) => forget_hosts::run(&target, args.host.as_deref(), args.json),
+        Command::AddToken(args) => add_token::run(&target, &args, site.issuer),
+        Command::Tokens(args) => tokens::run(&target, args.json),
+        Command::RemoveToken(args) => remove_token::run(&target, &args.name),
+        Command::Resync(args) => resync::run(&target, &args.name),
         // Handled above, before a target user is looked up.
         Command::Report(args) => report::run(&template, &args),
     }
@@ -179,6 +192,19 @@ pub fn audit_change(target: &Target, action: Action, replaced: bool) {
         file: &target.display_path(),
         replaced,
         forgotten: None,
+        token: None,
+    });
+}
+
+/// Writes the audit line of a change to the token named `token` of `target`'s enrollment.
+pub fn audit_token_change(target: &Target, action: Action, token: &str) {
+    audit::record(&Change {
+        action,
+        user: &target.user.name,
+        file: &target.display_path(),
+        replaced: false,
+        forgotten: None,
+        token: Some(token),
     });
 }
 

@@ -281,20 +281,20 @@ mod tests {
         use pam_totp_core::secret::TotpSecret;
         use pam_totp_core::secret_file::Algorithm;
         use pam_totp_core::token::Token;
-        let key = || TotpSecret::from_bytes(vec![1; 20]).unwrap();
-        let mut file = SecretFile::new(key(), Algorithm::SHA1, 6, 30);
+        let key = |byte: u8| TotpSecret::from_bytes(vec![byte; 20]).unwrap();
+        let mut file = SecretFile::new(key(1), Algorithm::SHA1, 6, 30);
         assert_eq!(last_success(&file), None);
         // 1736100000 s since the epoch (date -u -d @1736100000).
         file.set_mark(0, 57_870_000);
         assert_eq!(last_success(&file).as_deref(), Some("2025-01-05T18:00:00Z"));
         file.add_token(
-            Token::totp("slow", key(), Algorithm::SHA1, 6, 60),
+            Token::totp("slow", key(2), Algorithm::SHA1, 6, 60),
             Some(28_935_001),
         )
         .unwrap();
         assert_eq!(last_success(&file).as_deref(), Some("2025-01-05T18:01:00Z"));
         file.add_token(
-            Token::hotp("fob", key(), Algorithm::SHA1, 6),
+            Token::hotp("fob", key(3), Algorithm::SHA1, 6),
             Some(u64::MAX / 2),
         )
         .unwrap();

@@ -1,0 +1,439 @@
+//! `import-oath-usersfile` and `import-pskc` through the real binary. Codes come from oathtool;
+//! logins through the module after an import are in the tests crate (tests/tests/pam_oath.rs).
+
+mod common;
+
+use common::*;
+use pam_totp_core::secret::TotpSecret;
+use pam_totp_core::secret_file::SecretFile;
+use pam_totp_core::token::TokenKind;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// RFC 4226's key, in hex as pam_oath writes it.
+const RFC_HEX: &str = "3132333435363738393031323334353637383930";
+/// More 160-bit keys, in hex: one user's tokens cannot share a key.
+/// `abcdefghijklmnopqrst` (two-tokens.xml's HOTP key; base32 `MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U`).
+const HEX_B: &str = "6162636465666768696a6b6c6d6e6f7071727374";
+/// `ABCDEFGHIJKLMNOPQRST`.
+const HEX_C: &str = "4142434445464748494a4b4c4d4e4f5051525354";
+/// `01234567890123456789`.
+const HEX_D: &str = "3031323334353637383930313233343536373839";
+/// What a refusal of a key the user's tokens already hold says.
+const SAME_KEY: &str = "already has this key";
+
+/// The RFC 6030 examples and the PSKC files written for these tests.
+fn data(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The HOTP code of `counter` from oathtool.
+fn hotp(hex: &str, counter: u64, digits: u8) -> String {
+    let out = Command::new("oathtool")
+        .args([
+            "--hotp",
+            "-d",
+            &digits.to_string(),
+            "-c",
+            &counter.to_string(),
+            hex,
+        ])
+        .output()
+        .expect("run oathtool");
+    assert!(out.status.success(), "oathtool failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A usersfile in the environment's directory.
+fn usersfile(env: &Env, text: &str) -> String {
+    let path = env.dir.path().join("users.oath");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The secret file as the product parses it.
+fn parsed(env: &Env) -> SecretFile {
+    SecretFile::parse(env.text().as_bytes()).unwrap()
+}
+
+/// (name, kind, digits, mark) of every token.
+fn summary(env: &Env) -> Vec<(String, TokenKind, u8, Option<u64>)> {
+    let file = parsed(env);
+    file.tokens()
+        .zip(file.state.marks.iter().chain(std::iter::repeat(&None)))
+        .map(|(t, m)| (t.name.clone(), t.kind, t.digits, *m))
+        .collect()
+}
+
+fn names(v: &serde_json::Value) -> Vec<String> {
+    v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_usersfile_type_becomes_a_token() {
+    needs_root!();
+    let env = Env::new();
+    let me = pam_totp_tests::current_user();
+    let path = usersfile(
+        &env,
+        &format!(
+            "# site tokens\nHOTP\t{me}\t-\t{RFC_HEX}\t5\t{}\t2026-11-30T08:15:02L\n\
+             HOTP/T30 {me} + {HEX_B}\nHOTP/T60 {me} - {HEX_C}\n\
+             HOTP/E/8 {me} - {HEX_D} 17\nHOTP someone-else - 00\n",
+            hotp(RFC_HEX, 5, 6)
+        ),
+    );
+    let out = env.run(&["import-oath-usersfile", &path, "--json"], "");
+    assert_exit(&out, 0);
+    let v = json(&out);
+    assert_eq!(names(&v), ["oath-1", "oath-2", "oath-3", "oath-4"]);
+    assert_eq!(v["recovery_codes"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        summary(&env),
+        [
+            ("oath-1".into(), TokenKind::Hotp, 6, Some(5)),
+            ("oath-2".into(), TokenKind::Totp { period: 30 }, 6, None),
+            ("oath-3".into(), TokenKind::Totp { period: 60 }, 6, None),
+            ("oath-4".into(), TokenKind::Hotp, 8, Some(16)),
+        ]
+    );
+    assert_eq!(
+        std::fs::metadata(env.file()).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Each line's key is stored with its token (base32), never printed.
+    let file = parsed(&env);
+    let keys: Vec<&[u8]> = file.tokens().map(|t| t.secret.as_bytes()).collect();
+    assert_eq!(
+        keys,
+        [
+            &b"12345678901234567890"[..],
+            b"abcdefghijklmnopqrst",
+            b"ABCDEFGHIJKLMNOPQRST",
+            b"01234567890123456789"
+        ]
+    );
+    for hex in [RFC_HEX, HEX_B, HEX_C, HEX_D] {
+        assert!(!stdout(&out).contains(hex) && !stderr(&out).contains(hex));
+    }
+    assert!(env.text().contains(RFC_SHA1_KEY));
+
+    // pam_oath took the code of counter 5: refused; that of 6 is accepted (checked as the
+    // user's own recovery-codes request checks codes: every token, hotp_window 10).
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 5, 6)));
+    assert_exit(&out, 1);
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 6, 6)));
+    assert_exit(&out, 0);
+    assert_eq!(summary(&env)[0].3, Some(6));
+    // The 8-digit HOTP/E/8 token starts at its hand-written counter 17.
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(HEX_D, 17, 8)));
+    assert_exit(&out, 0);
+    assert_eq!(summary(&env)[3].3, Some(17));
+    // (At most 3 checks in 30 s: the TOTP tokens are checked by logins in the tests crate.)
+}
+
+#[test]
+fn added_to_an_existing_enrollment_with_unique_names() {
+    needs_root!();
+    let env = Env::new();
+    let me = pam_totp_tests::current_user();
+    enroll_json(&env, KEY);
+    // Two usersfiles with a key each: the second import's token gets the next free name.
+    for (hex, expected) in [(RFC_HEX, "oath-1"), (HEX_B, "oath-2")] {
+        let path = usersfile(&env, &format!("HOTP {me} - {hex}\n"));
+        let out = env.run(&["import-oath-usersfile", &path, "--json"], "");
+        assert_exit(&out, 0);
+        let v = json(&out);
+        assert_eq!(names(&v), [expected]);
+        assert_eq!(v["recovery_codes"], serde_json::json!([]));
+    }
+    let tokens: Vec<String> = summary(&env).into_iter().map(|t| t.0).collect();
+    assert_eq!(tokens, ["default", "oath-1", "oath-2"]);
+    // The enrollment's recovery codes are kept.
+    assert_eq!(
+        json(&env.run(&["status", "--json"], ""))["recovery_codes_left"],
+        10
+    );
+    // The same seed again (the last file, imported twice) is refused, naming the file, the
+    // line and the token that has the key; nothing is written.
+    let path = env.dir.path().join("users.oath");
+    let before = env.text();
+    let out = env.run(&["import-oath-usersfile", path.to_str().unwrap()], "");
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    for word in [
+        path.to_str().unwrap(),
+        "line 1",
+        "token \"oath-2\" already has this key",
+        "nothing was imported",
+    ] {
+        assert!(err.contains(word), "{word}: {err}");
+    }
+    assert!(!err.contains(HEX_B), "{err}");
+    assert_eq!(env.text(), before, "a refused import writes nothing");
+    // So is the enrollment's own key in a usersfile.
+    let own = pam_totp_core::hex::encode(TotpSecret::from_base32(KEY).unwrap().as_bytes());
+    let kv = usersfile(&env, &format!("HOTP {me} - {own}\n"));
+    let out = env.run(&["import-oath-usersfile", &kv], "");
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("token \"default\" already has this key"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.text(), before, "a refused import writes nothing");
+    // Text output names the tokens.
+    let path = usersfile(&env, &format!("HOTP {me} - {HEX_C}\n"));
+    let out = env.run(&["import-oath-usersfile", &path], "");
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("oath-3"), "{}", stdout(&out));
+}
+
+#[test]
+fn usersfile_lines_pam_totp_cannot_check_are_refused_by_line() {
+    needs_root!();
+    let env = Env::new();
+    let me = pam_totp_tests::current_user();
+    for (text, line) in [
+        (
+            format!("HOTP {me} - {RFC_HEX}\nHOTP/T30/7 {me} - {RFC_HEX}\n"),
+            "line 2",
+        ),
+        (format!("\nHOTP {me} - 0102030405060708\n"), "line 2"),
+        (format!("HOTP/E/9 {me} - {RFC_HEX}\n"), "line 1"),
+        // One seed twice in the file.
+        (
+            format!("HOTP {me} - {RFC_HEX}\nHOTP/T30 {me} - {RFC_HEX}\n"),
+            "line 2: line 1 already has this key",
+        ),
+    ] {
+        let path = usersfile(&env, &text);
+        let out = env.run(&["import-oath-usersfile", &path], "");
+        assert_exit(&out, 1);
+        assert!(stderr(&out).contains(line), "{}", stderr(&out));
+        assert!(!env.file().exists(), "nothing is written");
+    }
+    // No line for the user.
+    let path = usersfile(&env, "HOTP someone-else - 00\n");
+    let out = env.run(&["import-oath-usersfile", &path], "");
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("no line for user"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_pin_is_not_imported() {
+    needs_root!();
+    let env = Env::new();
+    let me = pam_totp_tests::current_user();
+    let path = usersfile(&env, &format!("HOTP {me} hunter2 {RFC_HEX} 3\n"));
+    let out = env.run(&["import-oath-usersfile", &path], "");
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("line 1") && err.contains("PIN"), "{err}");
+    assert!(!err.contains("hunter2") && !stdout(&out).contains("hunter2"));
+    assert!(!env.text().contains("hunter2"));
+    assert_eq!(summary(&env)[0].3, Some(2));
+}
+
+#[test]
+fn pskc_plain_rfc_example_and_encrypted_one() {
+    needs_root!();
+    let env = Env::new();
+    let out = env.run(&["import-pskc", &data("rfc6030/figure3.xml"), "--json"], "");
+    assert_exit(&out, 0);
+    let v = json(&out);
+    assert_eq!(names(&v), ["987654321"]);
+    assert_eq!(v["recovery_codes"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        summary(&env),
+        [("987654321".into(), TokenKind::Hotp, 8, None)]
+    );
+    assert!(env.text().contains(RFC_SHA1_KEY));
+    // The code of counter 0 (8 digits) is accepted by the user's own request.
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 0, 8)));
+    assert_exit(&out, 0);
+
+    // Figure 6 is figure 3 encrypted (same serial, same secret): with the right key it is
+    // the same seed again, refused as such; nothing is written.
+    let fig6 = data("rfc6030/figure6.xml");
+    let right_key = "12345678901234567890123456789012";
+    let before = env.text();
+    let out = env.run(&["import-pskc", &fig6, "--key", right_key], "");
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    for word in [
+        fig6.as_str(),
+        "key \"12345678\"",
+        "token \"987654321\" already has this key",
+    ] {
+        assert!(err.contains(word), "{word}: {err}");
+    }
+    assert_eq!(env.text(), before, "a refused import writes nothing");
+
+    // Figure 6 for a user without tokens: without the key, with a wrong key, with a key of the
+    // wrong length, with the right one.
+    let env = Env::new();
+    let out = env.run(&["import-pskc", &fig6], "");
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("--key"), "{}", stderr(&out));
+    let out = env.run(
+        &[
+            "import-pskc",
+            &fig6,
+            "--key",
+            "12345678901234567890123456789013",
+        ],
+        "",
+    );
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("wrong"), "{}", stderr(&out));
+    let out = env.run(&["import-pskc", &fig6, "--key", "1234"], "");
+    assert_exit(&out, 1);
+    assert!(!env.file().exists(), "nothing written by refused imports");
+    let out = env.run(&["import-pskc", &fig6, "--key", right_key, "--json"], "");
+    assert_exit(&out, 0);
+    let v = json(&out);
+    assert_eq!(names(&v), ["987654321"]);
+    assert_eq!(v["recovery_codes"].as_array().unwrap().len(), 10);
+    let file = parsed(&env);
+    let keys: Vec<&[u8]> = file.tokens().map(|t| t.secret.as_bytes()).collect();
+    assert_eq!(keys, [b"12345678901234567890"]);
+    assert_eq!(
+        summary(&env),
+        [("987654321".into(), TokenKind::Hotp, 8, None)]
+    );
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(RFC_HEX, 0, 8)));
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn pskc_totp_and_hotp_with_their_parameters() {
+    needs_root!();
+    let env = Env::new();
+    let out = env.run(&["import-pskc", &data("pskc/two-tokens.xml"), "--json"], "");
+    assert_exit(&out, 0);
+    assert_eq!(names(&json(&out)), ["FT-0001-A", "FT-0001-A-2"]);
+    assert_eq!(
+        summary(&env),
+        [
+            ("FT-0001-A".into(), TokenKind::Totp { period: 60 }, 6, None),
+            ("FT-0001-A-2".into(), TokenKind::Hotp, 6, Some(40)),
+        ]
+    );
+    // Each key package's key is its token's.
+    let file = parsed(&env);
+    let keys: Vec<&[u8]> = file.tokens().map(|t| t.secret.as_bytes()).collect();
+    assert_eq!(
+        keys,
+        [&b"12345678901234567890"[..], b"abcdefghijklmnopqrst"]
+    );
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(HEX_B, 40, 6)));
+    assert_exit(&out, 1);
+    let out = env.run(&["recovery-codes"], &format!("{}\n", hotp(HEX_B, 41, 6)));
+    assert_exit(&out, 0);
+    assert_eq!(summary(&env)[1].3, Some(41));
+}
+
+#[test]
+fn pskc_keys_pam_totp_cannot_check_are_refused_by_name() {
+    needs_root!();
+    let env = Env::new();
+    for (file, words) in [
+        ("pskc/time-origin.xml", ["\"k1\"", "Time"]),
+        ("pskc/seven-digits.xml", ["\"k7\"", "7 digits"]),
+        ("pskc/short-key.xml", ["\"k8\"", "64"]),
+        ("rfc6030/figure7.xml", ["PBKDF2", "not supported"]),
+    ] {
+        let out = env.run(&["import-pskc", &data(file)], "");
+        assert_exit(&out, 1);
+        for word in words {
+            assert!(stderr(&out).contains(word), "{file}: {}", stderr(&out));
+        }
+        assert!(!env.file().exists(), "{file}: nothing is written");
+    }
+}
+
+/// Runs `totp-enroll --secret-file FILE ARGS` with its syslog lines captured into `log`;
+/// returns the output and the lines it logged.
+fn run_logged(env: &Env, log: &pam_totp_tests::Env, args: &[&str]) -> (Output, Vec<String>) {
+    let before = log.log().lines().count();
+    let file = env.file();
+    let mut full = vec!["--secret-file", file.to_str().unwrap()];
+    full.extend_from_slice(args);
+    let out = run_with(&full, "", |c| {
+        log.capture_syslog(c);
+        c.env_remove("SUDO_USER");
+    });
+    let lines = log.log().lines().skip(before).map(str::to_string).collect();
+    (out, lines)
+}
+
+#[test]
+fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
+    needs_root!();
+    let env = Env::new();
+    let log = pam_totp_tests::Env::new();
+    let me = pam_totp_tests::current_user();
+    let uid = nix::unistd::getuid().as_raw();
+    let line = |action: &str| {
+        format!(
+            "85 action={action} user={me} by_uid={uid} by_user={me} file={}",
+            env.file().display()
+        )
+    };
+    let path = usersfile(&env, &format!("HOTP {me} pin1234 {HEX_B} 0\n"));
+    let (out, lines) = run_logged(&env, &log, &["import-oath-usersfile", &path]);
+    assert_exit(&out, 0);
+    assert_eq!(lines, [line("import-oath-usersfile")]);
+    let (out, lines) = run_logged(
+        &env,
+        &log,
+        &[
+            "import-pskc",
+            &data("rfc6030/figure6.xml"),
+            "--key",
+            "12345678901234567890123456789012",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(lines, [line("import-pskc")]);
+    let fig3 = data("rfc6030/figure3.xml");
+    for refused in [
+        vec!["import-pskc", "/nonexistent/file.xml"],
+        vec!["import-pskc", &data("pskc/seven-digits.xml")],
+        // Figure 3 holds figure 6's seed.
+        vec!["import-pskc", &fig3],
+    ] {
+        let (out, lines) = run_logged(&env, &log, &refused);
+        assert_exit(&out, 1);
+        assert!(lines.is_empty(), "{lines:?}");
+    }
+    let (out, _) = run_logged(&env, &log, &["import-pskc", &fig3]);
+    assert!(stderr(&out).contains(SAME_KEY), "{}", stderr(&out));
+    let all = log.log();
+    for secret in [
+        RFC_HEX,
+        RFC_SHA1_KEY,
+        HEX_B,
+        "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U",
+        "pin1234",
+        "MTIzNDU2",
+    ] {
+        assert!(!all.contains(secret), "{all}");
+    }
+}
