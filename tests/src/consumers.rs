@@ -358,7 +358,7 @@ pub fn wrong_code(secret: &str) -> String {
 }
 
 /// Free TCP port on 127.0.0.1 (the listener is closed again at once).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
