@@ -22,6 +22,7 @@ mod input;
 mod json;
 mod qr;
 mod site;
+mod source_file;
 mod table;
 mod target;
 

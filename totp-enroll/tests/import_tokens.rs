@@ -7,7 +7,7 @@ use common::*;
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::token::TokenKind;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -436,4 +436,71 @@ fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
     ] {
         assert!(!all.contains(secret), "{all}");
     }
+}
+
+/// Root importing for another user (`--user`) uses root's rights only on a path the user
+/// cannot change: through a directory the user owns (here one holding a symbolic link to a
+/// root-only directory with a root-only seed file) the file is read as the user, who cannot
+/// read it, and nothing is imported; from a root-only directory the same file is imported.
+#[test]
+fn root_reads_an_import_for_a_user_only_where_the_user_cannot_swap_the_path() {
+    needs_root!();
+    use std::os::unix::fs::symlink;
+    let log = pam_totp_tests::Env::new();
+    let users = pam_totp_tests::FakeUsers::new(log.dir.path(), 1);
+    let (name, uid, home) = users.users[0].clone();
+    // Root-only: a 0700 root directory (inside the test's root-owned temporary directory,
+    // whose parents /tmp is not: so this one is only reachable through the user's link).
+    let vault = log.dir.path().join("vault");
+    std::fs::create_dir(&vault).unwrap();
+    std::fs::set_permissions(&vault, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let seed = vault.join("users.oath");
+    std::fs::write(&seed, format!("HOTP {name} - {HEX_B}\n")).unwrap();
+    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The user's own directory with a link to it.
+    let own = home.join("drop");
+    std::fs::create_dir(&own).unwrap();
+    std::os::unix::fs::chown(&own, Some(uid), Some(uid)).unwrap();
+    symlink(&vault, own.join("vault")).unwrap();
+
+    let run = |path: &std::path::Path| {
+        let mut cmd = pam_totp_tests::in_namespace(&users.binds(), std::path::Path::new(bin()));
+        cmd.args(["--user", &name, "import-oath-usersfile"])
+            .arg(path)
+            .env("TOTP_ENROLL_CONFIG", no_site_defaults())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        log.capture_syslog(&mut cmd);
+        cmd.output().unwrap()
+    };
+    let secret_file = home.join(".pam_totp.toml");
+    let out = run(&own.join("vault/users.oath"));
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("cannot read it") && stderr(&out).contains("/root"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!secret_file.exists(), "nothing imported");
+
+    // The same file in a directory only root can change (a fresh root-only tree under /root
+    // would do as well; the test's directory tree is root-owned from / down except /tmp, so
+    // the file is moved next to the test binary's root-only scratch place: /root).
+    let root_only = PathBuf::from("/root").join(format!("pam_totp-import-{}", std::process::id()));
+    std::fs::create_dir(&root_only).unwrap();
+    std::fs::set_permissions(&root_only, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let moved = root_only.join("users.oath");
+    std::fs::copy(&seed, &moved).unwrap();
+    std::fs::set_permissions(&moved, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(&moved);
+    let _ = std::fs::remove_dir_all(&root_only);
+    assert_exit(&out, 0);
+    let file = SecretFile::parse(&std::fs::read(&secret_file).unwrap()).unwrap();
+    assert_eq!(file.token_count(), 1);
+    assert_eq!(
+        std::fs::metadata(&secret_file).unwrap().uid(),
+        uid,
+        "the new file is the user's"
+    );
 }

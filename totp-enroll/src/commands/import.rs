@@ -4,11 +4,12 @@ use super::{audit_change, check_existing, now, print_out, random, write_enrollme
 use crate::audit::Action;
 use crate::cli::ImportArgs;
 use crate::error::CliError;
-use crate::google_authenticator::{self, convert, parse, ReadError};
+use crate::google_authenticator::{convert, parse, GaError, MAX_GA_FILE_BYTES};
+use crate::source_file::open_source;
 use crate::target::Target;
 use pam_totp_core::enrollment::NEW_SECRET_BYTES;
 use pam_totp_core::secret::TotpSecret;
-use pam_totp_store::identity::ActingAs;
+use pam_totp_store::bounded;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -18,7 +19,7 @@ pub fn run(target: &Target, args: &ImportArgs) -> Result<(), CliError> {
         .path
         .clone()
         .unwrap_or_else(|| target.user.dir.join(".google_authenticator"));
-    let bytes = read_source(target, &source, args.path.is_none())?;
+    let bytes = read_source(target, &source)?;
     let ga_err = |e| CliError::GoogleAuthenticator {
         path: source.to_path_buf(),
         source: e,
@@ -74,32 +75,29 @@ fn short_key_note(target: &Target, secret: &TotpSecret) -> Option<String> {
     ))
 }
 
-/// Reads the google-authenticator file. The default file in the user's home is read with the
-/// user's filesystem identity when root acts for another user, so that root's rights are never
-/// used on a path the user controls; a path root gave explicitly is read as root.
-fn read_source(
-    target: &Target,
-    source: &Path,
-    in_home: bool,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+/// Reads the google-authenticator file. Root acting for another user reads it with root's
+/// rights only on a path the user cannot change, else with the user's filesystem identity
+/// ([`crate::source_file`]): the default file in the user's home is always read as the user.
+fn read_source(target: &Target, source: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
     let io_err = |e| CliError::GoogleAuthenticatorIo {
         path: source.to_path_buf(),
         source: e,
     };
-    let _identity = if target.for_other && in_home {
-        ActingAs::user(target.user.uid, target.user.gid).map_err(io_err)?
-    } else {
-        ActingAs::caller()
+    let format = |e| CliError::GoogleAuthenticator {
+        path: source.to_path_buf(),
+        source: e,
     };
-    match google_authenticator::read_file(source) {
-        Ok(bytes) => Ok(bytes),
-        Err(ReadError::Io(e)) if e.raw_os_error() == Some(nix::libc::ELOOP) => Err(io_err(
+    let from = |e: bounded::ReadError| match e {
+        bounded::ReadError::Io(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => io_err(
             std::io::Error::other("it is a symbolic link; give the real file's path"),
+        ),
+        bounded::ReadError::Io(e) => io_err(e),
+        bounded::ReadError::Changed => io_err(std::io::Error::other(
+            "the file changed while being read; try again",
         )),
-        Err(ReadError::Io(e)) => Err(io_err(e)),
-        Err(ReadError::Format(e)) => Err(CliError::GoogleAuthenticator {
-            path: source.to_path_buf(),
-            source: e,
-        }),
-    }
+        bounded::ReadError::NotRegular => format(GaError::NotRegular),
+        bounded::ReadError::TooLarge(_) => format(GaError::TooLarge),
+    };
+    let mut file = open_source(target, source).map_err(from)?;
+    bounded::read_bounded(&mut file, MAX_GA_FILE_BYTES).map_err(from)
 }

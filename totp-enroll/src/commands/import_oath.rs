@@ -18,7 +18,7 @@ const NAME_PREFIX: &str = "oath";
 /// Runs `import-oath-usersfile`.
 pub fn run(target: &Target, args: &ImportOathArgs) -> Result<(), CliError> {
     let path = args.path.as_path();
-    let bytes = read_source(path, MAX_USERSFILE_BYTES)?;
+    let bytes = read_source(target, path, MAX_USERSFILE_BYTES)?;
     let entries =
         parse_for_user(&bytes, &target.user.name).map_err(|source| CliError::OathUsersfile {
             path: path.to_path_buf(),

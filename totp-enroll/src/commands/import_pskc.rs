@@ -29,7 +29,7 @@ pub fn run(target: &Target, args: &ImportPskcArgs) -> Result<(), CliError> {
         .map(PreSharedKey::from_hex)
         .transpose()
         .map_err(pskc_err)?;
-    let bytes = read_source(path, MAX_PSKC_BYTES)?;
+    let bytes = read_source(target, path, MAX_PSKC_BYTES)?;
     let file = pskc::parse(&bytes, key.as_ref()).map_err(pskc_err)?;
     let incoming = file
         .keys

@@ -9,6 +9,7 @@ use super::{
 use crate::audit::Action;
 use crate::error::CliError;
 use crate::json;
+use crate::source_file::open_source;
 use crate::target::Target;
 use pam_totp_core::enrollment;
 use pam_totp_core::params::ALLOWED_DIGITS_TEXT;
@@ -42,8 +43,13 @@ pub enum NameWish {
 }
 
 /// Reads the source file: a regular file (no symbolic link at its last component, no FIFO),
-/// at most `max` bytes, with the caller's rights.
-pub fn read_source(path: &Path, max: usize) -> Result<Zeroizing<Vec<u8>>, CliError> {
+/// at most `max` bytes; root acting for another user reads it with root's rights only on a
+/// path the user cannot change, else with the user's ([`crate::source_file`]).
+pub fn read_source(
+    target: &Target,
+    path: &Path,
+    max: usize,
+) -> Result<Zeroizing<Vec<u8>>, CliError> {
     let io_err = |source| CliError::ImportIo {
         path: path.to_path_buf(),
         source,
@@ -61,7 +67,17 @@ pub fn read_source(path: &Path, max: usize) -> Result<Zeroizing<Vec<u8>>, CliErr
             "it is larger than {max} bytes"
         ))),
     };
-    let (mut file, _) = bounded::open_regular(path).map_err(from)?;
+    let mut file = open_source(target, path).map_err(|e| match e {
+        bounded::ReadError::Io(e)
+            if target.for_other && e.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            io_err(std::io::Error::other(format!(
+                "{} cannot read it, and root reads it for another user only on a path only root can change (every directory from / owned by root, writable by nobody else): move it into such a directory (e.g. /root) or let the user read it",
+                target.user.name
+            )))
+        }
+        other => from(other),
+    })?;
     bounded::read_bounded(&mut file, max).map_err(from)
 }
 
