@@ -96,10 +96,7 @@ fn incoming(path: &Path, key: &PskcKey) -> Result<Incoming, CliError> {
                 );
             }
             let period = key.time_interval.unwrap_or(DEFAULT_PERIOD);
-            (
-                Token::totp(&name, secret, key.hash, digits, period),
-                None,
-            )
+            (Token::totp(&name, secret, key.hash, digits, period), None)
         }
     };
     Ok(Incoming {

@@ -143,7 +143,10 @@ mod tests {
         assert!(refused(&nested(33)));
         // Siblings, empty elements, comments and closed elements do not nest.
         assert!(!refused(&"<a><b/></a>".repeat(1000)));
-        assert!(!refused(&format!("<r>{}</r>", "<!-- <a><a><a> -->".repeat(100))));
+        assert!(!refused(&format!(
+            "<r>{}</r>",
+            "<!-- <a><a><a> -->".repeat(100)
+        )));
         let attributes = |n: usize| {
             let list: String = (0..n).map(|i| format!(" a{i}='>'")).collect();
             format!("<r{list}/>")

@@ -512,7 +512,10 @@ fn figure3_user_id_is_read_and_names_jsmith_only() {
         }
     );
     let message = err.to_string();
-    for word in ["1 HOTP/TOTP key", "each user needs a file with only their keys"] {
+    for word in [
+        "1 HOTP/TOTP key",
+        "each user needs a file with only their keys",
+    ] {
         assert!(message.contains(word), "{word}: {message}");
     }
     let mine = keys_for_user(file, "jsmith").unwrap();
@@ -559,10 +562,22 @@ fn keys_for_user_takes_only_the_users_keys() {
 #[test]
 fn a_value_with_anything_but_text_is_refused() {
     for (value, what) in [
-        ("MTIzNDU2Nzg5MDEy<!-- -->MzQ1Njc4OTA=", "the secret's PlainValue"),
-        ("MTIzNDU2Nzg5MDEy<b/>MzQ1Njc4OTA=", "the secret's PlainValue"),
-        ("MTIzNDU2Nzg5MDEy<?pi x?>MzQ1Njc4OTA=", "the secret's PlainValue"),
-        ("<!-- -->MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=", "the secret's PlainValue"),
+        (
+            "MTIzNDU2Nzg5MDEy<!-- -->MzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
+        (
+            "MTIzNDU2Nzg5MDEy<b/>MzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
+        (
+            "MTIzNDU2Nzg5MDEy<?pi x?>MzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
+        (
+            "<!-- -->MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
     ] {
         let text = container(
             "",
@@ -575,10 +590,16 @@ fn a_value_with_anything_but_text_is_refused() {
             "{value}: {err:?}"
         );
     }
-    let counter = FIGURE3.replace("<PlainValue>0</PlainValue>", "<PlainValue>1<!---->0</PlainValue>");
+    let counter = FIGURE3.replace(
+        "<PlainValue>0</PlainValue>",
+        "<PlainValue>1<!---->0</PlainValue>",
+    );
     assert!(matches!(
         parse_str(&counter, None).unwrap_err(),
-        PskcError::MixedContent { what: "Counter", .. }
+        PskcError::MixedContent {
+            what: "Counter",
+            ..
+        }
     ));
     let user = FIGURE3.replace("<UserId>UID=jsmith", "<UserId>UID=alice<!-- -->UID=jsmith");
     assert!(matches!(
@@ -591,7 +612,10 @@ fn a_value_with_anything_but_text_is_refused() {
         HOTP,
         "<Data><Secret><PlainValue>MTIzNDU2Nzg5MDEy<![CDATA[MzQ1Njc4]]>OTA&#x3d;</PlainValue></Secret></Data>",
     );
-    assert_eq!(hex(&parse_str(&text, None).unwrap().keys[0].key), RFC_SECRET);
+    assert_eq!(
+        hex(&parse_str(&text, None).unwrap().keys[0].key),
+        RFC_SECRET
+    );
 }
 
 #[test]
@@ -618,7 +642,10 @@ fn the_suite_names_the_hash() {
         assert_eq!(file.keys[0].hash, hash, "{suite}");
     }
     assert_eq!(
-        parse_str(&container("", TOTP, PLAIN_DATA), None).unwrap().keys[0].hash,
+        parse_str(&container("", TOTP, PLAIN_DATA), None)
+            .unwrap()
+            .keys[0]
+            .hash,
         Algorithm::SHA1
     );
     for suite in ["HMAC-MD5", "SHA384", "HMAC-SHA3-256", ""] {
@@ -657,10 +684,7 @@ fn nested_namespace_declarations_are_refused_quickly() {
     let attributes: String = (0..40).map(|i| format!(" a{i}=\"\"")).collect();
     let text = FIGURE3.replace("<KeyPackage>", &format!("<KeyPackage{attributes}>"));
     assert!(err_is_too_complex(&text), "attributes");
-    let deep = FIGURE3.replace(
-        "<KeyPackage>",
-        &format!("{}<KeyPackage>", "<x>".repeat(40)),
-    );
+    let deep = FIGURE3.replace("<KeyPackage>", &format!("{}<KeyPackage>", "<x>".repeat(40)));
     assert!(err_is_too_complex(&deep), "depth");
     // Every RFC example passes the scan.
     for figure in [FIGURE2, FIGURE3, FIGURE4, FIGURE5, FIGURE6, FIGURE7] {
