@@ -148,7 +148,13 @@ fn a_pskc_totp_token_logs_in_after_import() {
     needs_root!();
     let env = Env::new();
     env.service("totp", TOTP_SERVICE);
-    let pskc = workspace_root().join("totp-enroll/tests/data/pskc/two-tokens.xml");
+    // The file's keys are marked for "@USER@" (UserId): made the test user's.
+    let template = workspace_root().join("totp-enroll/tests/data/pskc/two-tokens.xml");
+    let text = std::fs::read_to_string(template)
+        .expect("two-tokens.xml")
+        .replace("@USER@", &env.user);
+    let pskc = env.dir.path().join("two-tokens.xml");
+    std::fs::write(&pskc, text).expect("write the PSKC file");
     let out = totp_enroll(&env, &["import-pskc", pskc.to_str().unwrap()]);
     assert_ok(&out);
     // The 60 s TOTP token (RFC 4226's key).

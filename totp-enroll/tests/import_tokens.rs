@@ -32,6 +32,20 @@ fn data(name: &str) -> String {
         .into_owned()
 }
 
+/// A copy of the test file `name` (under tests/data) in the environment's directory, with
+/// `@USER@` replaced by the user the tests run as, and the RFC 6030 Figure 3 `UserId`
+/// (`UID=jsmith,...`) by one naming that user.
+fn for_me(env: &Env, name: &str) -> String {
+    let me = pam_totp_tests::current_user();
+    let text = std::fs::read_to_string(data(name))
+        .unwrap()
+        .replace("@USER@", &me)
+        .replace("UID=jsmith,", &format!("UID={me},"));
+    let path = env.dir.path().join(name.replace('/', "-"));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
 /// The HOTP code of `counter` from oathtool.
 fn hotp(hex: &str, counter: u64, digits: u8) -> String {
     let out = Command::new("oathtool")
@@ -254,7 +268,32 @@ fn a_pin_is_not_imported() {
 fn pskc_plain_rfc_example_and_encrypted_one() {
     needs_root!();
     let env = Env::new();
-    let out = env.run(&["import-pskc", &data("rfc6030/figure3.xml"), "--json"], "");
+    // Figure 3's only key is marked for user jsmith (UserId UID=jsmith,...): refused for
+    // anyone else although it is the only key; nothing is written.
+    let fig3 = data("rfc6030/figure3.xml");
+    let out = env.run(&["import-pskc", &fig3], "");
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    for word in [
+        fig3.as_str(),
+        "1 HOTP/TOTP key",
+        "1 name another user in their UserId",
+        "each user needs a file with only their keys",
+        "nothing was imported",
+    ] {
+        assert!(err.contains(word), "{word}: {err}");
+    }
+    assert!(!err.contains("MTIzNDU2") && !err.contains(RFC_HEX), "{err}");
+    assert!(!env.file().exists(), "nothing is written");
+    // Marked for the user the tests run as: imported.
+    let out = env.run(
+        &[
+            "import-pskc",
+            &for_me(&env, "rfc6030/figure3.xml"),
+            "--json",
+        ],
+        "",
+    );
     assert_exit(&out, 0);
     let v = json(&out);
     assert_eq!(names(&v), ["987654321"]);
@@ -325,7 +364,24 @@ fn pskc_plain_rfc_example_and_encrypted_one() {
 fn pskc_totp_and_hotp_with_their_parameters() {
     needs_root!();
     let env = Env::new();
-    let out = env.run(&["import-pskc", &data("pskc/two-tokens.xml"), "--json"], "");
+    // Two keys marked for another user (the file as it is, UserId "@USER@"): refused, saying
+    // how many keys the file has.
+    let out = env.run(&["import-pskc", &data("pskc/two-tokens.xml")], "");
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("none of the file's 2 HOTP/TOTP key(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.file().exists(), "nothing is written");
+    let out = env.run(
+        &[
+            "import-pskc",
+            &for_me(&env, "pskc/two-tokens.xml"),
+            "--json",
+        ],
+        "",
+    );
     assert_exit(&out, 0);
     assert_eq!(names(&json(&out)), ["FT-0001-A", "FT-0001-A-2"]);
     assert_eq!(
@@ -412,12 +468,15 @@ fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
     );
     assert_exit(&out, 0);
     assert_eq!(lines, [line("import-pskc")]);
-    let fig3 = data("rfc6030/figure3.xml");
+    let fig3 = for_me(&env, "rfc6030/figure3.xml");
+    let fig3_jsmith = data("rfc6030/figure3.xml");
     for refused in [
         vec!["import-pskc", "/nonexistent/file.xml"],
         vec!["import-pskc", &data("pskc/seven-digits.xml")],
         // Figure 3 holds figure 6's seed.
         vec!["import-pskc", &fig3],
+        // Figure 3 as printed is jsmith's.
+        vec!["import-pskc", &fig3_jsmith],
     ] {
         let (out, lines) = run_logged(&env, &log, &refused);
         assert_exit(&out, 1);
@@ -503,4 +562,62 @@ fn root_reads_an_import_for_a_user_only_where_the_user_cannot_swap_the_path() {
         uid,
         "the new file is the user's"
     );
+}
+
+#[test]
+fn pskc_batch_only_the_users_keys_are_taken() {
+    needs_root!();
+    let env = Env::new();
+    let batch = for_me(&env, "pskc/batch.xml");
+    let out = env.run(&["import-pskc", &batch, "--json"], "");
+    assert_exit(&out, 0);
+    // Only B-2 (uid=<me>,... in lower case) is the user's: B-1 is someone-else's, B-3 has no
+    // UserId and is not the file's only key.
+    assert_eq!(names(&json(&out)), ["B-2"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("2 key(s) of the file were left out")
+            && err.contains("1 name another user in their UserId, 1 have no UserId"),
+        "{err}"
+    );
+    let file = parsed(&env);
+    let tokens: Vec<_> = file.tokens().collect();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].secret.as_bytes(), b"01234567890123456789");
+    // Its Suite (HMAC-SHA256) is its algorithm.
+    assert_eq!(
+        tokens[0].algorithm,
+        pam_totp_core::algorithm::Algorithm::SHA256
+    );
+    assert_eq!(summary(&env), [("B-2".into(), TokenKind::Hotp, 6, Some(4))]);
+    // Nothing of the others' keys is stored or printed.
+    let all = format!("{}{}{}", env.text(), stdout(&out), err);
+    for secret in [HEX_C, RFC_HEX, RFC_SHA1_KEY, "QUJDREVG", "MTIzNDU2"] {
+        assert!(!all.contains(secret), "{secret}");
+    }
+    assert!(!err.contains("someone-else"), "{err}");
+}
+
+#[test]
+fn pskc_key_ids_in_messages_are_bounded_and_escaped() {
+    needs_root!();
+    let env = Env::new();
+    // A newline (character reference), a non-ASCII letter and a quote, then 5000 characters.
+    let id = format!("k7&#10;\u{e9}&quot;{}", "x".repeat(5000));
+    let text = std::fs::read_to_string(data("pskc/seven-digits.xml"))
+        .unwrap()
+        .replace("Id=\"k7\"", &format!("Id=\"{id}\""));
+    let path = env.dir.path().join("long-id.xml");
+    std::fs::write(&path, text).unwrap();
+    let out = env.run(&["import-pskc", path.to_str().unwrap()], "");
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("7 digits"), "{err}");
+    assert!(err.contains(r#"key "k7??\"xxx"#), "{err}");
+    assert!(
+        !err.contains('\n') || err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+    assert!(!err.contains(&"x".repeat(100)), "{err}");
+    assert!(err.len() < 1000, "{err}");
 }

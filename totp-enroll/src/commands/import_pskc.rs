@@ -1,4 +1,5 @@
-//! `import-pskc`: the HOTP and TOTP keys of an RFC 6030 seed file (hardware tokens).
+//! `import-pskc`: the HOTP and TOTP keys of an RFC 6030 seed file (hardware tokens) that are
+//! the target user's (`pskc::keys_for_user`: their `UserId`, or the file's only key).
 
 use super::import_tokens::{
     check_digits, read_source, report, sanitize_name, secret, store, Incoming, NameWish,
@@ -6,7 +7,7 @@ use super::import_tokens::{
 use crate::audit::Action;
 use crate::cli::ImportPskcArgs;
 use crate::error::CliError;
-use pam_totp_core::params::{DEFAULT_ALGORITHM, DEFAULT_PERIOD};
+use pam_totp_core::params::DEFAULT_PERIOD;
 use pam_totp_core::token::Token;
 use std::path::Path;
 use totp_enroll::pskc::{self, PreSharedKey, PskcAlgorithm, PskcKey, MAX_PSKC_BYTES};
@@ -31,15 +32,25 @@ pub fn run(target: &Target, args: &ImportPskcArgs) -> Result<(), CliError> {
         .map_err(pskc_err)?;
     let bytes = read_source(target, path, MAX_PSKC_BYTES)?;
     let file = pskc::parse(&bytes, key.as_ref()).map_err(pskc_err)?;
-    let incoming = file
+    let skipped_pin_keys = file.skipped_pin_keys;
+    let chosen = pskc::keys_for_user(file, &target.user.name).map_err(pskc_err)?;
+    let incoming = chosen
         .keys
         .iter()
         .map(|k| incoming(path, k))
         .collect::<Result<Vec<_>, _>>()?;
-    if file.skipped_pin_keys > 0 {
+    if skipped_pin_keys > 0 {
         eprintln!(
-            "totp-enroll: note: {} PIN key(s) of the file were skipped: pam_totp takes no token PIN",
-            file.skipped_pin_keys
+            "totp-enroll: note: {skipped_pin_keys} PIN key(s) of the file were skipped: pam_totp takes no token PIN"
+        );
+    }
+    let left_out = chosen.others + chosen.unmarked;
+    if left_out > 0 {
+        eprintln!(
+            "totp-enroll: note: {left_out} key(s) of the file were left out as not for user {}: {} name another user in their UserId, {} have no UserId",
+            pskc::quote(&target.user.name),
+            chosen.others,
+            chosen.unmarked
         );
     }
     let stored = store(target, path, incoming, Action::ImportPskc)?;
@@ -48,7 +59,7 @@ pub fn run(target: &Target, args: &ImportPskcArgs) -> Result<(), CliError> {
 
 /// The token for one key package, refusing what pam_totp cannot check.
 fn incoming(path: &Path, key: &PskcKey) -> Result<Incoming, CliError> {
-    let origin = format!("key {:?}", key.id);
+    let origin = format!("key {}", pskc::quote(&key.id));
     let refused = |reason: String| CliError::ImportRefused {
         path: path.to_path_buf(),
         reason: format!("{origin}: {reason}; nothing was imported"),
@@ -69,7 +80,7 @@ fn incoming(path: &Path, key: &PskcKey) -> Result<Incoming, CliError> {
             // Counter is the counter of the next code the token shows.
             let next = key.counter.unwrap_or(0);
             (
-                Token::hotp(&name, secret, DEFAULT_ALGORITHM, digits),
+                Token::hotp(&name, secret, key.hash, digits),
                 next.checked_sub(1),
             )
         }
@@ -85,10 +96,7 @@ fn incoming(path: &Path, key: &PskcKey) -> Result<Incoming, CliError> {
                 );
             }
             let period = key.time_interval.unwrap_or(DEFAULT_PERIOD);
-            (
-                Token::totp(&name, secret, DEFAULT_ALGORITHM, digits, period),
-                None,
-            )
+            (Token::totp(&name, secret, key.hash, digits, period), None)
         }
     };
     Ok(Incoming {

@@ -10,14 +10,22 @@
 //! keys, which RFC 6030 uses for a token's PIN policy, are skipped and counted), non-decimal
 //! responses, and keys that are not in the file (key derivation).
 //!
+//! Each key's `UserId` is read: [`keys_for_user`] takes only the keys of one user (see
+//! [`user`]). A value element (`PlainValue`, `CipherValue`, `UserId`...) must hold text only.
+//!
 //! The XML parser (roxmltree) reads no DTD, so no entity can expand or fetch anything; file
-//! size, XML nodes and key packages are bounded. Errors never contain key material.
+//! size, XML nodes and key packages are bounded, and a cheap scan of the raw text first refuses
+//! what roxmltree is slow on (many namespace declarations, deep nesting, many attributes).
+//! Errors never contain key material.
 
 mod crypto;
+mod prescan;
+pub mod user;
 mod xml;
 
 use crate::pskc::crypto::PRE_SHARED_KEY_BYTES;
 use crate::secret_hex;
+use pam_totp_core::algorithm::Algorithm;
 use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -30,6 +38,18 @@ pub const MAX_KEY_PACKAGES: usize = 10_000;
 pub const MAX_XML_NODES: u32 = 1_000_000;
 /// Longest secret accepted (HMAC keys of SHA-512 tokens are 64 bytes).
 pub const MAX_SECRET_BYTES: usize = 128;
+/// Most namespace declarations (`xmlns`, `xmlns:p`) in one file: RFC 6030's examples have 4.
+pub const MAX_XMLNS_DECLARATIONS: usize = 64;
+/// Deepest element nesting: RFC 6030's encrypted secrets are 8 deep.
+pub const MAX_XML_DEPTH: usize = 32;
+/// Most attributes of one element: RFC 6030's elements have at most 5.
+pub const MAX_XML_ATTRIBUTES: usize = 32;
+
+/// `text` from a file made safe for a message: printable ASCII (anything else becomes `?`), at
+/// most 64 characters, in double quotes with `"` and `\` escaped.
+pub fn quote(text: &str) -> String {
+    xml::quote(text)
+}
 
 /// Why a PSKC file cannot be read.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -53,6 +73,9 @@ pub enum PskcError {
     /// `Version` is not 1.0.
     #[error("KeyContainer Version {0:?} is not supported (only 1.0, RFC 6030)")]
     Version(String),
+    /// More namespace declarations, deeper nesting or more attributes than a PSKC file has.
+    #[error("{0}; no PSKC file needs that many, the file is refused (it would take the XML parser minutes): ask the token vendor for the file again")]
+    TooComplex(String),
     /// More than [`MAX_KEY_PACKAGES`].
     #[error("more than {MAX_KEY_PACKAGES} key packages; split the file")]
     TooManyKeys,
@@ -89,6 +112,26 @@ pub enum PskcError {
         place: String,
         /// What is missing.
         what: &'static str,
+    },
+    /// A value element holds something other than text.
+    #[error("{place}: {what} holds a comment, an element or a processing instruction; only text is accepted there")]
+    MixedContent {
+        /// Which key package (or the container).
+        place: String,
+        /// Which element.
+        what: &'static str,
+    },
+    /// None of the file's keys is the user's (see [`keys_for_user`]).
+    #[error("none of the file's {keys} HOTP/TOTP key(s) is for user {user}: {others} name another user in their UserId, {unmarked} have no UserId (a key without UserId is taken only when it is the file's only key); each user needs a file with only their keys, or keys marked with their UserId (the user name, or a DN that starts with UID=name)")]
+    NotForUser {
+        /// The user name, quoted.
+        user: String,
+        /// HOTP and TOTP keys in the file.
+        keys: usize,
+        /// Keys whose UserId names someone else.
+        others: usize,
+        /// Keys without UserId.
+        unmarked: usize,
     },
     /// An element or attribute has a bad value.
     #[error("{place}: {what} is not valid")]
@@ -160,6 +203,10 @@ pub struct PskcKey {
     pub time_interval: Option<u64>,
     /// `Data/TimeDrift` in time steps (TOTP), if given.
     pub time_drift: Option<i64>,
+    /// The HMAC hash, from `AlgorithmParameters/Suite` (SHA1 when not given).
+    pub hash: Algorithm,
+    /// `Key/UserId`, white space around it removed (`None` when absent or empty).
+    pub user_id: Option<String>,
 }
 
 impl fmt::Debug for PskcKey {
@@ -174,6 +221,8 @@ impl fmt::Debug for PskcKey {
             .field("time", &self.time)
             .field("time_interval", &self.time_interval)
             .field("time_drift", &self.time_drift)
+            .field("hash", &self.hash)
+            .field("user_id", &self.user_id)
             .finish()
     }
 }
@@ -194,7 +243,48 @@ pub fn parse(bytes: &[u8], key: Option<&PreSharedKey>) -> Result<PskcFile, PskcE
         return Err(PskcError::TooLarge);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| PskcError::NotText)?;
+    prescan::check(text)?;
     xml::read(text, key)
+}
+
+/// The keys of `file` that are for `user`, and how many were left out.
+#[derive(Debug)]
+pub struct UserKeys {
+    /// The keys taken, in file order.
+    pub keys: Vec<PskcKey>,
+    /// Keys left out because their `UserId` names someone else.
+    pub others: usize,
+    /// Keys left out because they have no `UserId` and are not the file's only key.
+    pub unmarked: usize,
+}
+
+/// The keys of `file` for `user`: a key whose `UserId` names the user (see
+/// [`user::names_user`]) is taken; a key without `UserId` only when it is the file's only
+/// HOTP/TOTP key; a key whose `UserId` names anyone else never. Refuses when nothing is taken.
+pub fn keys_for_user(file: PskcFile, user: &str) -> Result<UserKeys, PskcError> {
+    let total = file.keys.len();
+    let mut chosen = UserKeys {
+        keys: Vec::new(),
+        others: 0,
+        unmarked: 0,
+    };
+    for key in file.keys {
+        match key.user_id.as_deref() {
+            Some(id) if user::names_user(id, user) => chosen.keys.push(key),
+            Some(_) => chosen.others += 1,
+            None if total == 1 => chosen.keys.push(key),
+            None => chosen.unmarked += 1,
+        }
+    }
+    if chosen.keys.is_empty() {
+        return Err(PskcError::NotForUser {
+            user: quote(user),
+            keys: total,
+            others: chosen.others,
+            unmarked: chosen.unmarked,
+        });
+    }
+    Ok(chosen)
 }
 
 #[cfg(test)]

@@ -468,3 +468,248 @@ fn secrets_stay_out_of_debug_and_errors() {
         "{message}"
     );
 }
+
+/// A container of key packages, each a `Key` with `HOTP`, [`PLAIN_DATA`] (with the secret
+/// made unique by `index`) and the given `UserId` (none for `None`).
+fn with_users(users: &[Option<&str>]) -> String {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let packages: String = users
+        .iter()
+        .enumerate()
+        .map(|(index, user)| {
+            let secret = engine.encode(format!("{index:020}"));
+            let user = user.map_or(String::new(), |u| format!("<UserId>{u}</UserId>"));
+            format!(
+                "<KeyPackage><Key Id=\"k{index}\" {HOTP}><Data><Secret><PlainValue>{secret}</PlainValue></Secret></Data>{user}</Key></KeyPackage>"
+            )
+        })
+        .collect();
+    format!(
+        "<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">{packages}</KeyContainer>"
+    )
+}
+
+fn ids(keys: &UserKeys) -> Vec<&str> {
+    keys.keys.iter().map(|k| k.id.as_str()).collect()
+}
+
+#[test]
+fn figure3_user_id_is_read_and_names_jsmith_only() {
+    let file = parse_str(FIGURE3, None).unwrap();
+    assert_eq!(
+        file.keys[0].user_id.as_deref(),
+        Some("UID=jsmith,DC=example-bank,DC=net")
+    );
+    // The only key of the file, but marked for someone else: never taken.
+    let err = keys_for_user(file.clone(), "alice").unwrap_err();
+    assert_eq!(
+        err,
+        PskcError::NotForUser {
+            user: "\"alice\"".to_string(),
+            keys: 1,
+            others: 1,
+            unmarked: 0
+        }
+    );
+    let message = err.to_string();
+    for word in [
+        "1 HOTP/TOTP key",
+        "each user needs a file with only their keys",
+    ] {
+        assert!(message.contains(word), "{word}: {message}");
+    }
+    let mine = keys_for_user(file, "jsmith").unwrap();
+    assert_eq!(ids(&mine), ["12345678"]);
+    assert_eq!((mine.others, mine.unmarked), (0, 0));
+}
+
+#[test]
+fn keys_for_user_takes_only_the_users_keys() {
+    let file = |users: &[Option<&str>]| parse_str(&with_users(users), None).unwrap();
+    // Marked keys: the user's are taken, the others left out and counted.
+    let chosen = keys_for_user(
+        file(&[
+            Some("UID=bob,DC=example"),
+            Some("uid=alice,ou=people,dc=example"),
+            None,
+            Some("alice"),
+            Some("carol"),
+        ]),
+        "alice",
+    )
+    .unwrap();
+    assert_eq!(ids(&chosen), ["k1", "k3"]);
+    assert_eq!((chosen.others, chosen.unmarked), (2, 1));
+    // One key without UserId: taken. Two: neither.
+    assert_eq!(ids(&keys_for_user(file(&[None]), "alice").unwrap()), ["k0"]);
+    assert_eq!(
+        keys_for_user(file(&[None, None]), "alice").unwrap_err(),
+        PskcError::NotForUser {
+            user: "\"alice\"".to_string(),
+            keys: 2,
+            others: 0,
+            unmarked: 2
+        }
+    );
+    // PIN keys do not count: the HOTP key is still the only one (figure 5).
+    let figure5 = parse_str(FIGURE5, None).unwrap();
+    assert_eq!(ids(&keys_for_user(figure5, "alice").unwrap()), ["12345678"]);
+    // An empty UserId is no UserId.
+    let chosen = keys_for_user(file(&[Some("  ")]), "alice").unwrap();
+    assert_eq!(chosen.keys[0].user_id, None);
+}
+
+#[test]
+fn a_value_with_anything_but_text_is_refused() {
+    for (value, what) in [
+        (
+            "MTIzNDU2Nzg5MDEy<!-- -->MzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
+        (
+            "MTIzNDU2Nzg5MDEy<b/>MzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
+        (
+            "MTIzNDU2Nzg5MDEy<?pi x?>MzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
+        (
+            "<!-- -->MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=",
+            "the secret's PlainValue",
+        ),
+    ] {
+        let text = container(
+            "",
+            HOTP,
+            &format!("<Data><Secret><PlainValue>{value}</PlainValue></Secret></Data>"),
+        );
+        let err = parse_str(&text, None).unwrap_err();
+        assert!(
+            matches!(&err, PskcError::MixedContent { what: w, .. } if *w == what),
+            "{value}: {err:?}"
+        );
+    }
+    let counter = FIGURE3.replace(
+        "<PlainValue>0</PlainValue>",
+        "<PlainValue>1<!---->0</PlainValue>",
+    );
+    assert!(matches!(
+        parse_str(&counter, None).unwrap_err(),
+        PskcError::MixedContent {
+            what: "Counter",
+            ..
+        }
+    ));
+    let user = FIGURE3.replace("<UserId>UID=jsmith", "<UserId>UID=alice<!-- -->UID=jsmith");
+    assert!(matches!(
+        parse_str(&user, None).unwrap_err(),
+        PskcError::MixedContent { what: "UserId", .. }
+    ));
+    // CDATA and character references are text.
+    let text = container(
+        "",
+        HOTP,
+        "<Data><Secret><PlainValue>MTIzNDU2Nzg5MDEy<![CDATA[MzQ1Njc4]]>OTA&#x3d;</PlainValue></Secret></Data>",
+    );
+    assert_eq!(
+        hex(&parse_str(&text, None).unwrap().keys[0].key),
+        RFC_SECRET
+    );
+}
+
+#[test]
+fn the_suite_names_the_hash() {
+    use pam_totp_core::algorithm::Algorithm;
+    let with_suite = |suite: &str| {
+        container(
+            "",
+            TOTP,
+            &format!(
+                r#"<AlgorithmParameters><Suite>{suite}</Suite><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>{PLAIN_DATA}"#
+            ),
+        )
+    };
+    for (suite, hash) in [
+        ("HMAC-SHA1", Algorithm::SHA1),
+        ("SHA1", Algorithm::SHA1),
+        (" hmac-sha256 ", Algorithm::SHA256),
+        ("SHA256", Algorithm::SHA256),
+        ("HMAC-SHA512", Algorithm::SHA512),
+        ("SHA-512", Algorithm::SHA512),
+    ] {
+        let file = parse_str(&with_suite(suite), None).unwrap();
+        assert_eq!(file.keys[0].hash, hash, "{suite}");
+    }
+    assert_eq!(
+        parse_str(&container("", TOTP, PLAIN_DATA), None)
+            .unwrap()
+            .keys[0]
+            .hash,
+        Algorithm::SHA1
+    );
+    for suite in ["HMAC-MD5", "SHA384", "HMAC-SHA3-256", ""] {
+        let err = parse_str(&with_suite(suite), None).unwrap_err();
+        assert!(
+            matches!(&err, PskcError::Unsupported(what) if what.contains(&format!("{suite:?}"))),
+            "{suite}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn nested_namespace_declarations_are_refused_quickly() {
+    let depth = 3000;
+    let open: String = (0..depth)
+        .map(|i| format!("<p{i}:e xmlns:p{i}=\"urn:x:{i}\">"))
+        .collect();
+    let close: String = (0..depth).rev().map(|i| format!("</p{i}:e>")).collect();
+    let text = format!(
+        "<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">{open}{close}</KeyContainer>"
+    );
+    let started = std::time::Instant::now();
+    let err = parse_str(&text, None).unwrap_err();
+    assert!(matches!(err, PskcError::TooComplex(_)), "{err:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // Declarations side by side, and attributes, are bounded too.
+    let flat: String = (0..100)
+        .map(|i| format!("<e xmlns:p{i}=\"urn:x\"/>"))
+        .collect();
+    let text = FIGURE3.replace("<KeyPackage>", &format!("{flat}<KeyPackage>"));
+    assert!(err_is_too_complex(&text), "flat declarations");
+    let attributes: String = (0..40).map(|i| format!(" a{i}=\"\"")).collect();
+    let text = FIGURE3.replace("<KeyPackage>", &format!("<KeyPackage{attributes}>"));
+    assert!(err_is_too_complex(&text), "attributes");
+    let deep = FIGURE3.replace("<KeyPackage>", &format!("{}<KeyPackage>", "<x>".repeat(40)));
+    assert!(err_is_too_complex(&deep), "depth");
+    // Every RFC example passes the scan.
+    for figure in [FIGURE2, FIGURE3, FIGURE4, FIGURE5, FIGURE6, FIGURE7] {
+        assert!(!err_is_too_complex(figure));
+    }
+}
+
+fn err_is_too_complex(text: &str) -> bool {
+    matches!(parse_str(text, None), Err(PskcError::TooComplex(_)))
+}
+
+#[test]
+fn the_white_space_free_copy_is_allocated_once() {
+    let text = " MTIzNDU2Nzg5MDEy\n     MzQ1Njc4OTA=\n ";
+    let kept = super::xml::without_white_space_for_tests(text);
+    assert_eq!(kept.as_str(), "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=");
+    // Its buffer was sized up front (a buffer grown step by step would have a capacity of a
+    // power of two, leaving the smaller ones freed without being wiped).
+    assert_eq!(kept.capacity(), text.len());
+}
+
+#[test]
+fn quote_is_bounded_and_escaped() {
+    let long = format!("a\"b\\c\n\u{1b}[31m{}", "x".repeat(1000));
+    let quoted = quote(&long);
+    assert!(quoted.len() < 80, "{quoted}");
+    assert!(quoted.starts_with("\"a\\\"b\\\\c??[31m"), "{quoted}");
+}

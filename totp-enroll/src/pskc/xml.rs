@@ -7,6 +7,7 @@ use crate::pskc::{
     MAX_XML_NODES,
 };
 use base64::Engine;
+use pam_totp_core::algorithm::Algorithm;
 use roxmltree::{Document, Node, ParsingOptions};
 use zeroize::Zeroizing;
 
@@ -217,8 +218,15 @@ fn read_package(
     let secret = read_secret(&place, key, data, secrets)?;
     let serial = child(package, PSKC_NS, "DeviceInfo")
         .and_then(|info| child(info, PSKC_NS, "SerialNo"))
-        .map(|serial| element_text(serial).trim().to_string())
+        .map(|serial| value_text(&place, serial, "SerialNo"))
+        .transpose()?
+        .map(|serial| serial.trim().to_string())
         .filter(|serial| !serial.is_empty());
+    let user_id = child(key, PSKC_NS, "UserId")
+        .map(|user_id| value_text(&place, user_id, "UserId"))
+        .transpose()?
+        .map(|user_id| user_id.trim().to_string())
+        .filter(|user_id| !user_id.is_empty());
     let number_in = |name: &'static str| -> Result<Option<&str>, PskcError> {
         let Some(element) = data.and_then(|data| child(data, PSKC_NS, name)) else {
             return Ok(None);
@@ -232,7 +240,7 @@ fn read_package(
             place: place.clone(),
             what: "a PlainValue",
         })?;
-        Ok(Some(element_text(plain).trim()))
+        Ok(Some(value_text(&place, plain, name)?.trim()))
     };
     let invalid = |what| PskcError::Invalid {
         place: place.clone(),
@@ -265,6 +273,8 @@ fn read_package(
         time,
         time_interval,
         time_drift,
+        hash: read_suite(&place, key)?,
+        user_id,
     }))
 }
 
@@ -351,14 +361,31 @@ fn read_digits(place: &str, key: Node) -> Result<Option<u8>, PskcError> {
     Ok(Some(digits))
 }
 
+/// `AlgorithmParameters/Suite`: the HMAC hash (RFC 6030 4.3.4 names them "SHA1, SHA256";
+/// "HMAC-SHA1" and "SHA-1" spellings are accepted too, in any case). SHA1 when absent.
+fn read_suite(place: &str, key: Node) -> Result<Algorithm, PskcError> {
+    let Some(suite) = child(key, PSKC_NS, "AlgorithmParameters")
+        .and_then(|parameters| child(parameters, PSKC_NS, "Suite"))
+    else {
+        return Ok(Algorithm::SHA1);
+    };
+    let text = value_text(place, suite, "Suite")?.trim();
+    let upper = text.to_ascii_uppercase();
+    let hash = upper.strip_prefix("HMAC-").unwrap_or(&upper);
+    match hash {
+        "SHA1" | "SHA-1" => Ok(Algorithm::SHA1),
+        "SHA256" | "SHA-256" => Ok(Algorithm::SHA256),
+        "SHA512" | "SHA-512" => Ok(Algorithm::SHA512),
+        _ => Err(PskcError::Unsupported(format!(
+            "{place}: the algorithm suite {} (only HMAC-SHA1, HMAC-SHA256 and HMAC-SHA512)",
+            quote(text)
+        ))),
+    }
+}
+
 /// The base64 content of `element` (XML Schema base64Binary: white space allowed).
 fn base64(place: &str, element: Node, what: &'static str) -> Result<Zeroizing<Vec<u8>>, PskcError> {
-    let text: Zeroizing<String> = Zeroizing::new(
-        element_text(element)
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect(),
-    );
+    let text = without_white_space(value_text(place, element, what)?);
     base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
         .map(Zeroizing::new)
@@ -368,9 +395,36 @@ fn base64(place: &str, element: Node, what: &'static str) -> Result<Zeroizing<Ve
         })
 }
 
-/// The text of `element` (its first text child; empty if none).
-fn element_text<'a>(element: Node<'a, '_>) -> &'a str {
-    element.text().unwrap_or_default()
+/// `text` without ASCII white space, in one allocation made up front so that no partial copy
+/// of a secret is left behind by a growing buffer.
+fn without_white_space(text: &str) -> Zeroizing<String> {
+    let mut kept = Zeroizing::new(String::with_capacity(text.len()));
+    kept.extend(text.chars().filter(|c| !c.is_ascii_whitespace()));
+    kept
+}
+
+/// [`without_white_space`], for the unit tests.
+#[cfg(test)]
+pub(super) fn without_white_space_for_tests(text: &str) -> Zeroizing<String> {
+    without_white_space(text)
+}
+
+/// The text of the value element `element` (empty if none), refused when it holds anything but
+/// text: a comment, element or processing instruction would otherwise cut the value short.
+fn value_text<'a>(
+    place: &str,
+    element: Node<'a, '_>,
+    what: &'static str,
+) -> Result<&'a str, PskcError> {
+    let mut children = element.children();
+    let first = children.next();
+    if first.is_some_and(|node| !node.is_text()) || children.next().is_some() {
+        return Err(PskcError::MixedContent {
+            place: place.to_string(),
+            what,
+        });
+    }
+    Ok(first.and_then(|node| node.text()).unwrap_or_default())
 }
 
 /// Whether `node` is the element `name` in namespace `namespace`.
@@ -404,7 +458,7 @@ where
 
 /// `text` from the file made safe for an error message: printable ASCII, at most
 /// [`QUOTE_MAX_CHARS`] characters, in quotes.
-fn quote(text: &str) -> String {
+pub(super) fn quote(text: &str) -> String {
     let safe: String = text
         .chars()
         .map(|c| {
