@@ -74,8 +74,11 @@ pub struct Change<'a> {
     pub replaced: bool,
     /// For [`Action::ForgetHosts`]: which hosts were dropped, and how many.
     pub forgotten: Option<Forgotten<'a>>,
-    /// For the token commands: the token's name (never its key).
+    /// For the token commands: the token's name (never its key); for the imports, the names
+    /// of the tokens added, comma-separated.
     pub token: Option<&'a str>,
+    /// For the imports: the file the tokens came from.
+    pub source: Option<&'a Path>,
 }
 
 /// What `forget-hosts` dropped.
@@ -151,8 +154,16 @@ pub fn line(change: &Change, actor: &Actor) -> String {
         text.push_str(&forgotten.count.to_string());
     }
     if let Some(token) = change.token {
-        text.push_str(" token=");
+        text.push_str(if change.source.is_some() {
+            " tokens="
+        } else {
+            " token="
+        });
         text.push_str(&log_safe::field(token));
+    }
+    if let Some(source) = change.source {
+        text.push_str(" source=");
+        text.push_str(&log_safe::path(&source.to_string_lossy()));
     }
     text.push_str(" file=");
     text.push_str(&log_safe::path(&change.file.to_string_lossy()));
@@ -184,6 +195,7 @@ mod tests {
             replaced,
             forgotten: None,
             token: None,
+            source: None,
         }
     }
 
@@ -238,6 +250,7 @@ mod tests {
             replaced: false,
             forgotten: None,
             token: None,
+            source: None,
         };
         let text = line(&c, &forger);
         assert_eq!(

@@ -446,16 +446,17 @@ fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
     let log = pam_totp_tests::Env::new();
     let me = pam_totp_tests::current_user();
     let uid = nix::unistd::getuid().as_raw();
-    let line = |action: &str| {
+    // The line names the tokens added and the file they came from (never a key).
+    let line = |action: &str, tokens: &str, source: &str| {
         format!(
-            "85 action={action} user={me} by_uid={uid} by_user={me} file={}",
+            "85 action={action} user={me} by_uid={uid} by_user={me} tokens={tokens} source={source} file={}",
             env.file().display()
         )
     };
     let path = usersfile(&env, &format!("HOTP {me} pin1234 {HEX_B} 0\n"));
     let (out, lines) = run_logged(&env, &log, &["import-oath-usersfile", &path]);
     assert_exit(&out, 0);
-    assert_eq!(lines, [line("import-oath-usersfile")]);
+    assert_eq!(lines, [line("import-oath-usersfile", "oath-1", &path)]);
     let (out, lines) = run_logged(
         &env,
         &log,
@@ -467,7 +468,14 @@ fn each_import_is_one_audit_line_without_keys_and_a_refusal_none() {
         ],
     );
     assert_exit(&out, 0);
-    assert_eq!(lines, [line("import-pskc")]);
+    assert_eq!(
+        lines,
+        [line(
+            "import-pskc",
+            "987654321",
+            &data("rfc6030/figure6.xml")
+        )]
+    );
     let fig3 = for_me(&env, "rfc6030/figure3.xml");
     let fig3_jsmith = data("rfc6030/figure3.xml");
     for refused in [

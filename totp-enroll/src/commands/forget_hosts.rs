@@ -28,6 +28,7 @@ pub fn run(target: &Target, host: Option<&str>, as_json: bool) -> Result<(), Cli
             replaced: false,
             forgotten: Some(Forgotten { host, count }),
             token: None,
+            source: None,
         });
     } else {
         // Nothing changed: release the lock without writing.

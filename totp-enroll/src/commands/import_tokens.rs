@@ -3,7 +3,7 @@
 //! an existing one under its lock), with the audit line and the output.
 
 use super::{
-    audit_change, check_existing, new_recovery_codes, now, print_out, recovery_codes_text,
+    audit_import, check_existing, new_recovery_codes, now, print_out, recovery_codes_text,
     write_enrollment,
 };
 use crate::audit::Action;
@@ -238,9 +238,9 @@ pub fn store(
                 .map_err(|e| add_refused(path, &item.origin, &e, &imported))?;
             imported.push((name, item.origin));
         }
-        let names = imported.into_iter().map(|(name, _)| name).collect();
+        let names: Vec<String> = imported.into_iter().map(|(name, _)| name).collect();
         locked.save().map_err(|e| target.store_error(e))?;
-        audit_change(target, action, false);
+        audit_import(target, action, &names, path);
         return Ok(Stored {
             names,
             recovery_codes: None,
@@ -272,11 +272,11 @@ pub fn store(
             .map_err(|e| add_refused(path, &item.origin, &e, &imported))?;
         imported.push((name, item.origin));
     }
-    let names = imported.into_iter().map(|(name, _)| name).collect();
+    let names: Vec<String> = imported.into_iter().map(|(name, _)| name).collect();
     let (codes, hashes) = new_recovery_codes()?;
     enrollment::complete(&mut file, now()?, hashes);
     write_enrollment(target, &file, false)?;
-    audit_change(target, action, false);
+    audit_import(target, action, &names, path);
     Ok(Stored {
         names,
         recovery_codes: Some(codes),

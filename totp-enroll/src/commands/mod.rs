@@ -193,6 +193,7 @@ pub fn audit_change(target: &Target, action: Action, replaced: bool) {
         replaced,
         forgotten: None,
         token: None,
+        source: None,
     });
 }
 
@@ -205,6 +206,22 @@ pub fn audit_token_change(target: &Target, action: Action, token: &str) {
         replaced: false,
         forgotten: None,
         token: Some(token),
+        source: None,
+    });
+}
+
+/// Writes the audit line of an import into `target`'s enrollment: the tokens added and the
+/// file they came from.
+pub fn audit_import(target: &Target, action: Action, names: &[String], source: &std::path::Path) {
+    let tokens = names.join(",");
+    audit::record(&Change {
+        action,
+        user: &target.user.name,
+        file: &target.display_path(),
+        replaced: false,
+        forgotten: None,
+        token: Some(&tokens),
+        source: Some(source),
     });
 }
 
