@@ -215,7 +215,8 @@ the file's Counter, TOTP tokens use its TimeInterval (default 30 s). Keys with a
 other than 0, unsupported digits or keys under 80 bits are refused (nothing is imported).
 Without an enrollment, a new one is made with these tokens and new recovery codes, shown once;
 with one, the tokens are added to it.
---key on the command line is visible to other local users (ps); use it on a trusted host.
+--key on the command line is visible to other local users (ps): give --key - to type it, or
+to pipe it on stdin, instead.
 
 Examples:
   sudo totp-enroll --user alice import-pskc tokens.pskc.xml
@@ -459,7 +460,8 @@ pub struct ImportPskcArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// The pre-shared AES-128 key of an encrypted file, 32 hex digits.
+    /// The pre-shared AES-128 key of an encrypted file, 32 hex digits; `-` reads it from
+    /// stdin (typed at a prompt, or piped), out of sight of ps.
     #[arg(long, value_name = "HEX")]
     pub key: Option<String>,
 

@@ -343,8 +343,18 @@ fn pskc_plain_rfc_example_and_encrypted_one() {
     assert!(stderr(&out).contains("wrong"), "{}", stderr(&out));
     let out = env.run(&["import-pskc", &fig6, "--key", "1234"], "");
     assert_exit(&out, 1);
+    // `--key -` reads the key from stdin (out of sight of ps): a wrong one is refused too.
+    let out = env.run(
+        &["import-pskc", &fig6, "--key", "-"],
+        "12345678901234567890123456789013\n",
+    );
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("wrong"), "{}", stderr(&out));
     assert!(!env.file().exists(), "nothing written by refused imports");
-    let out = env.run(&["import-pskc", &fig6, "--key", right_key, "--json"], "");
+    let out = env.run(
+        &["import-pskc", &fig6, "--key", "-", "--json"],
+        &format!("{right_key}\n"),
+    );
     assert_exit(&out, 0);
     let v = json(&out);
     assert_eq!(names(&v), ["987654321"]);

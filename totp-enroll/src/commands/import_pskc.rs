@@ -12,6 +12,7 @@ use pam_totp_core::token::Token;
 use std::path::Path;
 use totp_enroll::pskc::{self, PreSharedKey, PskcAlgorithm, PskcKey, MAX_PSKC_BYTES};
 
+use crate::input::read_code;
 use crate::target::Target;
 
 /// The name of a token whose key package gives neither a usable serial nor a usable `Id`.
@@ -24,9 +25,17 @@ pub fn run(target: &Target, args: &ImportPskcArgs) -> Result<(), CliError> {
         path: path.to_path_buf(),
         source,
     };
-    let key = args
-        .key
+    // `--key -`: the key is read from stdin (a terminal prompt, or a pipe), not shown by ps.
+    let typed = match args.key.as_deref() {
+        Some("-") => Some(read_code(
+            "Pre-shared key of the PSKC file (32 hex digits): ",
+        )?),
+        _ => None,
+    };
+    let key = typed
         .as_deref()
+        .map(|k| k.as_str())
+        .or(args.key.as_deref())
         .map(PreSharedKey::from_hex)
         .transpose()
         .map_err(pskc_err)?;
