@@ -11,7 +11,8 @@
 //! [`TOKENS`], parameter entries under [`PARAMS`]. The ACLs are the ones of
 //! docs/design/ldap-store.md: anonymous may only authenticate (userPassword), the service
 //! account reads everything (oathSecret included) and writes the login-state attributes
-//! ([`STATE_ATTRS`]), nobody else reads anything. slapo-otp writes its watermark as the
+//! ([`STATE_ATTRS`], recovery codes included), nobody else reads anything. The configuration
+//! includes pam_totp's own schema, `packaging/ldap/pam_totp.schema` ([`schema_file`]). slapo-otp writes its watermark as the
 //! rootdn, so it needs no ACL.
 
 use crate::consumers::{free_port, run_bounded, Ran};
@@ -45,7 +46,14 @@ pub const STATE_ATTRS: &[&str] = &[
     "oathHOTPCounter",
     "oathFailureCount",
     "oathLastFailure",
+    RECOVERY_ATTR,
 ];
+/// pam_totp's auxiliary class for recovery codes (packaging/ldap/pam_totp.schema), which goes
+/// on the token entry.
+pub const RECOVERY_CLASS: &str = "pamTotpRecovery";
+/// The multi-valued attribute of [`RECOVERY_CLASS`]: one `sha256$salt$hash` value per unused
+/// recovery code.
+pub const RECOVERY_ATTR: &str = "pamTotpRecoveryCode";
 /// The OID slapo-otp knows HMAC-SHA1 by (RFC 8018).
 pub const HMAC_SHA1: &str = "1.2.840.113549.2.7";
 
@@ -56,6 +64,16 @@ const LIFETIME: Duration = Duration::from_secs(900);
 const START_LIMIT: Duration = Duration::from_secs(15);
 /// The longest a client run may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(15);
+
+/// pam_totp's schema in slapd.conf form (`packaging/ldap/pam_totp.schema`).
+pub fn schema_file() -> PathBuf {
+    crate::workspace_root().join("packaging/ldap/pam_totp.schema")
+}
+
+/// pam_totp's schema in cn=config form (`packaging/ldap/pam_totp.ldif`).
+pub fn schema_ldif() -> PathBuf {
+    crate::workspace_root().join("packaging/ldap/pam_totp.ldif")
+}
 
 /// Where `tests/install-slapd.sh` extracted slapd and the clients: `$PAM_TOTP_SLAPD_ROOT`, or
 /// `slapd-root` in the target directory.
@@ -430,10 +448,11 @@ impl Slapd {
         fs::write(d.join("ldap.conf"), "").expect("write ldap.conf");
         let (ldaps_port, ldap_port) = (free_port(), free_port());
         let schema = root.join("etc/ldap/schema");
-        let includes: String = ["core", "cosine", "inetorgperson", "nis"]
+        let mut includes: String = ["core", "cosine", "inetorgperson", "nis"]
             .iter()
             .map(|s| format!("include {}\n", schema.join(format!("{s}.schema")).display()))
             .collect();
+        includes.push_str(&format!("include {}\n", schema_file().display()));
         let svc = format!("dn.exact=\"{SERVICE_DN}\"");
         let conf = format!(
             "{includes}pidfile {d}/run/slapd.pid\nargsfile {d}/run/slapd.args\n\
@@ -519,6 +538,19 @@ impl Slapd {
     /// The slapd.conf in use.
     pub fn config_path(&self) -> PathBuf {
         self.dir().join("slapd.conf")
+    }
+
+    /// `slaptest -u` on the configuration in use (schema, ACLs, modules; the database is not
+    /// opened): the run, which says "config file testing succeeded" on success.
+    pub fn slaptest(&self) -> LdapRun {
+        let mut cmd = Command::new(self.root.join("usr/sbin/slaptest"));
+        cmd.env("LD_LIBRARY_PATH", library_dir(&self.root))
+            .arg("-f")
+            .arg(self.config_path())
+            .arg("-u");
+        LdapRun {
+            ran: run_bounded(cmd, "", CLIENT_LIMIT),
+        }
     }
 
     /// slapd's log (`-d stats`) so far.
