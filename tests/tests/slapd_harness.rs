@@ -7,9 +7,9 @@
 
 use pam_totp_tests::consumers::wrong_code;
 use pam_totp_tests::slapd::{
-    base32_decode, base64_encode, params_dn, port_free, token_dn, totp_params_ldif,
-    totp_token_ldif, user_dn, user_ldif, Slapd, TotpParams, RECOVERY_ATTR, RECOVERY_CLASS,
-    SERVICE_DN, SERVICE_PASSWORD,
+    base32_decode, base64_encode, load_into_cn_config, params_dn, port_free, schema_ldif, token_dn,
+    totp_params_ldif, totp_token_ldif, user_dn, user_ldif, Slapd, TotpParams, RECOVERY_ATTR,
+    RECOVERY_CLASS, SERVICE_DN, SERVICE_PASSWORD,
 };
 use pam_totp_tests::{needs_root, needs_slapd, now, oathtool, wait_for_fresh_step, KEY};
 use std::path::{Path, PathBuf};
@@ -229,7 +229,11 @@ fn recovery_codes_on_the_token_entry_are_burnt_once_by_an_exact_delete() {
     let left = slapd
         .values_as(SERVICE_DN, SERVICE_PASSWORD, &token, RECOVERY_ATTR)
         .expect("the service account reads the recovery codes");
-    assert_eq!(left, [second.clone()], "only the used code is gone");
+    assert_eq!(
+        left,
+        std::slice::from_ref(&second),
+        "only the used code is gone"
+    );
     assert_eq!(
         slapd.attribute(&token, "oathFailureCount").as_deref(),
         Some("1"),
@@ -264,6 +268,24 @@ fn recovery_codes_on_the_token_entry_are_burnt_once_by_an_exact_delete() {
         [second],
         "bob's modify changed nothing"
     );
+}
+
+#[test]
+fn the_cn_config_form_of_the_schema_loads_with_ldapadd_external() {
+    needs_root!();
+    needs_slapd!();
+    let schema = load_into_cn_config(&schema_ldif()).unwrap_or_else(|e| panic!("{e}"));
+    let arc = "2.25.97586117698783090254642117797414963255";
+    assert!(
+        schema.contains("dn: cn={1}pam_totp,cn=schema,cn=config"),
+        "pam_totp's schema entry after core's: {schema}"
+    );
+    for element in [
+        format!("olcAttributeTypes: {{0}}( {arc}.1.1 NAME '{RECOVERY_ATTR}'"),
+        format!("olcObjectClasses: {{0}}( {arc}.2.1 NAME '{RECOVERY_CLASS}'"),
+    ] {
+        assert!(schema.contains(&element), "{element} missing: {schema}");
+    }
 }
 
 #[test]
