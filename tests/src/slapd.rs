@@ -11,7 +11,8 @@
 //! [`TOKENS`], parameter entries under [`PARAMS`]. The ACLs are the ones of
 //! docs/design/ldap-store.md: anonymous may only authenticate (userPassword), the service
 //! account reads everything (oathSecret included) and writes the login-state attributes
-//! ([`STATE_ATTRS`]), nobody else reads anything. slapo-otp writes its watermark as the
+//! ([`STATE_ATTRS`], recovery codes included), nobody else reads anything. The configuration
+//! includes pam_totp's own schema, `packaging/ldap/pam_totp.schema` ([`schema_file`]). slapo-otp writes its watermark as the
 //! rootdn, so it needs no ACL.
 
 use crate::consumers::{free_port, run_bounded, Ran};
@@ -45,7 +46,14 @@ pub const STATE_ATTRS: &[&str] = &[
     "oathHOTPCounter",
     "oathFailureCount",
     "oathLastFailure",
+    RECOVERY_ATTR,
 ];
+/// pam_totp's auxiliary class for recovery codes (packaging/ldap/pam_totp.schema), which goes
+/// on the token entry.
+pub const RECOVERY_CLASS: &str = "pamTotpRecovery";
+/// The multi-valued attribute of [`RECOVERY_CLASS`]: one `sha256$salt$hash` value per unused
+/// recovery code.
+pub const RECOVERY_ATTR: &str = "pamTotpRecoveryCode";
 /// The OID slapo-otp knows HMAC-SHA1 by (RFC 8018).
 pub const HMAC_SHA1: &str = "1.2.840.113549.2.7";
 
@@ -56,6 +64,16 @@ const LIFETIME: Duration = Duration::from_secs(900);
 const START_LIMIT: Duration = Duration::from_secs(15);
 /// The longest a client run may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(15);
+
+/// pam_totp's schema in slapd.conf form (`packaging/ldap/pam_totp.schema`).
+pub fn schema_file() -> PathBuf {
+    crate::workspace_root().join("packaging/ldap/pam_totp.schema")
+}
+
+/// pam_totp's schema in cn=config form (`packaging/ldap/pam_totp.ldif`).
+pub fn schema_ldif() -> PathBuf {
+    crate::workspace_root().join("packaging/ldap/pam_totp.ldif")
+}
 
 /// Where `tests/install-slapd.sh` extracted slapd and the clients: `$PAM_TOTP_SLAPD_ROOT`, or
 /// `slapd-root` in the target directory.
@@ -430,10 +448,11 @@ impl Slapd {
         fs::write(d.join("ldap.conf"), "").expect("write ldap.conf");
         let (ldaps_port, ldap_port) = (free_port(), free_port());
         let schema = root.join("etc/ldap/schema");
-        let includes: String = ["core", "cosine", "inetorgperson", "nis"]
+        let mut includes: String = ["core", "cosine", "inetorgperson", "nis"]
             .iter()
             .map(|s| format!("include {}\n", schema.join(format!("{s}.schema")).display()))
             .collect();
+        includes.push_str(&format!("include {}\n", schema_file().display()));
         let svc = format!("dn.exact=\"{SERVICE_DN}\"");
         let conf = format!(
             "{includes}pidfile {d}/run/slapd.pid\nargsfile {d}/run/slapd.args\n\
@@ -519,6 +538,19 @@ impl Slapd {
     /// The slapd.conf in use.
     pub fn config_path(&self) -> PathBuf {
         self.dir().join("slapd.conf")
+    }
+
+    /// `slaptest -u` on the configuration in use (schema, ACLs, modules; the database is not
+    /// opened): the run, which says "config file testing succeeded" on success.
+    pub fn slaptest(&self) -> LdapRun {
+        let mut cmd = Command::new(self.root.join("usr/sbin/slaptest"));
+        cmd.env("LD_LIBRARY_PATH", library_dir(&self.root))
+            .arg("-f")
+            .arg(self.config_path())
+            .arg("-u");
+        LdapRun {
+            ran: run_bounded(cmd, "", CLIENT_LIMIT),
+        }
     }
 
     /// slapd's log (`-d stats`) so far.
@@ -756,6 +788,134 @@ impl Drop for Slapd {
         let _ = killpg(group, Signal::SIGKILL);
         let _ = self.child.wait();
     }
+}
+
+/// The identity `ldapadd -Y EXTERNAL -H ldapi:///` has when run as root.
+const ROOT_PEERCRED: &str = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth";
+
+/// A process group started in a new session, killed (TERM, then KILL) when dropped.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        use nix::sys::signal::{killpg, Signal};
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return;
+        }
+        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.0.wait();
+    }
+}
+
+/// Loads `ldif` (a cn=config schema entry, e.g. [`schema_ldif`]) the way an administrator of a
+/// cn=config slapd does, `ldapadd -Y EXTERNAL -H ldapi:///`, into a throwaway slapd started
+/// with `-F` on a configuration directory that holds only core.schema and an ACL giving root
+/// (over ldapi) manage access to cn=config. Returns the schema entries slapd then has under
+/// cn=schema,cn=config (`ldapsearch -LLL` output), or Err(what failed, with slapd's log).
+pub fn load_into_cn_config(ldif: &Path) -> Result<String, String> {
+    let root = slapd_root();
+    let libs = library_dir(&root);
+    let dir = tempfile::Builder::new()
+        .prefix("pam_totp-slapd-config-")
+        .tempdir()
+        .expect("create a temporary directory for slapd");
+    let d = dir.path();
+    fs::create_dir(d.join("cfg")).expect("create the configuration directory");
+    fs::write(d.join("ldap.conf"), "").expect("write ldap.conf");
+    let core = root.join("etc/ldap/schema/core.ldif");
+    let core = fs::read_to_string(&core).unwrap_or_else(|e| panic!("read {}: {e}", core.display()));
+    let init = format!(
+        "dn: cn=config\nobjectClass: olcGlobal\ncn: config\nolcPidFile: {d}/slapd.pid\n\n\
+         dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n{core}\n\
+         dn: olcDatabase={{0}}config,cn=config\nobjectClass: olcDatabaseConfig\n\
+         olcDatabase: {{0}}config\nolcAccess: {{0}}to * by dn.exact={ROOT_PEERCRED} manage \
+         by * none\n",
+        d = d.display()
+    );
+    fs::write(d.join("init.ldif"), init).expect("write init.ldif");
+    let mut slapadd = Command::new(root.join("usr/sbin/slapadd"));
+    slapadd
+        .env("LD_LIBRARY_PATH", &libs)
+        .args(["-n0", "-F"])
+        .arg(d.join("cfg"))
+        .arg("-l")
+        .arg(d.join("init.ldif"));
+    let added = run_bounded(slapadd, "", CLIENT_LIMIT);
+    if !added.ok() {
+        return Err(format!("slapadd -n0 of the base configuration: {added:?}"));
+    }
+    let url = format!("ldapi://{}/", url_encode(&d.join("ldapi")));
+    let log = fs::File::create(d.join("slapd.log")).expect("create slapd.log");
+    let mut cmd = Command::new(tool("timeout", "coreutils"));
+    cmd.args(["-k", "5", "120"])
+        .arg(root.join("usr/sbin/slapd"))
+        .arg("-F")
+        .arg(d.join("cfg"))
+        .args(["-d", "stats", "-h", &url])
+        .env("LD_LIBRARY_PATH", &libs)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("clone the log file"))
+        .stderr(log);
+    crate::ffi::new_session_on_exec(&mut cmd);
+    let mut slapd = Group(cmd.spawn().expect("spawn slapd -F"));
+    let slapd_log = || fs::read_to_string(d.join("slapd.log")).unwrap_or_default();
+    let client = |name: &str| {
+        let mut c = Command::new(root.join("usr/bin").join(name));
+        c.env("LD_LIBRARY_PATH", &libs)
+            .env("LDAPCONF", d.join("ldap.conf"))
+            .env("LDAPRC", "pam_totp-test-no-ldaprc")
+            .args(["-o", "nettimeout=5", "-Q", "-Y", "EXTERNAL", "-H", &url]);
+        c
+    };
+    let deadline = Instant::now() + START_LIMIT;
+    loop {
+        if let Ok(Some(status)) = slapd.0.try_wait() {
+            return Err(format!("slapd -F exited ({status}):\n{}", slapd_log()));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "slapd -F: no answer within {START_LIMIT:?}:\n{}",
+                slapd_log()
+            ));
+        }
+        if d.join("ldapi").exists() && run_bounded(client("ldapwhoami"), "", CLIENT_LIMIT).ok() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let mut add = client("ldapadd");
+    add.arg("-f").arg(ldif);
+    let loaded = run_bounded(add, "", CLIENT_LIMIT);
+    if !loaded.ok() {
+        return Err(format!(
+            "ldapadd -Y EXTERNAL -f {}: {loaded:?}\n{}",
+            ldif.display(),
+            slapd_log()
+        ));
+    }
+    let mut search = client("ldapsearch");
+    search.args([
+        "-LLL",
+        "-o",
+        "ldif-wrap=no",
+        "-b",
+        "cn=schema,cn=config",
+        "(objectClass=olcSchemaConfig)",
+    ]);
+    let found = run_bounded(search, "", CLIENT_LIMIT);
+    if !found.ok() {
+        return Err(format!("ldapsearch cn=schema,cn=config: {found:?}"));
+    }
+    Ok(found.stdout)
 }
 
 /// True when a TCP listener can bind 127.0.0.1:`port` (nothing holds it).

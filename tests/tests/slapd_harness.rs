@@ -2,11 +2,14 @@
 //! slapo-otp: a password+TOTP bind succeeds once, its replay and a wrong code fail, the
 //! watermark is the code's time step, a client trusting another CA is refused, the ACLs hold,
 //! a paused slapd does not answer, and no slapd outlives its `Slapd` (also after a panic).
+//! pam_totp's own schema (packaging/ldap): slapd loads it, recovery codes on a token entry are
+//! burnt once by an exact-value delete, and only the service account reads them.
 
 use pam_totp_tests::consumers::wrong_code;
 use pam_totp_tests::slapd::{
-    base32_decode, base64_encode, params_dn, port_free, token_dn, totp_params_ldif,
-    totp_token_ldif, user_dn, user_ldif, Slapd, TotpParams, SERVICE_DN, SERVICE_PASSWORD,
+    base32_decode, base64_encode, load_into_cn_config, params_dn, port_free, schema_ldif, token_dn,
+    totp_params_ldif, totp_token_ldif, user_dn, user_ldif, Slapd, TotpParams, RECOVERY_ATTR,
+    RECOVERY_CLASS, SERVICE_DN, SERVICE_PASSWORD,
 };
 use pam_totp_tests::{needs_root, needs_slapd, now, oathtool, wait_for_fresh_step, KEY};
 use std::path::{Path, PathBuf};
@@ -163,6 +166,126 @@ fn the_service_account_reads_secrets_and_moves_the_watermark_by_compare_and_swap
         ),
     );
     assert_eq!(denied.rc(), Some(50), "insufficient access: {denied:?}");
+}
+
+/// A stored recovery code in the secret file's form, `sha256$<salt hex>$<digest hex>`.
+fn recovery_hash(salt: u8, digest: u8) -> String {
+    format!(
+        "sha256${}${}",
+        format!("{salt:02x}").repeat(16),
+        format!("{digest:02x}").repeat(32)
+    )
+}
+
+#[test]
+fn recovery_codes_on_the_token_entry_are_burnt_once_by_an_exact_delete() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    let check = slapd.slaptest();
+    assert!(
+        check.ok() && check.ran.stderr.contains("config file testing succeeded"),
+        "slaptest on the generated slapd.conf (with pam_totp.schema): {check:?}"
+    );
+    with_alice(&slapd);
+    let token = token_dn("alice-phone");
+    let (first, second) = (recovery_hash(0x11, 0xaa), recovery_hash(0x22, 0xbb));
+    // The administrator (totp-enroll --store ldap, later) puts the auxiliary class on the
+    // token entry with two hashes, next to the failure counter slapo-otp's schema allows there.
+    slapd.modify_ldif(&format!(
+        "dn: {token}\nchangetype: modify\nadd: objectClass\nobjectClass: {RECOVERY_CLASS}\n-\n\
+         add: {RECOVERY_ATTR}\n{RECOVERY_ATTR}: {first}\n{RECOVERY_ATTR}: {second}\n-\n\
+         add: oathFailureCount\noathFailureCount: 0\n"
+    ));
+    let mut stored = slapd
+        .values_as(SERVICE_DN, SERVICE_PASSWORD, &token, RECOVERY_ATTR)
+        .expect("the service account reads the recovery codes");
+    stored.sort();
+    assert_eq!(stored, [first.clone(), second.clone()]);
+
+    // Using a code: one modify that counts the attempt and deletes that exact value.
+    let burn = format!(
+        "dn: {token}\nchangetype: modify\ndelete: {RECOVERY_ATTR}\n{RECOVERY_ATTR}: {first}\n-\n\
+         replace: oathFailureCount\noathFailureCount: 1\n"
+    );
+    let used = slapd.modify_as(SERVICE_DN, SERVICE_PASSWORD, &burn);
+    assert!(used.ok(), "the service account burns a code: {used:?}");
+    let again = slapd.modify_as(SERVICE_DN, SERVICE_PASSWORD, &burn);
+    assert_eq!(
+        again.rc(),
+        Some(16),
+        "the same code again fails with noSuchAttribute: {again:?}"
+    );
+    // Matching is exact: the same hash in upper case is another value, and nothing else goes.
+    let upper = slapd.modify_as(
+        SERVICE_DN,
+        SERVICE_PASSWORD,
+        &format!(
+            "dn: {token}\nchangetype: modify\ndelete: {RECOVERY_ATTR}\n{RECOVERY_ATTR}: {}\n",
+            second.to_uppercase()
+        ),
+    );
+    assert_eq!(upper.rc(), Some(16), "case-exact match: {upper:?}");
+    let left = slapd
+        .values_as(SERVICE_DN, SERVICE_PASSWORD, &token, RECOVERY_ATTR)
+        .expect("the service account reads the recovery codes");
+    assert_eq!(
+        left,
+        std::slice::from_ref(&second),
+        "only the used code is gone"
+    );
+    assert_eq!(
+        slapd.attribute(&token, "oathFailureCount").as_deref(),
+        Some("1"),
+        "the failed modify changed nothing"
+    );
+    // IA5String: a value that is not ASCII is refused (invalidAttributeSyntax, 21).
+    let bad = slapd.modify_as(
+        SERVICE_DN,
+        SERVICE_PASSWORD,
+        &format!(
+            "dn: {token}\nchangetype: modify\nadd: {RECOVERY_ATTR}\n{RECOVERY_ATTR}:: {}\n",
+            base64_encode("sha256$\u{e9}".as_bytes())
+        ),
+    );
+    assert_eq!(bad.rc(), Some(21), "non-ASCII value: {bad:?}");
+
+    // Another user reads nothing of alice's token, and cannot burn her codes.
+    slapd.add_ldif(&user_ldif("bob", "bobpw", None));
+    let bob = user_dn("bob");
+    let theirs = slapd.values_as(&bob, "bobpw", &token, RECOVERY_ATTR);
+    assert_eq!(
+        theirs.err().and_then(|r| r.rc()),
+        Some(32),
+        "bob sees alice's token"
+    );
+    let steal = slapd.modify_as(&bob, "bobpw", &burn.replace(&first, &second));
+    assert_eq!(steal.rc(), Some(50), "bob burns alice's code: {steal:?}");
+    assert_eq!(
+        slapd
+            .values_as(SERVICE_DN, SERVICE_PASSWORD, &token, RECOVERY_ATTR)
+            .expect("the service account reads the recovery codes"),
+        [second],
+        "bob's modify changed nothing"
+    );
+}
+
+#[test]
+fn the_cn_config_form_of_the_schema_loads_with_ldapadd_external() {
+    needs_root!();
+    needs_slapd!();
+    let schema = load_into_cn_config(&schema_ldif()).unwrap_or_else(|e| panic!("{e}"));
+    let arc = "2.25.97586117698783090254642117797414963255";
+    assert!(
+        schema.contains("dn: cn={1}pam_totp,cn=schema,cn=config"),
+        "pam_totp's schema entry after core's: {schema}"
+    );
+    for element in [
+        format!("olcAttributeTypes: {{0}}( {arc}.1.1 NAME '{RECOVERY_ATTR}'"),
+        format!("olcObjectClasses: {{0}}( {arc}.2.1 NAME '{RECOVERY_CLASS}'"),
+    ] {
+        assert!(schema.contains(&element), "{element} missing: {schema}");
+    }
 }
 
 #[test]
