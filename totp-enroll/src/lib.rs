@@ -9,4 +9,3 @@
 pub mod google_authenticator;
 pub mod oath_usersfile;
 pub mod pskc;
-mod secret_hex;

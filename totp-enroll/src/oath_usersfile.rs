@@ -29,7 +29,6 @@
 //! would skip a line with an unknown type, because a token that cannot be imported must not be
 //! dropped silently. Errors never contain keys, PINs or codes.
 
-use crate::secret_hex;
 use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -286,7 +285,7 @@ fn parse_hex(field: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if field.len() > 2 * MAX_KEY_BYTES {
         return None;
     }
-    secret_hex::decode(field)
+    pam_totp_core::hex::decode(field).map(Zeroizing::new)
 }
 
 /// ASCII digits only (no sign, no spaces), fitting 64 bits.

@@ -18,19 +18,19 @@ pub fn encode(bytes: &[u8]) -> String {
 }
 
 /// The bytes `text` spells in hexadecimal (either case); None for an odd length or any other
-/// character.
-pub fn decode(text: &str) -> Option<Vec<u8>> {
+/// character. The result is allocated once at its final size and never reallocated, so a
+/// caller that decodes a key and wraps the result in `Zeroizing` leaves no copy behind.
+pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let nibble = |c: u8| char::from(c).to_digit(16);
-            let (hi, lo) = (nibble(*pair.first()?)?, nibble(*pair.get(1)?)?);
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
+    let mut bytes = Vec::with_capacity(text.len() / 2);
+    for pair in text.chunks_exact(2) {
+        let nibble = |c: &u8| char::from(*c).to_digit(16);
+        let (hi, lo) = (nibble(pair.first()?)?, nibble(pair.get(1)?)?);
+        bytes.push(u8::try_from(hi * 16 + lo).ok()?);
+    }
+    Some(bytes)
 }
 
 #[cfg(test)]
@@ -40,11 +40,15 @@ mod tests {
     #[test]
     fn decodes_what_it_encodes_and_nothing_else() {
         let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(decode(&encode(&bytes)), Some(bytes));
-        assert_eq!(decode("ABcd"), Some(vec![0xab, 0xcd]));
-        for bad in ["a", "+f", "0g", " 1", "é0"] {
-            assert_eq!(decode(bad), None, "{bad}");
+        assert_eq!(decode(encode(&bytes).as_bytes()), Some(bytes));
+        assert_eq!(decode(b"ABcd"), Some(vec![0xab, 0xcd]));
+        assert_eq!(decode(b""), Some(vec![]));
+        for bad in ["a", "+f", "0g", " 1", "0x", "é0", "\u{e9}0"] {
+            assert_eq!(decode(bad.as_bytes()), None, "{bad}");
         }
+        // Allocated at its size: nothing was reallocated (and left behind) on the way.
+        let decoded = decode(b"00112233445566778899").unwrap();
+        assert_eq!(decoded.capacity(), decoded.len());
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub fn generate(random: &[u8; RANDOM_BYTES_PER_CODE]) -> (Zeroizing<String>, Rec
 }
 
 fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    crate::hex::decode(text)?.try_into().ok()
+    crate::hex::decode(text.as_bytes())?.try_into().ok()
 }
 
 #[cfg(test)]

@@ -301,7 +301,7 @@ fn decode_hosts(text: &str) -> Option<Vec<RememberedHost>> {
     text.split(',')
         .map(|entry| {
             let (host, at) = entry.split_once(':')?;
-            let host = String::from_utf8(crate::hex::decode(host)?).ok()?;
+            let host = String::from_utf8(crate::hex::decode(host.as_bytes())?).ok()?;
             Some(RememberedHost {
                 host,
                 at: at.parse().ok()?,

@@ -24,7 +24,6 @@ pub mod user;
 mod xml;
 
 use crate::pskc::crypto::PRE_SHARED_KEY_BYTES;
-use crate::secret_hex;
 use pam_totp_core::algorithm::Algorithm;
 use std::fmt;
 use thiserror::Error;
@@ -149,8 +148,9 @@ pub struct PreSharedKey(Zeroizing<[u8; PRE_SHARED_KEY_BYTES]>);
 impl PreSharedKey {
     /// The key from 32 hex digits (either case, surrounding white space ignored).
     pub fn from_hex(text: &str) -> Result<Self, PskcError> {
-        let decoded =
-            secret_hex::decode(text.trim().as_bytes()).ok_or(PskcError::BadPreSharedKey)?;
+        let decoded = pam_totp_core::hex::decode(text.trim().as_bytes())
+            .map(Zeroizing::new)
+            .ok_or(PskcError::BadPreSharedKey)?;
         let mut key = Zeroizing::new([0u8; PRE_SHARED_KEY_BYTES]);
         if decoded.len() != PRE_SHARED_KEY_BYTES {
             return Err(PskcError::BadPreSharedKey);
