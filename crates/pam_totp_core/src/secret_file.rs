@@ -210,7 +210,18 @@ impl SecretFile {
     /// A new enrollment: one TOTP token named `default`, nothing accepted yet. The fields are
     /// not checked here; [`SecretFile::to_toml`] refuses to write what would not read back.
     pub fn new(secret: TotpSecret, algorithm: Algorithm, digits: u8, period: u64) -> Self {
-        let token = Token::totp(DEFAULT_TOKEN_NAME, secret, algorithm, digits, period);
+        Self::with_token(Token::totp(
+            DEFAULT_TOKEN_NAME,
+            secret,
+            algorithm,
+            digits,
+            period,
+        ))
+    }
+
+    /// A file whose only token is `token` (of any kind or name), nothing accepted yet; not
+    /// checked here either.
+    pub fn with_token(token: Token) -> Self {
         SecretFile {
             first: token,
             more: Vec::new(),

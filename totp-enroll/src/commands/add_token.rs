@@ -140,13 +140,7 @@ fn details(token: &Token, uri: &str, counter: u64) -> Zeroizing<String> {
 /// the one at `counter` exactly.
 fn first_code_mark(token: &Token, counter: u64, target: &Target) -> Result<u64, CliError> {
     // A file holding the new token alone, checked as a login would check it.
-    let mut alone = SecretFile::new(
-        token.secret.clone(),
-        token.algorithm,
-        token.digits,
-        token.period().unwrap_or(1),
-    );
-    *alone.first_token_mut() = token.clone();
+    let mut alone = SecretFile::with_token(token.clone());
     let (policy, prompt) = match token.kind {
         TokenKind::Totp { .. } => (FIRST_CODE_POLICY, PROMPT.to_string()),
         TokenKind::Hotp => {

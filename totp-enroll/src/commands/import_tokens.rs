@@ -255,14 +255,7 @@ pub fn store(
         });
     };
     let mut imported = vec![(first.token.name.clone(), first.origin)];
-    let period = first.token.period().unwrap_or(30);
-    let mut file = SecretFile::new(
-        first.token.secret.clone(),
-        first.token.algorithm,
-        first.token.digits,
-        period,
-    );
-    *file.first_token_mut() = first.token;
+    let mut file = SecretFile::with_token(first.token);
     if let Some(mark) = first.mark {
         file.set_mark(0, mark);
     }
