@@ -15,7 +15,9 @@ use pam_totp_store::bounded::{self, ReadError};
 use pam_totp_store::identity::ActingAs;
 use pam_totp_store::ownership::root_only;
 use std::fs::File;
+use std::io;
 use std::path::{Component, Path};
+use zeroize::Zeroizing;
 
 /// Flags of every open here: no following the last component, no blocking on a FIFO, no
 /// controlling terminal.
@@ -25,7 +27,7 @@ fn file_flags() -> OFlag {
 
 /// Opens `path` (a regular file, no symbolic link as its last component) as [the module
 /// doc](self) says: root's rights only on a root-only path when acting for another user.
-pub fn open_source(target: &Target, path: &Path) -> Result<File, ReadError> {
+fn open_source(target: &Target, path: &Path) -> Result<File, ReadError> {
     if !target.for_other {
         return bounded::open_regular(path).map(|(file, _)| file);
     }
@@ -34,6 +36,39 @@ pub fn open_source(target: &Target, path: &Path) -> Result<File, ReadError> {
     }
     let _as_user = ActingAs::user(target.user.uid, target.user.gid)?;
     bounded::open_regular(path).map(|(file, _)| file)
+}
+
+/// Reads the file [`open_source`] opens, at most `max` bytes. When root, reading for another
+/// user, falls back to the user's identity and the user cannot read the file, the error says
+/// why and what to do.
+pub fn read_source(
+    target: &Target,
+    path: &Path,
+    max: usize,
+) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    let mut file = open_source(target, path).map_err(|e| match e {
+        ReadError::Io(e) if target.for_other && e.kind() == io::ErrorKind::PermissionDenied => {
+            ReadError::Io(io::Error::other(format!(
+                "{} cannot read it, and root reads it for another user only on a path only root can change (every directory from / owned by root, writable by nobody else): move it into such a directory (e.g. /root) or let the user read it",
+                target.user.name
+            )))
+        }
+        other => other,
+    })?;
+    bounded::read_bounded(&mut file, max)
+}
+
+/// A read error as one sentence about the file (for the commands' "FILE: ..." messages).
+pub fn explain(e: ReadError, max: usize) -> io::Error {
+    match e {
+        ReadError::Io(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            io::Error::other("it is a symbolic link; give the real file's path")
+        }
+        ReadError::Io(e) => e,
+        ReadError::Changed => io::Error::other("the file changed while being read; try again"),
+        ReadError::NotRegular => io::Error::other("it is not a regular file"),
+        ReadError::TooLarge(_) => io::Error::other(format!("it is larger than {max} bytes")),
+    }
 }
 
 /// The file at `path` (a relative one taken from the working directory) if every directory

@@ -5,7 +5,7 @@ use crate::audit::Action;
 use crate::cli::ImportArgs;
 use crate::error::CliError;
 use crate::google_authenticator::{convert, parse, GaError, MAX_GA_FILE_BYTES};
-use crate::source_file::open_source;
+use crate::source_file;
 use crate::target::Target;
 use pam_totp_core::enrollment::NEW_SECRET_BYTES;
 use pam_totp_core::secret::TotpSecret;
@@ -79,25 +79,18 @@ fn short_key_note(target: &Target, secret: &TotpSecret) -> Option<String> {
 /// rights only on a path the user cannot change, else with the user's filesystem identity
 /// ([`crate::source_file`]): the default file in the user's home is always read as the user.
 fn read_source(target: &Target, source: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
-    let io_err = |e| CliError::GoogleAuthenticatorIo {
-        path: source.to_path_buf(),
-        source: e,
-    };
-    let format = |e| CliError::GoogleAuthenticator {
-        path: source.to_path_buf(),
-        source: e,
-    };
-    let from = |e: bounded::ReadError| match e {
-        bounded::ReadError::Io(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => io_err(
-            std::io::Error::other("it is a symbolic link; give the real file's path"),
-        ),
-        bounded::ReadError::Io(e) => io_err(e),
-        bounded::ReadError::Changed => io_err(std::io::Error::other(
-            "the file changed while being read; try again",
-        )),
-        bounded::ReadError::NotRegular => format(GaError::NotRegular),
-        bounded::ReadError::TooLarge(_) => format(GaError::TooLarge),
-    };
-    let mut file = open_source(target, source).map_err(from)?;
-    bounded::read_bounded(&mut file, MAX_GA_FILE_BYTES).map_err(from)
+    source_file::read_source(target, source, MAX_GA_FILE_BYTES).map_err(|e| {
+        let format = |e| CliError::GoogleAuthenticator {
+            path: source.to_path_buf(),
+            source: e,
+        };
+        match e {
+            bounded::ReadError::NotRegular => format(GaError::NotRegular),
+            bounded::ReadError::TooLarge(_) => format(GaError::TooLarge),
+            other => CliError::GoogleAuthenticatorIo {
+                path: source.to_path_buf(),
+                source: source_file::explain(other, MAX_GA_FILE_BYTES),
+            },
+        }
+    })
 }

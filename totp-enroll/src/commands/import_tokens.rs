@@ -9,14 +9,13 @@ use super::{
 use crate::audit::Action;
 use crate::error::CliError;
 use crate::json;
-use crate::source_file::open_source;
+use crate::source_file;
 use crate::target::Target;
 use pam_totp_core::enrollment;
 use pam_totp_core::params::ALLOWED_DIGITS_TEXT;
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::token::{check_name, Token, TokenError, MAX_NAME_LEN};
-use pam_totp_store::bounded;
 use std::fmt::Write as _;
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -50,35 +49,10 @@ pub fn read_source(
     path: &Path,
     max: usize,
 ) -> Result<Zeroizing<Vec<u8>>, CliError> {
-    let io_err = |source| CliError::ImportIo {
+    source_file::read_source(target, path, max).map_err(|e| CliError::ImportIo {
         path: path.to_path_buf(),
-        source,
-    };
-    let from = |e: bounded::ReadError| match e {
-        bounded::ReadError::Io(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => io_err(
-            std::io::Error::other("it is a symbolic link; give the real file's path"),
-        ),
-        bounded::ReadError::Io(e) => io_err(e),
-        bounded::ReadError::Changed => io_err(std::io::Error::other(
-            "the file changed while being read; try again",
-        )),
-        bounded::ReadError::NotRegular => io_err(std::io::Error::other("it is not a regular file")),
-        bounded::ReadError::TooLarge(_) => io_err(std::io::Error::other(format!(
-            "it is larger than {max} bytes"
-        ))),
-    };
-    let mut file = open_source(target, path).map_err(|e| match e {
-        bounded::ReadError::Io(e)
-            if target.for_other && e.kind() == std::io::ErrorKind::PermissionDenied =>
-        {
-            io_err(std::io::Error::other(format!(
-                "{} cannot read it, and root reads it for another user only on a path only root can change (every directory from / owned by root, writable by nobody else): move it into such a directory (e.g. /root) or let the user read it",
-                target.user.name
-            )))
-        }
-        other => from(other),
-    })?;
-    bounded::read_bounded(&mut file, max).map_err(from)
+        source: source_file::explain(e, max),
+    })
 }
 
 /// The key as a stored secret, refusing keys pam_totp cannot check (under 80 bits, or longer
