@@ -81,6 +81,21 @@ pub struct Change<'a> {
     pub source: Option<&'a Path>,
 }
 
+impl<'a> Change<'a> {
+    /// A change of `action` to `user`'s secret file `file`, without any of the optional details.
+    pub fn new(action: Action, user: &'a str, file: &'a Path) -> Self {
+        Change {
+            action,
+            user,
+            file,
+            replaced: false,
+            forgotten: None,
+            token: None,
+            source: None,
+        }
+    }
+}
+
 /// What `forget-hosts` dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Forgotten<'a> {

@@ -22,13 +22,8 @@ pub fn run(target: &Target, host: Option<&str>, as_json: bool) -> Result<(), Cli
     if count > 0 {
         locked.save().map_err(|e| target.store_error(e))?;
         audit::record(&Change {
-            action: Action::ForgetHosts,
-            user: &target.user.name,
-            file: &path,
-            replaced: false,
             forgotten: Some(Forgotten { host, count }),
-            token: None,
-            source: None,
+            ..Change::new(Action::ForgetHosts, &target.user.name, &path)
         });
     } else {
         // Nothing changed: release the lock without writing.

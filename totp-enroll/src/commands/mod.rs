@@ -186,42 +186,31 @@ pub fn write_enrollment(
 
 /// Writes the audit line of a change made to `target`'s enrollment (see [`audit`]).
 pub fn audit_change(target: &Target, action: Action, replaced: bool) {
+    let file = target.display_path();
     audit::record(&Change {
-        action,
-        user: &target.user.name,
-        file: &target.display_path(),
         replaced,
-        forgotten: None,
-        token: None,
-        source: None,
+        ..Change::new(action, &target.user.name, &file)
     });
 }
 
 /// Writes the audit line of a change to the token named `token` of `target`'s enrollment.
 pub fn audit_token_change(target: &Target, action: Action, token: &str) {
+    let file = target.display_path();
     audit::record(&Change {
-        action,
-        user: &target.user.name,
-        file: &target.display_path(),
-        replaced: false,
-        forgotten: None,
         token: Some(token),
-        source: None,
+        ..Change::new(action, &target.user.name, &file)
     });
 }
 
 /// Writes the audit line of an import into `target`'s enrollment: the tokens added and the
 /// file they came from.
 pub fn audit_import(target: &Target, action: Action, names: &[String], source: &std::path::Path) {
+    let file = target.display_path();
     let tokens = names.join(",");
     audit::record(&Change {
-        action,
-        user: &target.user.name,
-        file: &target.display_path(),
-        replaced: false,
-        forgotten: None,
         token: Some(&tokens),
         source: Some(source),
+        ..Change::new(action, &target.user.name, &file)
     });
 }
 
