@@ -169,6 +169,21 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
     panic!("{name} not found: apt-get install {package}");
 }
 
+/// Runs openssl in `dir` (test certificates); panics with its error output when it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new(tool("openssl", "openssl"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Seconds since the epoch.
 pub fn now() -> u64 {
     SystemTime::now()

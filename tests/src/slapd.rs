@@ -16,7 +16,7 @@
 //! rootdn, so it needs no ACL.
 
 use crate::consumers::{free_port, run_bounded, Ran};
-use crate::{in_ci, tool};
+use crate::{in_ci, openssl, tool};
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -303,21 +303,6 @@ fn base_ldif() -> String {
         ),
     ]
     .join("\n")
-}
-
-/// Runs openssl in `dir`; panics with its error output when it fails.
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new(tool("openssl", "openssl"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A test CA (`ca.crt`), a server certificate it signed for 127.0.0.1 and localhost

@@ -49,21 +49,8 @@ pub fn auth_pam_plugin() -> PathBuf {
 /// (`server.crt`, `server.key`, extended key usage serverAuth for `remote-cert-tls server`).
 /// EC P-256 keys, valid for two days; no DH parameters (the server uses `dh none`, ECDHE).
 pub fn make_pki(dir: &Path) {
-    let openssl = tool("openssl", "openssl");
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl)
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| crate::openssl(dir, args);
     let mut ca = vec!["req", "-x509", "-nodes", "-days", "2"];
     ca.extend(ec);
     ca.extend([
