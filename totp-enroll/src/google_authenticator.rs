@@ -70,11 +70,23 @@ pub enum GaError {
     #[error("more than {MAX_RECOVERY_CODES} scratch codes")]
     TooManyCodes,
     /// A step size pam_totp does not accept.
-    #[error("STEP_SIZE {0} is out of range (1 to {MAX_PERIOD} seconds)")]
+    #[error("STEP_SIZE {} is out of range (1 to {MAX_PERIOD} seconds)", shown_step(*.0))]
     StepSize(u64),
     /// The random number generator failed (for salts).
     #[error("cannot get random bytes from the kernel: {0}")]
     Random(String),
+}
+
+/// An out-of-range STEP_SIZE as a message shows it: the number when it is short, else only its
+/// length. A long run of digits 2-7 could be the key itself (base32 has those digits), and
+/// messages never repeat the key.
+fn shown_step(step: u64) -> String {
+    const SHOWN_BELOW: u64 = 1_000_000;
+    if step < SHOWN_BELOW {
+        step.to_string()
+    } else {
+        format!("of {} digits", step.to_string().len())
+    }
 }
 
 /// A parsed google-authenticator file.
@@ -505,6 +517,17 @@ mod tests {
     fn bad_step_size_is_refused() {
         let text = format!("{KEY160}\n\" STEP_SIZE 0\n\" TOTP_AUTH\n");
         assert_eq!(converted(&text, 0).unwrap_err(), GaError::StepSize(0));
+        assert!(GaError::StepSize(0)
+            .to_string()
+            .starts_with("STEP_SIZE 0 is out of range"));
+        // A long value is not repeated: it could be a key made of base32's digits (found by
+        // the fuzzer: the first line and STEP_SIZE both 644444444444444444).
+        let long = GaError::StepSize(644_444_444_444_444_444).to_string();
+        assert!(!long.contains("644444"), "{long}");
+        assert!(
+            long.starts_with("STEP_SIZE of 18 digits is out of range"),
+            "{long}"
+        );
     }
 
     #[test]
