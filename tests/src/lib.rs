@@ -4,6 +4,7 @@
 pub mod consumers;
 pub mod enroll_qr;
 pub mod ffi;
+pub mod ldap;
 pub mod slapd;
 pub mod vpn;
 

@@ -11,7 +11,9 @@
 //! [`TOKENS`], parameter entries under [`PARAMS`]. The ACLs are the ones of
 //! docs/design/ldap-store.md: anonymous may only authenticate (userPassword), the service
 //! account reads everything (oathSecret included) and writes the login-state attributes
-//! ([`STATE_ATTRS`], recovery codes included), nobody else reads anything. The configuration
+//! ([`STATE_ATTRS`], recovery codes included), nobody else reads anything. Root's SASL
+//! EXTERNAL identity over ldapi is mapped to the service account (`authz-regexp`), as a host
+//! whose `ldap.toml` has no `bind_dn` needs. The configuration
 //! includes pam_totp's own schema, `packaging/ldap/pam_totp.schema` ([`schema_file`]). slapo-otp writes its watermark as the
 //! rootdn, so it needs no ACL.
 
@@ -444,6 +446,7 @@ impl Slapd {
              modulepath {modules}\nmoduleload back_mdb\nmoduleload otp\n\
              TLSCACertificateFile {d}/tls/ca.crt\nTLSCertificateFile {d}/tls/server.crt\n\
              TLSCertificateKeyFile {d}/tls/server.key\n\
+             authz-regexp \"{peercred}\" \"{SERVICE_DN}\"\n\
              database mdb\nmaxsize 16777216\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\n\
              rootpw {ADMIN_PASSWORD}\ndirectory {d}/db\noverlay otp\n\
              access to attrs=userPassword by anonymous auth by * none\n\
@@ -453,6 +456,7 @@ impl Slapd {
             d = d.display(),
             modules = root.join("usr/lib/ldap").display(),
             state = STATE_ATTRS.join(","),
+            peercred = ROOT_PEERCRED.replace('+', "\\\\+"),
         );
         fs::write(d.join("slapd.conf"), conf).expect("write slapd.conf");
         let log = fs::File::create(d.join("slapd.log")).expect("create slapd.log");
@@ -726,6 +730,16 @@ impl Slapd {
         }
     }
 
+    /// "Who am I" over ldapi with SASL EXTERNAL (the caller's uid and gid, root here): the
+    /// harness maps root to [`SERVICE_DN`].
+    pub fn whoami_external(&self) -> LdapRun {
+        let mut cmd = self.client("ldapwhoami", &self.ca_cert());
+        cmd.args(["-Q", "-Y", "EXTERNAL", "-H", &self.ldapi_url()]);
+        LdapRun {
+            ran: run_bounded(cmd, "", CLIENT_LIMIT),
+        }
+    }
+
     /// True when an anonymous "who am I" over ldapi answers within `limit`.
     pub fn ping(&self, limit: Duration) -> bool {
         let mut cmd = self.client("ldapwhoami", &self.ca_cert());
@@ -743,6 +757,25 @@ impl Slapd {
     /// Stops slapd (SIGSTOP): connections are still accepted by the kernel, nothing answers.
     pub fn pause(&self) {
         self.signal_group(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// Stops slapd for good (SIGTERM to its group, then waits, bounded) but keeps its
+    /// directory: the certificates stay where hosts' `ca_file` points, and connecting is
+    /// refused.
+    pub fn stop(&mut self) {
+        use nix::sys::signal::{killpg, Signal};
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = killpg(group, Signal::SIGTERM);
+        let _ = killpg(group, Signal::SIGCONT);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.child.wait();
     }
 
     /// Continues a paused slapd (SIGCONT).

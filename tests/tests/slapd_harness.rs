@@ -369,3 +369,17 @@ fn no_slapd_outlives_its_harness_even_after_a_panic() {
     let seen = rx.recv().expect("the thread started slapd");
     assert_gone(&seen);
 }
+
+#[test]
+fn root_over_ldapi_with_sasl_external_is_the_service_account() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    let run = slapd.whoami_external();
+    assert!(run.ok(), "{run:?}\n{}", slapd.log());
+    assert_eq!(
+        run.whoami().map(str::to_ascii_lowercase),
+        Some(SERVICE_DN.to_ascii_lowercase()),
+        "{run:?}"
+    );
+}

@@ -2,9 +2,13 @@
 //! and prints what happened, one event per line, for the integration tests.
 //!
 //! pam-driver --confdir DIR --service NAME --user USER [--rhost HOST] [--silent] [--setcred] [--acct]
-//!            [--start-at UNIX_MILLIS] [--answer TEXT | --answer-null | --answer-fail]...
+//!            [--start-at UNIX_MILLIS] [--logins N] [--answer TEXT | --answer-null | --answer-fail]...
+//!
+//! With `--logins N` the process is one busy "host": it runs N transactions at once, one per
+//! thread, all released together at `--start-at` (each prints its own `AUTH rc` line).
 
 use pam_totp_tests::ffi::{run, Answer, Transaction, PAM_SILENT};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn usage(msg: &str) -> ! {
@@ -24,6 +28,7 @@ fn main() {
         acct: false,
     };
     let mut start_at: Option<u128> = None;
+    let mut logins: usize = 1;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || {
@@ -41,6 +46,13 @@ fn main() {
             "--silent" => t.flags |= PAM_SILENT,
             "--setcred" => t.setcred = true,
             "--acct" => t.acct = true,
+            "--logins" => {
+                logins = value()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .unwrap_or_else(|| usage("bad --logins"))
+            }
             "--start-at" => {
                 start_at = Some(value().parse().unwrap_or_else(|_| usage("bad --start-at")))
             }
@@ -50,7 +62,35 @@ fn main() {
     if t.confdir.is_empty() || t.service.is_empty() || t.user.is_empty() {
         usage("--confdir, --service and --user are required");
     }
-    if let Some(at) = start_at {
+    if logins == 1 {
+        wait_until(start_at);
+        run(&t);
+        return;
+    }
+    // Every thread is started and waiting before the release, so that the transactions
+    // begin within a scheduler tick of each other.
+    let barrier = Arc::new(Barrier::new(logins + 1));
+    let threads: Vec<_> = (0..logins)
+        .map(|_| {
+            let (t, barrier) = (t.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                run(&t);
+            })
+        })
+        .collect();
+    wait_until(start_at);
+    barrier.wait();
+    for thread in threads {
+        if thread.join().is_err() {
+            usage("a login thread panicked");
+        }
+    }
+}
+
+/// Sleeps until Unix time `at` (milliseconds), if given and still ahead.
+fn wait_until(at: Option<u128>) {
+    if let Some(at) = at {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -59,5 +99,4 @@ fn main() {
             std::thread::sleep(Duration::from_millis(u64::try_from(at - now).unwrap_or(0)));
         }
     }
-    run(&t);
 }
