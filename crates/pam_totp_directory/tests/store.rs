@@ -363,6 +363,25 @@ fn only_a_missing_entry_is_not_enrolled() {
         "{err}"
     );
 
+    // Two entries for one name: refused, not a guess.
+    let sub = format!("ou=sub,{}", pam_totp_tests::slapd::PEOPLE);
+    slapd.add_ldif(&format!(
+        "dn: {sub}\nobjectClass: organizationalUnit\nou: sub\n\n\
+         dn: uid=alice,{sub}\nobjectClass: inetOrgPerson\nobjectClass: oathTOTPUser\n\
+         uid: alice\ncn: alice\nsn: alice\noathTOTPToken: {}\n",
+        token_dn("alice-phone")
+    ));
+    match store.locate(&account("alice")) {
+        Located::Refused(e) => {
+            assert!(
+                matches!(e, DirectoryError::Ambiguous { count: 2, .. }),
+                "{e}"
+            );
+            assert!(e.to_string().contains("user names must be unique"), "{e}");
+        }
+        _ => panic!("two entries must be refused"),
+    }
+
     // An identity that cannot search the base (SASL EXTERNAL maps to nobody with rights
     // here) is refused, never taken for "no such user" (which nullok would let in).
     let external = config(&slapd, Via::LdapiExternal);
