@@ -160,10 +160,10 @@ impl pam_totp_core::store::RecordError for DirectoryError {
     }
 }
 
-/// A DN read from the directory, for a message: controls, spaces and `=` (which could forge a
-/// `key=value` field) become `?`; commas stay.
+/// A DN read from the directory, for a message ([`log_safe::dn`]): controls and spaces become
+/// `?`; `=` and commas stay.
 pub fn shown_dn(dn: &str) -> String {
-    log_safe::path(dn)
+    log_safe::dn(dn)
 }
 
 /// The start of an attribute value read from the directory, for a message: at most 32
@@ -198,10 +198,10 @@ mod tests {
     }
 
     #[test]
-    fn directory_text_cannot_forge_fields() {
+    fn directory_text_cannot_forge_lines_or_spaced_fields() {
         assert_eq!(
             shown_dn("uid=a b,ou=people\nrhost=1"),
-            "uid?a?b,ou?people?rhost?1"
+            "uid=a?b,ou=people?rhost=1"
         );
         assert_eq!(shown_value(b"12 x=y"), "12?x?y");
         assert_eq!(shown_value(&[0xff, 0]), "<2 bytes, not text>");

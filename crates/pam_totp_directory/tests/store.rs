@@ -119,7 +119,7 @@ fn a_code_moves_the_watermark_and_a_stale_save_loses() {
     assert!(err.is_conflict() && !err.is_not_enrolled(), "{err}");
     let text = err.to_string();
     assert!(
-        text.contains("another login changed uid?alice,ou?people") && text.contains("first"),
+        text.contains("another login changed uid=alice,ou=people") && text.contains("first"),
         "{text}"
     );
     assert_eq!(
@@ -359,7 +359,7 @@ fn only_a_missing_entry_is_not_enrolled() {
     assert!(!err.is_not_enrolled());
     assert!(
         err.to_string()
-            .contains("named by oathTOTPToken of uid?frank"),
+            .contains("named by oathTOTPToken of uid=frank"),
         "{err}"
     );
 
