@@ -19,7 +19,7 @@ secdir=/lib/$triplet/security
 [ -d "$secdir" ] || secdir=/lib/security
 docdir=/usr/share/doc/pam-totp
 # (/usr/share/doc/pam_totp: where versions before the Debian package put the examples)
-files=("$secdir/pam_totp.so" /usr/bin/totp-enroll /usr/share/man/man1/totp-enroll.1.gz
+files=("$secdir/pam_totp.so" "$secdir/pam_totp_ldap.so" /usr/bin/totp-enroll /usr/share/man/man1/totp-enroll.1.gz
        /usr/share/man/man8/pam_totp.8.gz "$docdir" /usr/share/doc/pam_totp)
 
 # The Debian package (packaging/build-deb.sh) owns the same paths: do not overwrite or delete
@@ -58,6 +58,9 @@ target_dir=$(user_cargo metadata --format-version 1 --no-deps | sed -n 's/.*"tar
 [ -n "$target_dir" ] || target_dir=$PWD/target
 
 as_root install -D -m 0644 "$target_dir/release/libpam_totp.so" "$secdir/pam_totp.so"
+# The LDAP store (store=ldap): pam_totp.so loads it from its own directory only when a pam.d
+# line says store=ldap, so that file-store logins never load the directory client.
+as_root install -D -m 0644 "$target_dir/release/libpam_totp_ldap.so" "$secdir/pam_totp_ldap.so"
 as_root install -D -m 0755 "$target_dir/release/totp-enroll" /usr/bin/totp-enroll
 for page in packaging/man/*.[0-9]; do
     section=${page##*.}
@@ -65,5 +68,7 @@ for page in packaging/man/*.[0-9]; do
 done
 as_root install -d "$docdir/examples"
 as_root install -m 0644 packaging/pam.d/* packaging/etc/totp-enroll.toml "$docdir/examples/"
-echo "Installed $secdir/pam_totp.so and /usr/bin/totp-enroll."
+as_root install -d "$docdir/examples/ldap"
+as_root install -m 0644 packaging/ldap/* "$docdir/examples/ldap/"
+echo "Installed $secdir/pam_totp.so, $secdir/pam_totp_ldap.so and /usr/bin/totp-enroll."
 echo "Next: run totp-enroll as each user, then add pam_totp to /etc/pam.d (see README.md)."

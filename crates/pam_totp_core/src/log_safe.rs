@@ -29,6 +29,18 @@ pub fn path(value: &str) -> String {
         .collect()
 }
 
+/// A distinguished name from a directory, for the middle of a message: as [`field`] but `=`
+/// and `,` are kept (so `uid=alice,ou=people,dc=example,dc=org` reads as written), up to
+/// [`MAX_HOST_CHARS`] characters. Spaces still become `?`, so a DN cannot pass for the fixed
+/// `authentication failure; user=..` line that log watchers match.
+pub fn dn(value: &str) -> String {
+    value
+        .chars()
+        .take(MAX_HOST_CHARS)
+        .map(|c| if "=,".contains(c) { c } else { field_char(c) })
+        .collect()
+}
+
 fn field_char(c: char) -> char {
     if c.is_alphanumeric() || "._-@+$\\:".contains(c) {
         c
@@ -108,6 +120,11 @@ mod tests {
         assert_eq!(host("2001:db8::1"), "2001:db8::1");
         assert_eq!(host(&"h".repeat(300)).len(), MAX_HOST_CHARS);
         assert_eq!(path("/home/a b/x=y.toml"), "/home/a?b/x?y.toml");
+        assert_eq!(
+            dn("uid=alice,ou=people,dc=example,dc=org"),
+            "uid=alice,ou=people,dc=example,dc=org"
+        );
+        assert_eq!(dn("cn=J Doe\n; user=x"), "cn=J?Doe???user=x");
     }
 
     #[test]
