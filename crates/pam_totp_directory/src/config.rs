@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where the module's LDAP configuration is unless `ldap_config=` names another file.
-pub const DEFAULT_CONFIG: &str = "/etc/pam_totp/ldap.toml";
+pub const DEFAULT_CONFIG: &str = pam_totp_core::params::DEFAULT_LDAP_CONFIG;
 
 /// The LDAP store's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
