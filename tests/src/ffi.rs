@@ -88,10 +88,13 @@ pub struct Transaction {
     /// Also call pam_acct_mgmt after a successful authentication (as OpenVPN's plugin does);
     /// its result is then the status pam_end gets.
     pub acct: bool,
+    /// How long the "user" thinks before answering each prompt (a slow typist).
+    pub think: std::time::Duration,
 }
 
 struct Script {
     answers: VecDeque<Answer>,
+    think: std::time::Duration,
 }
 
 fn say(line: String) {
@@ -133,6 +136,7 @@ extern "C" fn conversation(
                     "PROMPT_ON"
                 };
                 say(format!("{tag} {text}"));
+                std::thread::sleep(script.think);
                 match script.answers.pop_front() {
                     Some(Answer::Text(t)) => {
                         let c = CString::new(t).unwrap_or_default();
@@ -183,6 +187,7 @@ extern "C" fn record_fail_delay(retval: c_int, usec: c_uint, _appdata: *mut c_vo
 pub fn run(t: &Transaction) -> c_int {
     let mut script = Box::new(Script {
         answers: t.answers.iter().cloned().collect(),
+        think: t.think,
     });
     let conv = PamConv {
         conv: Some(conversation),

@@ -207,6 +207,17 @@ impl LdapHost {
         self.env.login(service, answers)
     }
 
+    /// [`LdapHost::login`] by a user who thinks `think` before answering each prompt.
+    pub fn login_thinking(&self, service: &str, answers: &[&str], think: Duration) -> Login {
+        let ms = think.as_millis().to_string();
+        self.env.run(&Run {
+            service,
+            answers,
+            extra: &["--think", &ms],
+            ..Run::default()
+        })
+    }
+
     /// [`LdapHost::login`], and how long the driver took.
     pub fn timed_login(&self, service: &str, answers: &[&str]) -> (Login, Duration) {
         let began = Instant::now();

@@ -399,6 +399,12 @@ impl Slapd {
     /// Starts a fresh slapd with the base entries loaded (retrying with other ports when one
     /// was taken meanwhile); panics with slapd's log when it does not answer within 15 s.
     pub fn start() -> Slapd {
+        Slapd::start_with("")
+    }
+
+    /// [`Slapd::start`] with more global slapd.conf directives (lines ending in a newline,
+    /// e.g. `idletimeout 1\n`), put before the database section.
+    pub fn start_with(global: &str) -> Slapd {
         let root = slapd_root();
         assert!(
             slapd_available(),
@@ -407,7 +413,7 @@ impl Slapd {
         );
         let began = Instant::now();
         for attempt in 1..=3 {
-            match Slapd::try_start(&root, began) {
+            match Slapd::try_start(&root, began, global) {
                 Ok(slapd) => {
                     slapd.add_ldif(&base_ldif());
                     return slapd;
@@ -421,7 +427,7 @@ impl Slapd {
 
     /// One start: configuration, certificates, spawn, wait until ldapi and ldaps answer.
     /// Err(slapd's log) when it exited or overran [`START_LIMIT`].
-    fn try_start(root: &Path, began: Instant) -> Result<Slapd, String> {
+    fn try_start(root: &Path, began: Instant, global: &str) -> Result<Slapd, String> {
         let dir = tempfile::Builder::new()
             .prefix("pam_totp-slapd-")
             .tempdir()
@@ -446,7 +452,7 @@ impl Slapd {
              modulepath {modules}\nmoduleload back_mdb\nmoduleload otp\n\
              TLSCACertificateFile {d}/tls/ca.crt\nTLSCertificateFile {d}/tls/server.crt\n\
              TLSCertificateKeyFile {d}/tls/server.key\n\
-             authz-regexp \"{peercred}\" \"{SERVICE_DN}\"\n\
+             authz-regexp \"{peercred}\" \"{SERVICE_DN}\"\n{global}\
              database mdb\nmaxsize 16777216\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\n\
              rootpw {ADMIN_PASSWORD}\ndirectory {d}/db\noverlay otp\n\
              access to attrs=userPassword by anonymous auth by * none\n\

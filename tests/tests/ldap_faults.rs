@@ -25,7 +25,7 @@ fn directory() -> (Slapd, String) {
 /// A host over `transport` with `timeout = 2` and service `ldap`.
 fn host(slapd: &Slapd, transport: Transport) -> LdapHost {
     let host = LdapHost::with_config(HostConfig::new(slapd, transport).timeout(2));
-    host.service("ldap", "rate_limit=20/30", "");
+    host.service("ldap", "rate_limit=20/30 window=10", "");
     host
 }
 
@@ -49,11 +49,24 @@ fn refused(host: &LdapHost, what: &str) -> (Login, Duration) {
     (login, took)
 }
 
-/// The host still works once the fault is gone (a fresh code).
-fn works_again(host: &LdapHost, what: &str) {
+/// The host still works once the fault is gone: a code of a step after the watermark of the
+/// current user's token `token` (the hosts' `window=10` accepts the next few steps, so that
+/// one test can log in several times within a time step).
+fn works_again(slapd: &Slapd, token: &str, host: &LdapHost, what: &str) {
     wait_for_fresh_step(30);
-    let login = host.login("ldap", &[&oathtool(KEY, &[], now())]);
+    let now_step = now() / 30;
+    let step = match slapd.attribute(token, "oathTOTPLastTimeStep") {
+        Some(last) => now_step.max(last.parse::<u64>().expect("a watermark") + 1),
+        None => now_step,
+    };
+    assert!(step <= now_step + 10, "{what}: too many logins in one step");
+    let login = host.login("ldap", &[&oathtool(KEY, &[], step * 30)]);
     assert!(login.ok(), "{what}: {login:?}\n{}", host.log());
+    assert_eq!(
+        slapd.attribute(token, "oathTOTPLastTimeStep"),
+        Some(step.to_string()),
+        "{what}"
+    );
 }
 
 #[test]
@@ -86,7 +99,7 @@ fn a_stopped_slapd_refuses_at_once_with_a_log_line() {
 fn a_slapd_that_does_not_answer_is_given_up_after_the_timeout() {
     needs_root!();
     needs_slapd!();
-    let (slapd, _) = directory();
+    let (slapd, token) = directory();
     for transport in [Transport::Ldaps, Transport::Ldapi] {
         let host = host(&slapd, transport);
         slapd.pause();
@@ -102,7 +115,12 @@ fn a_slapd_that_does_not_answer_is_given_up_after_the_timeout() {
             &["timeout", "timed out", "no answer"],
             &format!("{transport:?} SIGSTOP"),
         );
-        works_again(&host, &format!("{transport:?} after SIGCONT"));
+        works_again(
+            &slapd,
+            &token,
+            &host,
+            &format!("{transport:?} after SIGCONT"),
+        );
     }
 }
 
@@ -138,7 +156,12 @@ fn a_certificate_the_ca_file_did_not_sign_is_refused() {
             slapd.log()
         );
         host.reconfigure(|c| c.ca_file = Some(slapd.ca_cert()));
-        works_again(&host, &format!("{transport:?} with the right CA"));
+        works_again(
+            &slapd,
+            &token,
+            &host,
+            &format!("{transport:?} with the right CA"),
+        );
     }
     assert!(slapd.attribute(&token, "oathTOTPLastTimeStep").is_some());
 }
@@ -147,9 +170,9 @@ fn a_certificate_the_ca_file_did_not_sign_is_refused() {
 fn starttls_comes_before_the_bind() {
     needs_root!();
     needs_slapd!();
-    let (slapd, _) = directory();
+    let (slapd, token) = directory();
     let host = host(&slapd, Transport::StartTls);
-    works_again(&host, "StartTLS");
+    works_again(&slapd, &token, &host, "StartTLS");
     let log = slapd.log();
     let bind = log
         .lines()
@@ -200,14 +223,14 @@ fn a_wrong_bind_password_is_refused_with_the_fix() {
 fn an_unsafe_or_broken_configuration_is_refused() {
     needs_root!();
     needs_slapd!();
-    let (slapd, _) = directory();
+    let (slapd, token) = directory();
     let mut host = host(&slapd, Transport::Ldaps);
     let config = host.config_path().display().to_string();
     let secret = host.password_path().display().to_string();
 
     // A group-readable file of root's group is fine (0640).
     host.chmod_config(0o640);
-    works_again(&host, "ldap.toml 0640");
+    works_again(&slapd, &token, &host, "ldap.toml 0640");
 
     host.chmod_config(0o644);
     refused(&host, "ldap.toml 0644");
@@ -267,7 +290,7 @@ fn an_unsafe_or_broken_configuration_is_refused() {
     refused(&host, "no ldap.toml");
     assert_log_mentions(&host.log(), &[&config], "no ldap.toml");
     host.write_config();
-    works_again(&host, "repaired");
+    works_again(&slapd, &token, &host, "repaired");
 }
 
 #[test]
@@ -308,7 +331,7 @@ fn entries_that_cannot_be_used_are_refused_and_named() {
     ));
     slapd.add_ldif(&totp_token_ldif("good", TOTP_PARAMS, KEY));
     slapd.add_ldif(&oath_user_ldif(&user, "pw", Some("good"), None, false));
-    works_again(&host, "one good entry");
+    works_again(&slapd, &token_dn("good"), &host, "one good entry");
     let twin = oath_user_ldif(&user, "pw", Some("good"), None, false).replacen(
         &format!("dn: uid={user},"),
         &format!("dn: uid={user},ou=more,"),

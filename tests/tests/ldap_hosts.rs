@@ -6,10 +6,10 @@
 
 use pam_totp_tests::consumers::wrong_code;
 use pam_totp_tests::ldap::{
-    add_recovery_codes, finish_burst, load_params, load_totp_user, values, Burst, HostConfig,
-    LdapHost, Transport,
+    add_recovery_codes, finish_burst, hotp_token_ldif, load_params, load_totp_user, oath_user_ldif,
+    values, Burst, HostConfig, LdapHost, Transport, HOTP_PARAMS, TOTP_PARAMS,
 };
-use pam_totp_tests::slapd::{Slapd, RECOVERY_ATTR};
+use pam_totp_tests::slapd::{token_dn, totp_token_ldif, Slapd, RECOVERY_ATTR};
 use pam_totp_tests::*;
 use std::time::Duration;
 
@@ -152,6 +152,59 @@ fn two_hosts_racing_64_logins_accept_one_recovery_code_once() {
         lines_with(&hosts, &lost),
         2 * PER_HOST - 1,
         "every refusal is a used code or a lost compare-and-swap\n{}",
+        both_logs(&hosts)
+    );
+}
+
+#[test]
+fn two_hosts_racing_64_logins_accept_one_hotp_code_once() {
+    needs_root!();
+    needs_slapd!();
+    // A user with both kinds of token: the count goes to the TOTP token entry and the
+    // counter to the HOTP token entry, two modifies, and still only one login gets in.
+    let slapd = Slapd::start();
+    load_params(&slapd);
+    slapd.add_ldif(&totp_token_ldif("both-phone", TOTP_PARAMS, KEY));
+    slapd.add_ldif(&hotp_token_ldif(
+        "both-fob",
+        HOTP_PARAMS,
+        RFC_SHA1_KEY,
+        Some(4),
+    ));
+    slapd.add_ldif(&oath_user_ldif(
+        &current_user(),
+        "pw",
+        Some("both-phone"),
+        Some("both-fob"),
+        false,
+    ));
+    let hosts = two_hosts(&slapd, Transport::StartTls, Transport::LdapiExternal);
+    let bursts = race(&hosts, &oathtool_hotp(RFC_SHA1_KEY, 6, &[]));
+    assert_exactly_one_success(&hosts, &bursts);
+    assert_eq!(
+        slapd
+            .attribute(&token_dn("both-fob"), "oathHOTPCounter")
+            .as_deref(),
+        Some("6"),
+        "{}",
+        both_logs(&hosts)
+    );
+    assert_eq!(
+        slapd.attribute(&token_dn("both-phone"), "oathTOTPLastTimeStep"),
+        None
+    );
+    assert_eq!(
+        lines_with(&hosts, &["accepted verification code"]),
+        1,
+        "{}",
+        both_logs(&hosts)
+    );
+    let mut lost = LOST_RACE.to_vec();
+    lost.push("reason=wrong code");
+    assert_eq!(
+        lines_with(&hosts, &lost),
+        2 * PER_HOST - 1,
+        "every refusal is a used counter or a lost compare-and-swap\n{}",
         both_logs(&hosts)
     );
 }

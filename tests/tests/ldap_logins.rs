@@ -339,3 +339,29 @@ fn store_ldap_refuses_enroll_at_login_and_remember() {
     assert_log_mentions(&host.log(), &["totp-enroll"], "enroll with store=ldap");
     assert_eq!(slapd.attribute(&token, "oathFailureCount"), None);
 }
+
+#[test]
+fn a_slow_typist_gets_in_after_the_server_dropped_the_idle_connection() {
+    needs_root!();
+    needs_slapd!();
+    // slapd closes connections idle for a second; the user takes three to type the code.
+    let slapd = Slapd::start_with("idletimeout 1\n");
+    load_params(&slapd);
+    let token = load_totp_user(&slapd, &current_user(), KEY);
+    let host = LdapHost::new(&slapd, Transport::Ldaps);
+    host.service("ldap", OPTIONS, "");
+    wait_for_fresh_step(30);
+    let t = now();
+    let code = oathtool(KEY, &[], t);
+    let login = host.login_thinking("ldap", &[&code], std::time::Duration::from_secs(3));
+    assert!(
+        slapd.log().contains("closed (idletimeout)"),
+        "slapd did not close the idle connection, so this test tests nothing:\n{}",
+        slapd.log()
+    );
+    assert!(login.ok(), "{login:?}\n{}\n{}", host.log(), slapd.log());
+    assert_eq!(
+        slapd.attribute(&token, "oathTOTPLastTimeStep"),
+        Some((t / 30).to_string())
+    );
+}

@@ -2,7 +2,8 @@
 //! and prints what happened, one event per line, for the integration tests.
 //!
 //! pam-driver --confdir DIR --service NAME --user USER [--rhost HOST] [--silent] [--setcred] [--acct]
-//!            [--start-at UNIX_MILLIS] [--logins N] [--answer TEXT | --answer-null | --answer-fail]...
+//!            [--start-at UNIX_MILLIS] [--logins N] [--think MILLIS]
+//!            [--answer TEXT | --answer-null | --answer-fail]...
 //!
 //! With `--logins N` the process is one busy "host": it runs N transactions at once, one per
 //! thread, all released together at `--start-at` (each prints its own `AUTH rc` line).
@@ -26,6 +27,7 @@ fn main() {
         flags: 0,
         setcred: false,
         acct: false,
+        think: Duration::ZERO,
     };
     let mut start_at: Option<u128> = None;
     let mut logins: usize = 1;
@@ -46,6 +48,10 @@ fn main() {
             "--silent" => t.flags |= PAM_SILENT,
             "--setcred" => t.setcred = true,
             "--acct" => t.acct = true,
+            "--think" => {
+                t.think =
+                    Duration::from_millis(value().parse().unwrap_or_else(|_| usage("bad --think")))
+            }
             "--logins" => {
                 logins = value()
                     .parse()
