@@ -341,3 +341,45 @@ fn entries_that_cannot_be_used_are_refused_and_named() {
     refused(&host, "two entries");
     assert_log_mentions(&host.log(), &["ou=more", "two", "entries"], "two entries");
 }
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    needs_root!();
+    needs_slapd!();
+    let (slapd, token) = directory();
+    // The server certificate names 127.0.0.1 and localhost. In a private mount namespace,
+    // /etc/hosts gives 127.0.0.1 a name the certificate does not have.
+    let mut host = host(&slapd, Transport::Ldaps);
+    let hosts = host.env.dir.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        "127.0.0.1 localhost\n127.0.0.1 ldap.other.example\n",
+    )
+    .unwrap();
+    let passwd = std::path::Path::new("/etc/passwd");
+    let binds = [(hosts.as_path(), "/etc/hosts")];
+    let login_in_namespace = |host: &LdapHost| {
+        host.env.run(&Run {
+            service: "ldap",
+            answers: &[&oathtool(KEY, &[], now())],
+            passwd: Some(passwd),
+            binds: &binds,
+            ..Run::default()
+        })
+    };
+    let port = slapd.ldaps_port();
+    host.reconfigure(|c| c.uri = format!("ldaps://ldap.other.example:{port}"));
+    wait_for_fresh_step(30);
+    let login = login_in_namespace(&host);
+    assert!(!login.ok(), "{login:?}\n{}", host.log());
+    assert_log_mentions(
+        &host.log(),
+        &["name", "NotValidForName", "ldap.other.example"],
+        "certificate for another name",
+    );
+    assert_eq!(slapd.attribute(&token, "oathTOTPLastTimeStep"), None);
+    // The name the certificate has works, through the same /etc/hosts.
+    host.reconfigure(|c| c.uri = format!("ldaps://localhost:{port}"));
+    let login = login_in_namespace(&host);
+    assert!(login.ok(), "{login:?}\n{}", host.log());
+}

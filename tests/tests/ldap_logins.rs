@@ -365,3 +365,47 @@ fn a_slow_typist_gets_in_after_the_server_dropped_the_idle_connection() {
         Some((t / 30).to_string())
     );
 }
+
+#[test]
+fn a_user_name_with_filter_characters_finds_no_one_else() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    load_params(&slapd);
+    let victim = load_totp_user(&slapd, "pamvictim", KEY);
+    let host = LdapHost::new(&slapd, Transport::Ldaps);
+    host.service("strict", OPTIONS, "");
+    // Users whose names would match pamvictim's entry if they went into the search filter
+    // unescaped; they exist for NSS (in a private mount namespace), not in the directory.
+    let names = ["pamvic*", "x)(uid=pamvictim", "*"];
+    let mut passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    for (i, name) in names.iter().enumerate() {
+        passwd.push_str(&format!(
+            "{name}:x:{}:{}::/nonexistent:/bin/sh\n",
+            40_100 + i,
+            40_100 + i
+        ));
+    }
+    let passwd_path = host.env.dir.path().join("passwd");
+    std::fs::write(&passwd_path, passwd).unwrap();
+    wait_for_fresh_step(30);
+    let code = oathtool(KEY, &[], now());
+    for name in names {
+        let login = host.env.run(&Run {
+            service: "strict",
+            answers: &[&code],
+            user: Some(name),
+            passwd: Some(&passwd_path),
+            ..Run::default()
+        });
+        assert_eq!(login.rc, rc::AUTH_ERR, "{name}: {login:?}\n{}", host.log());
+    }
+    let log = host.log();
+    assert!(!log.contains("accepted"), "{log}");
+    assert_eq!(
+        slapd.attribute(&victim, "oathTOTPLastTimeStep"),
+        None,
+        "{log}"
+    );
+    assert_eq!(slapd.attribute(&victim, "oathFailureCount"), None, "{log}");
+}
