@@ -386,10 +386,17 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         }
         if outcome.needs_save() {
             if let Err(e) = locked.save() {
-                let line = format!(
-                    "cannot save login state of user={} (login refused to keep codes single-use): {e}",
-                    self.log_user
-                );
+                let line = if e.is_conflict() {
+                    format!(
+                        "login of user={} lost a race: {e} (refused to keep codes single-use)",
+                        self.log_user
+                    )
+                } else {
+                    format!(
+                        "cannot save login state of user={} (login refused to keep codes single-use): {e}",
+                        self.log_user
+                    )
+                };
                 self.fe.log(Level::Error, &line);
                 return Verdict::AuthErr;
             }

@@ -15,6 +15,13 @@ pub trait RecordError: Display {
     /// True when no record exists and none could be hidden from the store: the user is not
     /// enrolled. False for every failure to read one that may exist.
     fn is_not_enrolled(&self) -> bool;
+
+    /// True when a save failed because another login (on this host or another) changed the
+    /// record first: the login lost a race, and is refused like a replay. Stores that take an
+    /// exclusive lock never say so.
+    fn is_conflict(&self) -> bool {
+        false
+    }
 }
 
 /// Where a user's record stands, found before any input is read.
@@ -70,7 +77,9 @@ pub trait SecretStore {
     /// before the user is asked, so that a missing or refused record is known beforehand.
     fn open(&mut self, found: Self::Found) -> Result<Self::Opened, Self::Error>;
 
-    /// Takes the exclusive lock (waiting a bounded time) and reads the record under it.
+    /// Takes the exclusive lock (waiting a bounded time) and reads the record under it; a
+    /// store without locks reads it optimistically instead, and its `save` is a
+    /// compare-and-swap that fails ([`RecordError::is_conflict`]) when the record changed.
     fn lock(&mut self, opened: Self::Opened) -> Result<Self::Locked, Self::Error>;
 
     /// Opens and reads the located record without the lock, for what may be stale (e.g. the

@@ -3,8 +3,9 @@
 //! so that every server sees every login. Loaded only by `pam_totp_ldap.so` and `totp-enroll`:
 //! the file-store module never links it.
 //!
-//! Layout: [`config`] reads `/etc/pam_totp/ldap.toml`; [`connection`] opens a TLS (or ldapi)
-//! connection and binds; [`entries`] maps OATH-LDAP entries to a [`SecretFile`] and back;
+//! Layout: [`config`] reads `/etc/pam_totp/ldap.toml` (its files through [`root_file`]);
+//! [`connection`] opens a TLS ([`tls`]) or ldapi connection and binds, and runs operations
+//! bounded by the timeout on [`ldap_entry`] values; [`entries`] maps OATH-LDAP entries to a [`SecretFile`] and back;
 //! [`store`] is the [`SecretStore`] the login flow uses; [`admin`] holds what `totp-enroll
 //! --store ldap` does (enroll, status, recovery codes, tokens, remove).
 //!
@@ -16,7 +17,10 @@ pub mod config;
 pub mod connection;
 pub mod entries;
 pub mod error;
+pub mod ldap_entry;
+pub mod root_file;
 pub mod store;
+pub mod tls;
 
 pub use config::{LdapConfig, DEFAULT_CONFIG};
 pub use connection::Connection;
