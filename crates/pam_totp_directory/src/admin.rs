@@ -24,20 +24,22 @@ pub use error::AdminError;
 pub use read::{DirectoryUser, Enrollment, TokenEntry};
 
 use crate::config::LdapConfig;
-use crate::connection::Connection;
+use crate::connection::{rc, Connection};
+use crate::error::shown_dn;
 use layout::{KindNames, RECOVERY_ATTR, RECOVERY_CLASS, TOTP};
-use ldap3::{Mod, Scope, SearchEntry};
+use ldap3::{LdapError, LdapResult, Mod, Scope};
 use pam_totp_core::recovery::RecoveryHash;
 use pam_totp_core::secret_file::{datetime_from_unix, SecretFile};
 use pam_totp_core::token::{Token, TokenKind};
 use std::collections::HashSet;
+use std::path::PathBuf;
 use toml::value::Datetime;
 
 /// A bound connection for the administrator's operations.
 pub struct Admin {
     conn: Connection,
-    uri: String,
     base: String,
+    config: PathBuf,
 }
 
 /// A modify of attribute values given as bytes.
@@ -51,95 +53,72 @@ fn name(attr: &str) -> Vec<u8> {
     attr.as_bytes().to_vec()
 }
 
+/// Result codes that say the server does not know a class or attribute pam_totp writes
+/// (undefinedAttributeType, invalidAttributeSyntax, objectClassViolation).
+const SCHEMA_CODES: [u32; 3] = [17, 21, 65];
+
 impl Admin {
     /// Connects and binds as `config` says.
     pub fn open(config: &LdapConfig) -> Result<Admin, AdminError> {
         Ok(Admin {
             conn: Connection::open(config)?,
-            uri: config.uri.clone(),
             base: config.base.clone(),
+            config: config.path.clone(),
         })
     }
 
     /// The directory's URI (for messages).
     pub fn uri(&self) -> &str {
-        &self.uri
+        self.conn.uri()
     }
 
-    /// A search; `what` names it in an error.
-    fn search(
-        &mut self,
-        what: &str,
-        base: &str,
-        scope: Scope,
-        filter: &str,
-        attrs: &[&str],
-    ) -> Result<Vec<SearchEntry>, AdminError> {
-        let timeout = self.conn.timeout();
-        let (entries, _) = self
-            .conn
-            .ldap()
-            .with_timeout(timeout)
-            .search(base, scope, filter, attrs.to_vec())
-            .and_then(|r| r.success())
-            .map_err(|e| AdminError::operation(what.to_string(), &self.uri, &e))?;
-        Ok(entries.into_iter().map(SearchEntry::construct).collect())
-    }
-
-    /// The entry `dn` with `attrs`; None when it does not exist.
-    fn search_base(
-        &mut self,
-        what: &str,
+    /// The outcome of a write `operation` on `dn`: the refusals an administrator can act on
+    /// get their own errors (no right to write, schema missing, entry exists); with
+    /// `gone_is_done`, an entry that does not exist is success (deleting it again).
+    fn written(
+        &self,
+        operation: &str,
         dn: &str,
-        attrs: &[&str],
-    ) -> Result<Option<SearchEntry>, AdminError> {
-        match self.search(what, dn, Scope::Base, "(objectClass=*)", attrs) {
-            Ok(mut found) => Ok(found.pop()),
-            Err(e) if e.result_code() == Some(NO_SUCH_OBJECT) => Ok(None),
-            Err(e) => Err(e),
+        result: Result<LdapResult, LdapError>,
+        gone_is_done: bool,
+    ) -> Result<(), AdminError> {
+        let result = result.map_err(|e| self.conn.failure(operation, e))?;
+        let code = result.rc;
+        let failure = || {
+            self.conn
+                .failure(operation, LdapError::from(result.clone()))
+        };
+        match code {
+            0 => Ok(()),
+            rc::NO_SUCH_OBJECT if gone_is_done => Ok(()),
+            rc::INSUFFICIENT_ACCESS => Err(AdminError::NotAllowed { source: failure() }),
+            rc::ALREADY_EXISTS => Err(AdminError::EntryExists {
+                dn: shown_dn(dn),
+                uri: self.uri().to_string(),
+                user: String::new(),
+            }),
+            c if SCHEMA_CODES.contains(&c) => Err(AdminError::Schema { source: failure() }),
+            _ => Err(failure().into()),
         }
     }
 
     fn add(&mut self, dn: &str, attrs: layout::Attributes) -> Result<(), AdminError> {
         let timeout = self.conn.timeout();
-        self.conn
-            .ldap()
-            .with_timeout(timeout)
-            .add(dn, attrs)
-            .and_then(|r| r.success())
-            .map(drop)
-            .map_err(|e| AdminError::operation(format!("adding {dn}"), &self.uri, &e))
+        let result = self.conn.ldap().with_timeout(timeout).add(dn, attrs);
+        self.written(&format!("add of {}", shown_dn(dn)), dn, result, false)
     }
 
     fn modify(&mut self, dn: &str, mods: Vec<Change>) -> Result<(), AdminError> {
         let timeout = self.conn.timeout();
-        self.conn
-            .ldap()
-            .with_timeout(timeout)
-            .modify(dn, mods)
-            .and_then(|r| r.success())
-            .map(drop)
-            .map_err(|e| AdminError::operation(format!("modifying {dn}"), &self.uri, &e))
+        let result = self.conn.ldap().with_timeout(timeout).modify(dn, mods);
+        self.written(&format!("modify of {}", shown_dn(dn)), dn, result, false)
     }
 
     /// Deletes `dn`; an entry that is not there (any more) is no error.
     fn delete(&mut self, dn: &str) -> Result<(), AdminError> {
         let timeout = self.conn.timeout();
-        match self
-            .conn
-            .ldap()
-            .with_timeout(timeout)
-            .delete(dn)
-            .and_then(|r| r.success())
-        {
-            Ok(_) => Ok(()),
-            Err(e) if error::result_code(&e) == Some(NO_SUCH_OBJECT) => Ok(()),
-            Err(e) => Err(AdminError::operation(
-                format!("deleting {dn}"),
-                &self.uri,
-                &e,
-            )),
-        }
+        let result = self.conn.ldap().with_timeout(timeout).delete(dn);
+        self.written(&format!("delete of {}", shown_dn(dn)), dn, result, true)
     }
 
     /// Enrolls `user` with the one token of `file` (a new enrollment whose first code was
@@ -225,10 +204,18 @@ impl Admin {
         let token_dn = layout::token_dn(&token.name, &user.dn);
         let params_dn = layout::params_dn(&token_dn);
         let entry = layout::token_entry(token, &params_dn, mark, created, recovery);
-        self.add(&token_dn, entry.0.clone())?;
+        let named = |e: AdminError| match e {
+            AdminError::EntryExists { dn, uri, .. } => AdminError::EntryExists {
+                dn,
+                uri,
+                user: user.name.clone(),
+            },
+            e => e,
+        };
+        self.add(&token_dn, entry.0.clone()).map_err(named)?;
         if let Err(e) = self.add(&params_dn, layout::params_entry(token)) {
             let _ = self.delete(&token_dn);
-            return Err(e);
+            return Err(named(e));
         }
         if let Err(e) = self.modify(&user.dn, reference(user, kind, &token_dn)) {
             let _ = self.delete(&params_dn);
@@ -256,52 +243,69 @@ impl Admin {
         self.modify(&state.dn, mods)
     }
 
-    /// Removes the user's enrollment: each token's parameters entry (when it lies below the
-    /// token or the user entry), the token entry, then the user entry's token references and
-    /// OATH classes. Returns false when there was nothing to remove. Entries already gone are
-    /// no error, so a half-removed enrollment can be removed again.
+    /// Removes the user's enrollment: each token entry the user entry names, and every
+    /// other token entry right below the user entry (what a failed run may have left), each
+    /// after its parameters entry (when that lies below the token or the user entry); then
+    /// the user entry's token references and OATH classes. Returns false when there was
+    /// nothing to remove. Entries already gone are no error, so a half-removed enrollment can
+    /// be removed again.
     pub fn remove(&mut self, user: &DirectoryUser) -> Result<bool, AdminError> {
-        if !user.is_enrolled() {
-            return Ok(false);
-        }
-        let references: Vec<(KindNames, String)> = user
-            .references()
-            .map(|(kind, dn)| (kind, dn.to_string()))
-            .collect();
-        for (kind, token_dn) in &references {
-            let what = format!(
-                "reading {token_dn} (named by {} of {})",
-                kind.user_ref, user.dn
-            );
-            if let Some(entry) = self.search_base(&what, token_dn, &[kind.params_ref])? {
-                let params: Vec<String> = entry
-                    .attrs
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case(kind.params_ref))
-                    .flat_map(|(_, v)| v.iter().cloned())
-                    .collect();
-                for params_dn in params {
-                    if layout::is_below(&params_dn, token_dn)
-                        || layout::is_below(&params_dn, &user.dn)
-                    {
-                        self.delete(&params_dn)?;
-                    }
-                }
-                self.delete(token_dn)?;
+        let params_attrs = [TOTP.params_ref, layout::HOTP.params_ref];
+        let mut tokens: Vec<(String, Vec<String>)> = Vec::new();
+        for (_, dn) in user.references() {
+            if let Some(entry) = self.conn.read(dn, &params_attrs)? {
+                tokens.push((dn.to_string(), texts(&entry, &params_attrs)));
             }
         }
+        let below = self
+            .conn
+            .search(
+                &user.dn,
+                Scope::OneLevel,
+                "(|(objectClass=oathTOTPToken)(objectClass=oathHOTPToken))",
+                &params_attrs,
+            )?
+            .unwrap_or_default();
+        for entry in below {
+            if !tokens.iter().any(|(dn, _)| layout::same_dn(dn, &entry.dn)) {
+                let params = texts(&entry, &params_attrs);
+                tokens.push((entry.dn, params));
+            }
+        }
+        if tokens.is_empty() && !user.is_enrolled() {
+            return Ok(false);
+        }
+        for (token_dn, params) in &tokens {
+            for params_dn in params {
+                if layout::is_below(params_dn, token_dn) || layout::is_below(params_dn, &user.dn) {
+                    self.delete(params_dn)?;
+                }
+            }
+            self.delete(token_dn)?;
+        }
         let mut mods = Vec::new();
-        for (kind, _) in &references {
+        for (kind, _) in user.references() {
             mods.push(Mod::Delete(name(kind.user_ref), HashSet::new()));
         }
-        for class in [layout::TOTP.user_class, layout::HOTP.user_class] {
+        for class in [TOTP.user_class, layout::HOTP.user_class] {
             if user.has_class(class) {
                 mods.push(Mod::Delete(name("objectClass"), values([class])));
             }
         }
-        self.modify(&user.dn, mods)?;
+        if !mods.is_empty() {
+            self.modify(&user.dn, mods)?;
+        }
         Ok(true)
     }
+}
+
+/// The text values of `attrs` of `entry`.
+fn texts(entry: &crate::ldap_entry::Entry, attrs: &[&str]) -> Vec<String> {
+    attrs
+        .iter()
+        .flat_map(|a| entry.values(a))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
 }
 
 /// Refuses a new token of `kind` when the user already has one of that kind (in the
@@ -322,9 +326,6 @@ pub fn check_new_token(
         None => Ok(()),
     }
 }
-
-/// LDAP's noSuchObject.
-const NO_SUCH_OBJECT: u32 = 32;
 
 /// The user-entry modify that names `token_dn` as the user's token of `kind` (adding the
 /// kind's object class unless the entry has it).

@@ -1,13 +1,14 @@
 //! Reading a user's entries for the administrator: the user entry found by `uid` below
-//! `base`, its token references, and the token and parameters entries they name, as a
-//! [`SecretFile`] (so that `status` and `tokens` show them as they show a file) together with
-//! the DNs a change needs.
+//! `base` (whatever its classes: enroll finds users who have no OATH class yet), its token
+//! references, and the token and parameters entries they name, as a [`SecretFile`] (so that
+//! `status` and `tokens` show them as they show a file) together with the DNs a change needs.
 
 use super::error::AdminError;
 use super::layout::{self, KindNames, HOTP, RECOVERY_ATTR, RECOVERY_CLASS, TOTP};
 use super::Admin;
-use ldap3::{Scope, SearchEntry};
-use pam_totp_core::log_safe;
+use crate::error::{shown_dn, DirectoryError};
+use crate::ldap_entry::Entry;
+use ldap3::Scope;
 use pam_totp_core::recovery::RecoveryHash;
 use pam_totp_core::secret::TotpSecret;
 use pam_totp_core::secret_file::SecretFile;
@@ -37,10 +38,10 @@ impl DirectoryUser {
     /// The refusal to enroll a user who is enrolled, naming the token references.
     pub fn exists_error(&self) -> AdminError {
         AdminError::Exists {
-            dn: self.dn.clone(),
+            dn: shown_dn(&self.dn),
             what: self
                 .references()
-                .map(|(kind, dn)| format!("{}: {dn}", kind.user_ref))
+                .map(|(kind, dn)| format!("{}: {}", kind.user_ref, shown_dn(dn)))
                 .collect::<Vec<_>>()
                 .join(", "),
         }
@@ -121,31 +122,17 @@ const PARAMS_ATTRS: &[&str] = &[
     "oathTOTPTimeStepPeriod",
 ];
 
-/// The values of `attr` (any case), text ones and binary ones alike.
-fn values(entry: &SearchEntry, attr: &str) -> Vec<Vec<u8>> {
-    let text = entry
-        .attrs
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
-        .flat_map(|(_, v)| v.iter().map(|s| s.as_bytes().to_vec()));
-    let binary = entry
-        .bin_attrs
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
-        .flat_map(|(_, v)| v.iter().cloned());
-    text.chain(binary).collect()
-}
-
 /// The text values of `attr`.
-fn texts(entry: &SearchEntry, attr: &str) -> Vec<String> {
-    values(entry, attr)
-        .into_iter()
-        .map(|v| String::from_utf8_lossy(&v).into_owned())
+fn texts(entry: &Entry, attr: &str) -> Vec<String> {
+    entry
+        .values(attr)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
         .collect()
 }
 
 /// The one value of single-valued `attr`, if any.
-fn single(entry: &SearchEntry, attr: &'static str) -> Result<Option<String>, AdminError> {
+fn single(entry: &Entry, attr: &'static str) -> Result<Option<String>, DirectoryError> {
     let mut all = texts(entry, attr);
     if all.len() > 1 {
         return Err(malformed(&entry.dn, attr, "it has several values"));
@@ -153,16 +140,17 @@ fn single(entry: &SearchEntry, attr: &'static str) -> Result<Option<String>, Adm
     Ok(all.pop())
 }
 
-fn malformed(dn: &str, attr: &'static str, problem: &str) -> AdminError {
-    AdminError::Malformed {
-        dn: log_safe::line(dn),
-        attr,
+fn malformed(dn: &str, attr: &str, problem: &str) -> DirectoryError {
+    DirectoryError::Malformed {
+        attribute: attr.to_string(),
+        value: String::new(),
+        dn: shown_dn(dn),
         problem: problem.to_string(),
     }
 }
 
 /// A number attribute (decimal, no sign).
-fn number(entry: &SearchEntry, attr: &'static str) -> Result<Option<u64>, AdminError> {
+fn number(entry: &Entry, attr: &'static str) -> Result<Option<u64>, DirectoryError> {
     match single(entry, attr)? {
         None => Ok(None),
         Some(text) => text
@@ -173,30 +161,50 @@ fn number(entry: &SearchEntry, attr: &'static str) -> Result<Option<u64>, AdminE
     }
 }
 
+/// The error for entry `dn` named by `attr` of `named_by` that does not exist.
+fn missing(dn: &str, attr: &str, named_by: &str) -> DirectoryError {
+    DirectoryError::MissingEntry {
+        dn: shown_dn(dn),
+        attribute: attr.to_string(),
+        named_by: shown_dn(named_by),
+    }
+}
+
 impl Admin {
     /// The entry of user `name`: `(uid=<name>)` below `base`, which must match one entry.
     pub fn find_user(&mut self, name: &str) -> Result<DirectoryUser, AdminError> {
         let filter = format!("(uid={})", ldap3::ldap_escape(name));
         let base = self.base.clone();
-        let what = format!("searching uid={name} below {base}");
-        let mut found = self.search(&what, &base, Scope::Subtree, &filter, USER_ATTRS)?;
-        let entry = match (found.pop(), found.len()) {
-            (Some(entry), 0) => entry,
-            (None, _) => {
-                return Err(AdminError::NoSuchUser {
-                    name: name.to_string(),
-                    base,
-                    uri: self.uri.clone(),
-                })
-            }
-            (Some(_), more) => {
-                return Err(AdminError::AmbiguousUser {
-                    name: name.to_string(),
-                    count: more + 1,
-                    base,
-                    uri: self.uri.clone(),
-                })
-            }
+        let found = self
+            .conn
+            .search(&base, Scope::Subtree, &filter, USER_ATTRS)?
+            .ok_or_else(|| DirectoryError::AccessDenied {
+                identity: self.conn.identity().to_string(),
+                what: format!(
+                    "search base {} (it does not exist, or may not be seen; fix base in {} or the ACL)",
+                    shown_dn(&base),
+                    self.config.display()
+                ),
+            })?;
+        let mut found = found.into_iter();
+        let (Some(entry), None) = (found.next(), found.next()) else {
+            let count = found.count();
+            return Err(if count == 0 {
+                AdminError::NoSuchUser {
+                    name: pam_totp_core::log_safe::line(name),
+                    base: shown_dn(&base),
+                    uri: self.uri().to_string(),
+                    config: self.config.display().to_string(),
+                }
+            } else {
+                DirectoryError::Ambiguous {
+                    user: pam_totp_core::log_safe::field(name),
+                    count: count + 2,
+                    base: shown_dn(&base),
+                    config: self.config.clone(),
+                }
+                .into()
+            });
         };
         Ok(DirectoryUser {
             name: name.to_string(),
@@ -209,31 +217,18 @@ impl Admin {
 
     /// The user's enrollment, None when the entry names no token.
     pub fn read(&mut self, user: &DirectoryUser) -> Result<Option<Enrollment>, AdminError> {
-        let mut tokens: Vec<(TokenEntry, Token, Option<u64>, SearchEntry)> = Vec::new();
+        let mut tokens: Vec<(TokenEntry, Token, Option<u64>, Entry)> = Vec::new();
         for (kind, dn) in user.references() {
-            let what = format!("reading {} (named by {} of {})", dn, kind.user_ref, user.dn);
-            let entry = self.search_base(&what, dn, TOKEN_ATTRS)?.ok_or_else(|| {
-                malformed(
-                    &user.dn,
-                    kind.user_ref,
-                    &format!("the entry it names, {}, does not exist", log_safe::line(dn)),
-                )
-            })?;
+            let entry = self
+                .conn
+                .read(dn, TOKEN_ATTRS)?
+                .ok_or_else(|| missing(dn, kind.user_ref, &user.dn))?;
             let params_dn = single(&entry, kind.params_ref)?
                 .ok_or_else(|| malformed(&entry.dn, kind.params_ref, "it is missing"))?;
-            let what = format!("reading {params_dn} (named by {} of {dn})", kind.params_ref);
             let params = self
-                .search_base(&what, &params_dn, PARAMS_ATTRS)?
-                .ok_or_else(|| {
-                    malformed(
-                        &entry.dn,
-                        kind.params_ref,
-                        &format!(
-                            "the entry it names, {}, does not exist",
-                            log_safe::line(&params_dn)
-                        ),
-                    )
-                })?;
+                .conn
+                .read(&params_dn, PARAMS_ATTRS)?
+                .ok_or_else(|| missing(&params_dn, kind.params_ref, dn))?;
             let token = token_of(kind, &entry, &params, tokens.first().map(|t| &t.1.name))?;
             let mark = number(&entry, kind.watermark)?;
             tokens.push((
@@ -241,9 +236,7 @@ impl Admin {
                     dn: entry.dn.clone(),
                     kind,
                     params_dn,
-                    has_recovery_class: texts(&entry, "objectClass")
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(RECOVERY_CLASS)),
+                    has_recovery_class: entry.has_class(RECOVERY_CLASS),
                     recovery: texts(&entry, RECOVERY_ATTR),
                 },
                 token,
@@ -252,7 +245,7 @@ impl Admin {
             ));
         }
         let mut parts = tokens.into_iter();
-        let Some((first_entry, first, first_mark, state)) = parts.next() else {
+        let Some((state_entry, first, first_mark, state)) = parts.next() else {
             return Ok(None);
         };
         let mut file = SecretFile::with_token(first);
@@ -262,7 +255,7 @@ impl Admin {
         file.created = single(&state, "oathSecretTime")?
             .as_deref()
             .and_then(layout::datetime_of_generalized);
-        file.recovery = first_entry
+        file.recovery = state_entry
             .recovery
             .iter()
             .map(|v| {
@@ -278,7 +271,7 @@ impl Admin {
             other = Some(entry);
         }
         Ok(Some(Enrollment {
-            state: first_entry,
+            state: state_entry,
             other,
             file,
         }))
@@ -289,29 +282,25 @@ impl Admin {
 /// that is a valid token name different from `taken` (the other token's), else `totp`/`hotp`.
 fn token_of(
     kind: KindNames,
-    entry: &SearchEntry,
-    params: &SearchEntry,
+    entry: &Entry,
+    params: &Entry,
     taken: Option<&String>,
-) -> Result<Token, AdminError> {
+) -> Result<Token, DirectoryError> {
     let fallback = kind.label.to_ascii_lowercase();
     let name = texts(entry, "cn")
         .into_iter()
         .find(|cn| check_name(cn).is_ok() && Some(cn) != taken)
         .unwrap_or(fallback);
-    let mut keys = values(entry, "oathSecret");
-    let key = match (keys.pop(), keys.is_empty()) {
-        (Some(key), true) => key,
-        (None, _) => {
-            return Err(malformed(
+    let key =
+        match entry.values("oathSecret") {
+            [key] => key.clone(),
+            [] => return Err(malformed(
                 &entry.dn,
                 "oathSecret",
-                "it is missing, or the bind_dn may not read it (check the directory's ACL)",
-            ))
-        }
-        (Some(_), false) => {
-            return Err(malformed(&entry.dn, "oathSecret", "it has several values"))
-        }
-    };
+                "it is missing, or the bind identity may not read it (check the directory's ACL)",
+            )),
+            _ => return Err(malformed(&entry.dn, "oathSecret", "it has several values")),
+        };
     let secret = TotpSecret::from_bytes(key)
         .map_err(|e| malformed(&entry.dn, "oathSecret", &e.to_string()))?;
     let digits = number(params, "oathOTPLength")?
