@@ -234,7 +234,7 @@ impl Connection {
     }
 
     /// The error for `operation` failing with `error`: a timeout, insufficient access, a lost
-    /// connection, or the result code and the server's text.
+    /// connection (worth one new connection), or the result code and the server's text.
     pub fn failure(&self, operation: &str, error: LdapError) -> DirectoryError {
         match error {
             LdapError::Timeout { .. } => DirectoryError::Timeout {
@@ -254,10 +254,10 @@ impl Connection {
                 operation: operation.to_string(),
                 reason: result_text(result.rc, &result.text),
             },
-            other => DirectoryError::Operation {
+            other => DirectoryError::ConnectionLost {
                 uri: self.uri.clone(),
                 operation: operation.to_string(),
-                reason: format!("the connection failed ({other})"),
+                reason: other.to_string(),
             },
         }
     }

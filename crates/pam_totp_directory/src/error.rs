@@ -82,6 +82,16 @@ pub enum DirectoryError {
         /// The result code and the server's text, or the client's error.
         reason: String,
     },
+    /// The connection broke during an operation (closed by the server, reset).
+    #[error("LDAP {operation} at {uri} failed: the connection was lost ({reason})")]
+    ConnectionLost {
+        /// The configured URI.
+        uri: String,
+        /// What was attempted, with the DN.
+        operation: String,
+        /// The client's error.
+        reason: String,
+    },
     /// The user has no entry, or an entry without tokens: not enrolled.
     #[error("{0}")]
     NotEnrolled(String),
@@ -127,9 +137,6 @@ pub enum DirectoryError {
         /// The user entry (log-safe).
         dn: String,
     },
-    /// The skeleton's placeholder (replaced while issue 12 is implemented).
-    #[error("store=ldap is not implemented yet")]
-    NotImplemented,
     /// Something the LDAP store does not do.
     #[error("{0}")]
     Unsupported(String),

@@ -6,17 +6,38 @@
 use ldap3::asn1::StructureTag;
 use ldap3::ResultEntry;
 use std::collections::HashMap;
+use zeroize::Zeroize;
 
 /// The tag of a SearchResultEntry (RFC 4511 section 4.5.2).
 const SEARCH_RESULT_ENTRY: u64 = 4;
 
-/// One entry of a search result.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One entry of a search result. Its values are zeroized when it is dropped (a token entry's
+/// hold the key).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     /// The entry's DN as the server sent it.
     pub dn: String,
     /// Attribute values by lower-case attribute name.
     attrs: HashMap<String, Vec<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.attrs.keys().collect();
+        names.sort();
+        f.debug_struct("Entry")
+            .field("dn", &self.dn)
+            .field("attributes", &names)
+            .finish()
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        for values in self.attrs.values_mut() {
+            values.iter_mut().for_each(Zeroize::zeroize);
+        }
+    }
 }
 
 impl Entry {
@@ -144,6 +165,11 @@ mod tests {
         assert_eq!(entry.values("OATHSECRET"), &[b"ascii key 1234".to_vec()]);
         assert!(entry.has_class("oathtotptoken") && !entry.has_class("oathHOTPToken"));
         assert!(entry.values("none").is_empty());
+        let shown = format!("{entry:?}");
+        assert!(
+            shown.contains("oathsecret") && !shown.contains("ascii key"),
+            "{shown}"
+        );
         // Malformed: a primitive where the attribute list should be.
         let bad = constructed(
             SEARCH_RESULT_ENTRY,

@@ -17,6 +17,7 @@ pub mod config;
 pub mod connection;
 pub mod entries;
 pub mod error;
+pub mod generalized_time;
 pub mod ldap_entry;
 pub mod root_file;
 pub mod store;

@@ -766,3 +766,16 @@ fn a_login_whose_state_cannot_be_saved_is_refused() {
     assert!(!env.logged(Level::Info, "accepted"));
     assert_eq!(env.record().state.marks[0], None);
 }
+
+#[test]
+fn a_login_that_lost_a_race_is_refused_and_logged_as_such() {
+    let mut env = Env::enrolled().answers(&[&code(0)]);
+    env.store.shelf().save_conflicts = true;
+    assert_eq!(env.run(&[]), Verdict::AuthErr);
+    assert!(env.logged(
+        Level::Error,
+        "login of user=alice lost a race: another login changed alice's record first (refused to keep codes single-use)"
+    ));
+    assert!(!env.logged(Level::Info, "accepted"));
+    assert_eq!(env.record().state.marks[0], None);
+}

@@ -275,6 +275,9 @@ pub struct Shelf {
     /// Another login holds the lock for longer than the store waits.
     pub locked_elsewhere: bool,
     pub save_fails: bool,
+    /// Another login changed the record between this login's read and its save (a store
+    /// whose save is a compare-and-swap).
+    pub save_conflicts: bool,
     /// The store's configuration cannot work for any user.
     pub misconfigured: bool,
     /// The template the store was made for.
@@ -321,6 +324,7 @@ impl MockStore {
 pub struct MockError {
     text: String,
     not_enrolled: bool,
+    conflict: bool,
 }
 
 impl MockError {
@@ -328,6 +332,7 @@ impl MockError {
         MockError {
             text,
             not_enrolled: false,
+            conflict: false,
         }
     }
 
@@ -335,6 +340,7 @@ impl MockError {
         MockError {
             text: format!("/mock/{user}.toml does not exist"),
             not_enrolled: true,
+            conflict: false,
         }
     }
 }
@@ -348,6 +354,10 @@ impl fmt::Display for MockError {
 impl RecordError for MockError {
     fn is_not_enrolled(&self) -> bool {
         self.not_enrolled
+    }
+
+    fn is_conflict(&self) -> bool {
+        self.conflict
     }
 }
 
@@ -389,6 +399,13 @@ impl LockedRecord for Held {
                 "cannot write /mock/{}.toml: No space left on device",
                 self.user
             )));
+        }
+        if self.store.0.borrow().save_conflicts {
+            return Err(MockError {
+                text: format!("another login changed {}'s record first", self.user),
+                not_enrolled: false,
+                conflict: true,
+            });
         }
         self.store.note("save".into());
         let mut shelf = self.store.shelf();
