@@ -8,9 +8,10 @@
 //! the user entry adds the object class and the token reference, so that logins see either
 //! no token or a complete one. If a step fails, what was added is deleted again. Removal goes
 //! the other way round, leaf first: parameters entry, token entry, then the user entry's
-//! reference and class. A parameters entry elsewhere in the tree (one shared by many users,
-//! as other tools lay them out) is left alone; the token entries, which hold the keys, are
-//! deleted wherever they are.
+//! reference and class (token entries right below the user entry that it does not name, left
+//! by a failed run, go too). A parameters entry elsewhere in the tree (one shared by many
+//! users, as other tools lay them out) is left alone; the token entries, which hold the keys,
+//! are deleted wherever they are.
 //!
 //! In the directory a user has at most one TOTP and one HOTP token (`oathTOTPToken` and
 //! `oathHOTPToken` are single-valued). The login state and the recovery codes live on the
@@ -20,20 +21,20 @@ mod error;
 pub mod layout;
 mod read;
 
+use error::shown;
 pub use error::AdminError;
-pub use read::{DirectoryUser, Enrollment, TokenEntry};
+pub use read::{DirectoryUser, Enrollment};
 
 use crate::config::LdapConfig;
 use crate::connection::{rc, Connection};
-use crate::error::shown_dn;
-use layout::{KindNames, RECOVERY_ATTR, RECOVERY_CLASS, TOTP};
+use crate::entries::{attr, Slot};
+use crate::ldap_entry::Entry;
 use ldap3::{LdapError, LdapResult, Mod, Scope};
 use pam_totp_core::recovery::RecoveryHash;
-use pam_totp_core::secret_file::{datetime_from_unix, SecretFile};
+use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::token::{Token, TokenKind};
 use std::collections::HashSet;
 use std::path::PathBuf;
-use toml::value::Datetime;
 
 /// A bound connection for the administrator's operations.
 pub struct Admin {
@@ -83,21 +84,20 @@ impl Admin {
         gone_is_done: bool,
     ) -> Result<(), AdminError> {
         let result = result.map_err(|e| self.conn.failure(operation, e))?;
-        let code = result.rc;
         let failure = || {
             self.conn
                 .failure(operation, LdapError::from(result.clone()))
         };
-        match code {
+        match result.rc {
             0 => Ok(()),
             rc::NO_SUCH_OBJECT if gone_is_done => Ok(()),
             rc::INSUFFICIENT_ACCESS => Err(AdminError::NotAllowed { source: failure() }),
             rc::ALREADY_EXISTS => Err(AdminError::EntryExists {
-                dn: shown_dn(dn),
+                dn: shown(dn),
                 uri: self.uri().to_string(),
                 user: String::new(),
             }),
-            c if SCHEMA_CODES.contains(&c) => Err(AdminError::Schema { source: failure() }),
+            code if SCHEMA_CODES.contains(&code) => Err(AdminError::Schema { source: failure() }),
             _ => Err(failure().into()),
         }
     }
@@ -105,31 +105,32 @@ impl Admin {
     fn add(&mut self, dn: &str, attrs: layout::Attributes) -> Result<(), AdminError> {
         let timeout = self.conn.timeout();
         let result = self.conn.ldap().with_timeout(timeout).add(dn, attrs);
-        self.written(&format!("add of {}", shown_dn(dn)), dn, result, false)
+        self.written(&format!("add of {}", shown(dn)), dn, result, false)
     }
 
     fn modify(&mut self, dn: &str, mods: Vec<Change>) -> Result<(), AdminError> {
         let timeout = self.conn.timeout();
         let result = self.conn.ldap().with_timeout(timeout).modify(dn, mods);
-        self.written(&format!("modify of {}", shown_dn(dn)), dn, result, false)
+        self.written(&format!("modify of {}", shown(dn)), dn, result, false)
     }
 
     /// Deletes `dn`; an entry that is not there (any more) is no error.
     fn delete(&mut self, dn: &str) -> Result<(), AdminError> {
         let timeout = self.conn.timeout();
         let result = self.conn.ldap().with_timeout(timeout).delete(dn);
-        self.written(&format!("delete of {}", shown_dn(dn)), dn, result, true)
+        self.written(&format!("delete of {}", shown(dn)), dn, result, true)
     }
 
-    /// Enrolls `user` with the one token of `file` (a new enrollment whose first code was
-    /// accepted: its mark, recovery codes and creation time are stored with it). An existing
-    /// enrollment is refused unless `replace`, which removes it first. Returns true when one
-    /// was replaced.
+    /// Enrolls `user` with the one token of `file`, a new enrollment whose first code was
+    /// accepted (its mark and recovery codes are stored with it), made at Unix time `now`. An
+    /// existing enrollment is refused unless `replace`, which removes it first. Returns true
+    /// when one was replaced.
     pub fn enroll(
         &mut self,
         user: &DirectoryUser,
         file: &SecretFile,
         replace: bool,
+        now: u64,
     ) -> Result<bool, AdminError> {
         let replaced = user.is_enrolled();
         let fresh;
@@ -144,17 +145,10 @@ impl Admin {
             user
         };
         let mark = file.state.marks.first().copied().flatten();
-        let recovery = layout::encode_recovery(&file.recovery);
-        let outcome = self.attach(
-            user,
-            file.first_token(),
-            mark,
-            file.created.as_ref(),
-            Some(&recovery),
-        );
+        let outcome = self.attach(user, file.first_token(), mark, now, Some(&file.recovery));
         match outcome {
             Err(e) if replaced => Err(AdminError::Replaced {
-                dn: user.dn.clone(),
+                dn: shown(&user.dn),
                 source: Box::new(e),
             }),
             other => other.map(|()| replaced),
@@ -172,35 +166,40 @@ impl Admin {
         mark: Option<u64>,
         now: u64,
     ) -> Result<(), AdminError> {
-        let kind = layout::names(token.kind);
         check_new_token(user, enrollment, token.kind)?;
         // The state entry changes only when a TOTP token joins an HOTP-only user.
-        let moved = (kind == TOTP).then(|| enrollment.state.recovery.clone());
-        let created = datetime_from_unix(now);
-        self.attach(user, token, mark, created.as_ref(), moved.as_deref())?;
-        if moved.as_ref().is_some_and(|codes| !codes.is_empty()) {
-            // The codes are on the new entry now; the old entry's copies are never read
-            // again, so a failure here leaves only dead values behind.
-            let _ = self.modify(
-                &enrollment.state.dn,
-                vec![Mod::Delete(name(RECOVERY_ATTR), HashSet::new())],
-            );
+        let old_state = enrollment.state();
+        let moved = match token.kind {
+            TokenKind::Totp { .. } => {
+                Some(old_state.map(|s| s.recovery.clone()).unwrap_or_default())
+            }
+            TokenKind::Hotp => None,
+        };
+        self.attach(user, token, mark, now, moved.as_deref())?;
+        if let (Some(codes), Some(old)) = (&moved, old_state) {
+            if !codes.is_empty() {
+                // The codes are on the new entry now; the old entry's copies are never read
+                // again, so a failure here leaves only dead values behind.
+                let _ = self.modify(
+                    &old.dn,
+                    vec![Mod::Delete(name(attr::RECOVERY_CODE), HashSet::new())],
+                );
+            }
         }
         Ok(())
     }
 
     /// Adds the token and parameters entries of `token` below the user's entry, then the
     /// object class and reference to the user entry; deletes what it added when a later step
-    /// fails. `recovery` (the values to store) makes the token entry the state entry.
+    /// fails. `recovery` (the codes to store) makes the token entry the state entry.
     fn attach(
         &mut self,
         user: &DirectoryUser,
         token: &Token,
         mark: Option<u64>,
-        created: Option<&Datetime>,
-        recovery: Option<&[String]>,
+        created: u64,
+        recovery: Option<&[RecoveryHash]>,
     ) -> Result<(), AdminError> {
-        let kind = layout::names(token.kind);
         let token_dn = layout::token_dn(&token.name, &user.dn);
         let params_dn = layout::params_dn(&token_dn);
         let entry = layout::token_entry(token, &params_dn, mark, created, recovery);
@@ -208,7 +207,7 @@ impl Admin {
             AdminError::EntryExists { dn, uri, .. } => AdminError::EntryExists {
                 dn,
                 uri,
-                user: user.name.clone(),
+                user: pam_totp_core::log_safe::field(&user.name),
             },
             e => e,
         };
@@ -217,7 +216,8 @@ impl Admin {
             let _ = self.delete(&token_dn);
             return Err(named(e));
         }
-        if let Err(e) = self.modify(&user.dn, reference(user, kind, &token_dn)) {
+        let slot = layout::slot_of(token.kind);
+        if let Err(e) = self.modify(&user.dn, reference(user, slot, &token_dn)) {
             let _ = self.delete(&params_dn);
             let _ = self.delete(&token_dn);
             return Err(e);
@@ -228,19 +228,26 @@ impl Admin {
     /// Replaces the recovery codes of `enrollment` (on its state entry) with `hashes`.
     pub fn replace_recovery_codes(
         &mut self,
+        user: &DirectoryUser,
         enrollment: &Enrollment,
         hashes: &[RecoveryHash],
     ) -> Result<(), AdminError> {
-        let state = &enrollment.state;
+        let state = enrollment
+            .state()
+            .ok_or_else(|| user.not_enrolled_error())?;
         let mut mods = Vec::new();
         if !state.has_recovery_class {
-            mods.push(Mod::Add(name("objectClass"), values([RECOVERY_CLASS])));
+            mods.push(Mod::Add(
+                name("objectClass"),
+                values([attr::RECOVERY_CLASS]),
+            ));
         }
         mods.push(Mod::Replace(
-            name(RECOVERY_ATTR),
-            values(layout::encode_recovery(hashes)),
+            name(attr::RECOVERY_CODE),
+            values(hashes.iter().map(RecoveryHash::encode)),
         ));
-        self.modify(&state.dn, mods)
+        let dn = state.dn.clone();
+        self.modify(&dn, mods)
     }
 
     /// Removes the user's enrollment: each token entry the user entry names, and every
@@ -250,26 +257,25 @@ impl Admin {
     /// nothing to remove. Entries already gone are no error, so a half-removed enrollment can
     /// be removed again.
     pub fn remove(&mut self, user: &DirectoryUser) -> Result<bool, AdminError> {
-        let params_attrs = [TOTP.params_ref, layout::HOTP.params_ref];
+        let params_attrs = [attr::TOTP_PARAMS, attr::HOTP_PARAMS];
         let mut tokens: Vec<(String, Vec<String>)> = Vec::new();
         for (_, dn) in user.references() {
             if let Some(entry) = self.conn.read(dn, &params_attrs)? {
                 tokens.push((dn.to_string(), texts(&entry, &params_attrs)));
             }
         }
+        let filter = format!(
+            "(|(objectClass={})(objectClass={}))",
+            attr::TOTP_TOKEN,
+            attr::HOTP_TOKEN
+        );
         let below = self
             .conn
-            .search(
-                &user.dn,
-                Scope::OneLevel,
-                "(|(objectClass=oathTOTPToken)(objectClass=oathHOTPToken))",
-                &params_attrs,
-            )?
+            .search(&user.dn, Scope::OneLevel, &filter, &params_attrs)?
             .unwrap_or_default();
-        for entry in below {
+        for entry in &below {
             if !tokens.iter().any(|(dn, _)| layout::same_dn(dn, &entry.dn)) {
-                let params = texts(&entry, &params_attrs);
-                tokens.push((entry.dn, params));
+                tokens.push((entry.dn.clone(), texts(entry, &params_attrs)));
             }
         }
         if tokens.is_empty() && !user.is_enrolled() {
@@ -284,10 +290,11 @@ impl Admin {
             self.delete(token_dn)?;
         }
         let mut mods = Vec::new();
-        for (kind, _) in user.references() {
-            mods.push(Mod::Delete(name(kind.user_ref), HashSet::new()));
+        for (slot, _) in user.references() {
+            mods.push(Mod::Delete(name(slot.token_attr()), HashSet::new()));
         }
-        for class in [TOTP.user_class, layout::HOTP.user_class] {
+        for slot in [Slot::Totp, Slot::Hotp] {
+            let class = layout::user_class(slot);
             if user.has_class(class) {
                 mods.push(Mod::Delete(name("objectClass"), values([class])));
             }
@@ -300,7 +307,7 @@ impl Admin {
 }
 
 /// The text values of `attrs` of `entry`.
-fn texts(entry: &crate::ldap_entry::Entry, attrs: &[&str]) -> Vec<String> {
+fn texts(entry: &Entry, attrs: &[&str]) -> Vec<String> {
     attrs
         .iter()
         .flat_map(|a| entry.values(a))
@@ -315,25 +322,26 @@ pub fn check_new_token(
     enrollment: &Enrollment,
     kind: TokenKind,
 ) -> Result<(), AdminError> {
-    let kind = layout::names(kind);
-    match enrollment.entry_of(kind) {
+    let slot = layout::slot_of(kind);
+    match enrollment.entry_of(slot) {
         Some(existing) => Err(AdminError::OneTokenPerKind {
-            dn: user.dn.clone(),
-            article: if kind == TOTP { "a" } else { "an" },
-            kind: kind.label,
-            existing: existing.dn.clone(),
+            dn: shown(&user.dn),
+            article: read::article(slot),
+            kind: layout::label(slot),
+            existing: shown(&existing.dn),
         }),
         None => Ok(()),
     }
 }
 
-/// The user-entry modify that names `token_dn` as the user's token of `kind` (adding the
-/// kind's object class unless the entry has it).
-fn reference(user: &DirectoryUser, kind: KindNames, token_dn: &str) -> Vec<Change> {
+/// The user-entry modify that names `token_dn` as the user's token in `slot` (adding the
+/// slot's object class unless the entry has it).
+fn reference(user: &DirectoryUser, slot: Slot, token_dn: &str) -> Vec<Change> {
+    let class = layout::user_class(slot);
     let mut mods = Vec::new();
-    if !user.has_class(kind.user_class) {
-        mods.push(Mod::Add(name("objectClass"), values([kind.user_class])));
+    if !user.has_class(class) {
+        mods.push(Mod::Add(name("objectClass"), values([class])));
     }
-    mods.push(Mod::Add(name(kind.user_ref), values([token_dn])));
+    mods.push(Mod::Add(name(slot.token_attr()), values([token_dn])));
     mods
 }

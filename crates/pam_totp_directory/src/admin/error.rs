@@ -1,8 +1,10 @@
 //! Why an administrator's operation on the directory failed. Messages name the entry (DN), the
-//! directory (URI) and the fix; none holds a password, a key or a code. DNs read from the
-//! directory are shown through [`crate::error::shown_dn`].
+//! directory (URI) and the fix; none holds a password, a key or a code. These messages are
+//! for the administrator's terminal, not the log: DNs read from the directory are shown as
+//! they are, with control characters replaced ([`shown`]).
 
 use crate::error::DirectoryError;
+use pam_totp_core::log_safe;
 use thiserror::Error;
 
 /// A failure of `totp-enroll --store ldap`.
@@ -82,4 +84,10 @@ pub enum AdminError {
         /// Why the new one failed.
         source: Box<AdminError>,
     },
+}
+
+/// A DN (or other text from the directory or the command line) for a message on the
+/// terminal: control and invisible formatting characters become `?`.
+pub(crate) fn shown(text: &str) -> String {
+    log_safe::line(text)
 }

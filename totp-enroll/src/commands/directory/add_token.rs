@@ -7,6 +7,7 @@ use crate::cli::AddTokenArgs;
 use crate::commands::add_token::{first_code_mark, new_token, print_added, refuse_early};
 use crate::commands::now;
 use crate::error::CliError;
+use pam_totp_core::log_safe;
 use pam_totp_core::token::TokenKind;
 use pam_totp_directory::admin::check_new_token;
 
@@ -27,14 +28,14 @@ pub fn run(
     };
     check_new_token(&user, &enrollment, kind)?;
     refuse_early(&enrollment.file, &args.name).map_err(|source| CliError::TokenDirectory {
-        dn: user.dn.clone(),
+        dn: log_safe::line(&user.dn),
         source,
     })?;
     drop(admin);
 
     let (token, uri) = new_token(args, &target.name, issuer)?;
     let mark = first_code_mark(&token, args.counter, || {
-        CliError::WrongCodeDirectory(user.dn.clone())
+        CliError::WrongCodeDirectory(log_safe::line(&user.dn))
     })?;
     // Read again: the entries may have changed while the user typed.
     let (mut admin, user, enrollment) = target.enrolled()?;
@@ -42,7 +43,7 @@ pub fn run(
     check
         .add_token(token.clone(), Some(mark))
         .map_err(|source| CliError::TokenDirectory {
-            dn: user.dn.clone(),
+            dn: log_safe::line(&user.dn),
             source,
         })?;
     admin.add_token(&user, &enrollment, &token, Some(mark), now()?)?;
@@ -52,6 +53,10 @@ pub fn run(
         &uri,
         mark,
         args.json,
-        &format!("{}; directory entry: {}", target.name, user.dn),
+        &format!(
+            "{}; directory entry: {}",
+            target.name,
+            log_safe::line(&user.dn)
+        ),
     )
 }

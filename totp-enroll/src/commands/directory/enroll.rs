@@ -11,6 +11,7 @@ use crate::error::CliError;
 use crate::input::PROMPT;
 use crate::json;
 use pam_totp_core::enrollment::{self, FIRST_CODE_POLICY};
+use pam_totp_core::log_safe;
 use pam_totp_core::otpauth::{grouped_key, otpauth_uri, UriParams};
 use pam_totp_core::secret_file::{Algorithm, SecretFile};
 use zeroize::Zeroizing;
@@ -45,12 +46,13 @@ pub fn run(target: &DirectoryTarget, args: &EnrollArgs) -> Result<(), CliError> 
 
     let mut file = SecretFile::new(secret, algorithm, args.digits, args.period);
     confirm_first_code(&mut file, FIRST_CODE_POLICY, PROMPT, || {
-        CliError::WrongCodeDirectory(user.dn.clone())
+        CliError::WrongCodeDirectory(log_safe::line(&user.dn))
     })?;
     let (codes, hashes) = new_recovery_codes()?;
-    enrollment::complete(&mut file, now()?, hashes);
+    let now = now()?;
+    enrollment::complete(&mut file, now, hashes);
     let (mut admin, user) = target.session()?;
-    let replaced = admin.enroll(&user, &file, args.force)?;
+    let replaced = admin.enroll(&user, &file, args.force, now)?;
     target.audit(Action::Enroll, replaced, None);
 
     if args.json {
@@ -66,7 +68,7 @@ pub fn run(target: &DirectoryTarget, args: &EnrollArgs) -> Result<(), CliError> 
         let mut text = Zeroizing::new(format!(
             "Code accepted. {} is enrolled; directory entry: {} ({})\n\n",
             target.name,
-            user.dn,
+            log_safe::line(&user.dn),
             admin.uri()
         ));
         text.push_str(&recovery_codes_text(&codes));

@@ -15,6 +15,7 @@ use crate::audit::{self, Action, Change};
 use crate::cli::{Cli, Command, DEFAULT_LDAP_CONFIG};
 use crate::error::{AdminError, CliError};
 use nix::unistd::{getuid, User};
+use pam_totp_core::log_safe;
 use pam_totp_directory::admin::{Admin, DirectoryUser, Enrollment};
 use pam_totp_directory::LdapConfig;
 use std::path::PathBuf;
@@ -44,10 +45,7 @@ impl DirectoryTarget {
     /// Connects, binds, finds the user's entry and reads the enrollment, which must exist.
     pub fn enrolled(&self) -> Result<(Admin, DirectoryUser, Enrollment), CliError> {
         let (mut admin, user) = self.session()?;
-        let enrollment = admin.read(&user)?.ok_or_else(|| AdminError::NotEnrolled {
-            dn: user.dn.clone(),
-            name: self.name.clone(),
-        })?;
+        let enrollment = admin.enrolled(&user)?;
         Ok((admin, user, enrollment))
     }
 
@@ -89,7 +87,7 @@ pub fn run(cli: Cli, issuer: Option<String>) -> Result<(), CliError> {
             let text = super::status::render(
                 &target.name,
                 enrollment.as_ref().map(|e| &e.file),
-                &Place::Directory(&user.dn),
+                &Place::Directory(&log_safe::line(&user.dn)),
                 args.json,
             );
             print_out(&format!("{text}\n"))
@@ -99,7 +97,7 @@ pub fn run(cli: Cli, issuer: Option<String>) -> Result<(), CliError> {
             print_out(&super::tokens::render(
                 &target.name,
                 &enrollment.file,
-                &Place::Directory(&user.dn),
+                &Place::Directory(&log_safe::line(&user.dn)),
                 args.json,
             ))
         }

@@ -9,9 +9,9 @@ use crate::error::CliError;
 
 /// Runs `recovery-codes` for a directory user.
 pub fn run(target: &DirectoryTarget, as_json: bool) -> Result<(), CliError> {
-    let (mut admin, _, enrollment) = target.enrolled()?;
+    let (mut admin, user, enrollment) = target.enrolled()?;
     let (codes, hashes) = new_recovery_codes()?;
-    admin.replace_recovery_codes(&enrollment, &hashes)?;
+    admin.replace_recovery_codes(&user, &enrollment, &hashes)?;
     target.audit(Action::RecoveryCodes, false, None);
     print_new_codes(&codes, as_json)
 }

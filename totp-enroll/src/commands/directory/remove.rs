@@ -5,6 +5,7 @@ use super::DirectoryTarget;
 use crate::audit::Action;
 use crate::commands::print_out;
 use crate::error::CliError;
+use pam_totp_core::log_safe;
 
 /// Runs `remove` for a directory user. Not being enrolled is success, noted on stderr.
 pub fn run(target: &DirectoryTarget) -> Result<(), CliError> {
@@ -12,13 +13,14 @@ pub fn run(target: &DirectoryTarget) -> Result<(), CliError> {
     if !admin.remove(&user)? {
         eprintln!(
             "totp-enroll: {}: not enrolled (no oathTOTPToken or oathHOTPToken); nothing to remove",
-            user.dn
+            log_safe::line(&user.dn)
         );
         return Ok(());
     }
     target.audit(Action::Remove, false, None);
     print_out(&format!(
         "Removed the tokens of {}: {} no longer has a second factor from pam_totp.\n",
-        user.dn, target.name
+        log_safe::line(&user.dn),
+        target.name
     ))
 }
