@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds pam_totp and installs it: the module into the distribution's PAM security directory,
-# totp-enroll into /usr/bin, the man pages and example pam.d snippets. Idempotent.
+# Builds pam_totp and installs it: the module (and pam_totp_ldap.so, which it loads for
+# store=ldap) into the distribution's PAM security directory, totp-enroll into /usr/bin, the man pages and example pam.d snippets. Idempotent.
 #   packaging/install.sh             build and install (see below for who does what)
 #   packaging/install.sh --uninstall remove what install put in place
 # Run it as yourself: it builds with your Rust toolchain and uses sudo for the steps that need
@@ -19,7 +19,7 @@ secdir=/lib/$triplet/security
 [ -d "$secdir" ] || secdir=/lib/security
 docdir=/usr/share/doc/pam-totp
 # (/usr/share/doc/pam_totp: where versions before the Debian package put the examples)
-files=("$secdir/pam_totp.so" /usr/bin/totp-enroll /usr/share/man/man1/totp-enroll.1.gz
+files=("$secdir/pam_totp.so" "$secdir/pam_totp_ldap.so" /usr/bin/totp-enroll /usr/share/man/man1/totp-enroll.1.gz
        /usr/share/man/man8/pam_totp.8.gz "$docdir" /usr/share/doc/pam_totp)
 
 # The Debian package (packaging/build-deb.sh) owns the same paths: do not overwrite or delete
@@ -58,6 +58,7 @@ target_dir=$(user_cargo metadata --format-version 1 --no-deps | sed -n 's/.*"tar
 [ -n "$target_dir" ] || target_dir=$PWD/target
 
 as_root install -D -m 0644 "$target_dir/release/libpam_totp.so" "$secdir/pam_totp.so"
+as_root install -D -m 0644 "$target_dir/release/libpam_totp_ldap.so" "$secdir/pam_totp_ldap.so"
 as_root install -D -m 0755 "$target_dir/release/totp-enroll" /usr/bin/totp-enroll
 for page in packaging/man/*.[0-9]; do
     section=${page##*.}
