@@ -5,7 +5,7 @@
 use crate::forwarded::{split_forwarded, KeptCode};
 use crate::frontend::{Frontend, Level};
 use crate::notices::{self, Style};
-use crate::options::{CodeSource, ModuleOptions, FORWARD_PASS_PROMPT};
+use crate::options::{CodeSource, ModuleOptions, Store, FORWARD_PASS_PROMPT};
 use crate::policy::{Exemption, GroupPolicy, PolicyError};
 use pam_totp_core::log_safe;
 use pam_totp_core::params::DEFAULT_DIGITS;
@@ -41,10 +41,12 @@ pub enum Verdict {
 
 /// Runs one authentication at Unix time `now` with the pam.d arguments `args`: the user is
 /// looked up in `users`, and `open_store` gives the secret store for the options in force
-/// (those of the `forward_pass` line on a `check_forwarded` line).
+/// (those of the `forward_pass` line on a `check_forwarded` line), which must be of the kind
+/// `serves` (a code kept by a line of another store is refused, never checked here).
 pub fn authenticate<U, S>(
     fe: &mut dyn Frontend,
     users: &U,
+    serves: Store,
     open_store: impl FnOnce(&ModuleOptions) -> S,
     args: &[&str],
     now: u64,
@@ -93,6 +95,16 @@ where
         opts.debug |= debug;
         opts.code_source = CodeSource::CheckForwarded;
         kept_code = Some(taken.code);
+    }
+    if opts.store != serves {
+        fe.log(
+            Level::Error,
+            &format!(
+                "user={log_user}: the options in force use store={} but this module serves store={serves} (pam_totp.so hands store=ldap lines, and check_forwarded lines whose forward_pass line has store=ldap, to pam_totp_ldap.so); refusing",
+                opts.store
+            ),
+        );
+        return Verdict::AuthErr;
     }
     let checking_kept_code = kept_code.is_some();
     let store = open_store(&opts);

@@ -1,10 +1,15 @@
 //! The few libpam calls pam-bindings does not wrap (pam_syslog, setting PAM_AUTHTOK,
-//! pam_fail_delay, module data with a cleanup that sees the transaction's status). All
-//! `unsafe` of the module lives here.
+//! pam_fail_delay, module data with a cleanup that sees the transaction's status), and the
+//! hand-over of `store=ldap` lines to pam_totp_ldap.so (dlopen). All `unsafe` of the module
+//! lives here.
 
 use crate::forwarded::KeptCode;
+use crate::options::Store;
+use pam::constants::{PamFlag, PamResultCode};
 use pam::module::PamHandle;
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 const PAM_AUTHTOK: c_int = 6;
@@ -112,6 +117,11 @@ fn kept_code(pamh: &PamHandle) -> Option<&KeptCode> {
     Some(unsafe { &*data.cast::<KeptCode>() })
 }
 
+/// The store of the `forward_pass` line whose code is kept in this transaction, if any.
+pub fn kept_code_store(pamh: &PamHandle) -> Option<Store> {
+    kept_code(pamh).map(KeptCode::store)
+}
+
 /// The code kept by `forward_pass` in this transaction, once.
 pub fn take_kept_code(pamh: &PamHandle) -> Option<crate::forwarded::Taken> {
     kept_code(pamh)?.take()
@@ -187,4 +197,143 @@ fn item_string(pamh: *mut c_void, item: c_int) -> Option<String> {
     // SAFETY: string items are NUL-terminated C strings owned by libpam, alive during this call.
     let text = unsafe { CStr::from_ptr(value.cast::<c_char>()) };
     Some(text.to_string_lossy().into_owned())
+}
+
+/// The LDAP module's file names, tried in this order in pam_totp.so's own directory.
+const LDAP_MODULE_FILES: [&str; 2] = ["pam_totp_ldap.so", "libpam_totp_ldap.so"];
+/// The one symbol pam_totp.so looks up in the LDAP module.
+const LDAP_ENTRY: &CStr = c"pam_totp_ldap_authenticate";
+/// `pam_totp_ldap_authenticate(pamh, flags, argc, argv) -> PAM return code`: pam_sm_authenticate's
+/// C signature; nothing of Rust crosses it.
+type LdapEntry = unsafe extern "C" fn(*mut c_void, c_int, c_int, *const *const c_char) -> c_int;
+
+/// Runs this `auth` line in pam_totp_ldap.so, loaded from the directory pam_totp.so was loaded
+/// from (the ldap3/rustls code is paid for only by `store=ldap` lines). A missing or broken
+/// LDAP module is logged and gives PAM_AUTHINFO_UNAVAIL.
+pub fn authenticate_in_ldap_module(
+    pamh: &mut PamHandle,
+    flags: PamFlag,
+    args: &[&CStr],
+) -> PamResultCode {
+    let module = match own_directory().and_then(|dir| LdapModule::load(&dir)) {
+        Ok(m) => m,
+        Err(problem) => {
+            syslog(pamh, libc::LOG_ERR, &problem);
+            return PamResultCode::PAM_AUTHINFO_UNAVAIL;
+        }
+    };
+    let argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    let Ok(argc) = c_int::try_from(argv.len()) else {
+        return PamResultCode::PAM_SERVICE_ERR;
+    };
+    let handle: *mut PamHandle = pamh;
+    // SAFETY: `entry` has the C signature the LDAP module exports under LDAP_ENTRY (see
+    // pam_totp_ldap/src/ffi.rs); `handle` is the live handle of this hook, `argv` holds `argc`
+    // NUL-terminated strings that libpam owns for the whole call, and the module stays loaded
+    // (RTLD_NODELETE) while `module` lives.
+    let rc = unsafe { (module.entry)(handle.cast(), flags.cast_signed(), argc, argv.as_ptr()) };
+    PamResultCode::try_from(rc).unwrap_or(PamResultCode::PAM_SYSTEM_ERR)
+}
+
+/// The directory of the object this code was loaded from (pam_totp.so), from dladdr.
+fn own_directory() -> Result<PathBuf, String> {
+    let ours: fn(&mut PamHandle, PamFlag, &[&CStr]) -> PamResultCode = authenticate_in_ldap_module;
+    // SAFETY: Dl_info is plain data (pointers and an integer); all-zero is a valid value.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: the address is one of this object's functions; dladdr only fills `info`.
+    let found = unsafe { libc::dladdr(ours as *const c_void, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return Err("store=ldap: cannot find the directory pam_totp.so was loaded from (dladdr failed); refusing".into());
+    }
+    // SAFETY: dladdr set dli_fname to the NUL-terminated path of the loaded object, which stays
+    // valid while the object is loaded (this call runs inside it).
+    let file = unsafe { CStr::from_ptr(info.dli_fname) };
+    let file = Path::new(OsStr::from_bytes(file.to_bytes()));
+    match file.parent() {
+        Some(dir) if file.is_absolute() => Ok(dir.to_path_buf()),
+        _ => Err(format!(
+            "store=ldap: pam_totp.so was loaded as {} (not an absolute path), so the directory of pam_totp_ldap.so is unknown; name the module by its absolute path in the pam.d line",
+            file.display()
+        )),
+    }
+}
+
+/// pam_totp_ldap.so, loaded, with its entry point.
+struct LdapModule {
+    handle: *mut c_void,
+    entry: LdapEntry,
+}
+
+impl LdapModule {
+    /// Loads the first of [`LDAP_MODULE_FILES`] in `dir` that loads; the error is the log line.
+    fn load(dir: &Path) -> Result<LdapModule, String> {
+        let mut problems = Vec::new();
+        for name in LDAP_MODULE_FILES {
+            let path = dir.join(name);
+            match Self::load_file(&path) {
+                Ok(module) => return Ok(module),
+                Err(problem) => problems.push((path.exists(), problem)),
+            }
+        }
+        // The error of a file that is there (and did not load) says more than "no such file".
+        let problem = problems
+            .iter()
+            .find(|(exists, _)| *exists)
+            .or(problems.first())
+            .map(|(_, p)| p.as_str())
+            .unwrap_or_default();
+        Err(format!(
+            "store=ldap needs pam_totp_ldap.so in {}: {problem}; install it next to pam_totp.so",
+            dir.display()
+        ))
+    }
+
+    fn load_file(path: &Path) -> Result<LdapModule, String> {
+        let Ok(file) = CString::new(path.as_os_str().as_bytes()) else {
+            return Err(format!("{} has a NUL byte", path.display()));
+        };
+        let flags = libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NODELETE;
+        // SAFETY: `file` is a NUL-terminated path; loading runs the library's initialisers,
+        // which for pam_totp_ldap.so (Rust, no constructors of its own) are the C runtime's.
+        let handle = unsafe { libc::dlopen(file.as_ptr(), flags) };
+        if handle.is_null() {
+            return Err(dl_error());
+        }
+        // SAFETY: `handle` came from dlopen above; LDAP_ENTRY is NUL-terminated.
+        let symbol = unsafe { libc::dlsym(handle, LDAP_ENTRY.as_ptr()) };
+        if symbol.is_null() {
+            let problem = dl_error();
+            // SAFETY: `handle` came from dlopen and is closed once, here.
+            unsafe { libc::dlclose(handle) };
+            return Err(problem);
+        }
+        // SAFETY: the LDAP module defines LDAP_ENTRY with exactly the LdapEntry signature;
+        // a function pointer and the data pointer dlsym returns have the same size on every
+        // platform libpam runs on.
+        let entry = unsafe { std::mem::transmute::<*mut c_void, LdapEntry>(symbol) };
+        Ok(LdapModule { handle, entry })
+    }
+}
+
+impl Drop for LdapModule {
+    fn drop(&mut self) {
+        // Balances dlopen's reference count; RTLD_NODELETE keeps the code mapped, which the
+        // cleanup of a code kept by its forward_pass line needs until pam_end.
+        // SAFETY: `handle` came from dlopen and is closed once, here.
+        unsafe { libc::dlclose(self.handle) };
+    }
+}
+
+/// dlerror's message for the last failed dlopen or dlsym of this thread.
+fn dl_error() -> String {
+    // SAFETY: dlerror returns NULL or a NUL-terminated message valid until the next dl* call
+    // of this thread; it is copied at once.
+    let message = unsafe { libc::dlerror() };
+    if message.is_null() {
+        return "unknown dlopen error".into();
+    }
+    // SAFETY: see above.
+    unsafe { CStr::from_ptr(message) }
+        .to_string_lossy()
+        .into_owned()
 }

@@ -2,7 +2,7 @@
 //! kept for the `check_forwarded` line after the password module: the password is checked
 //! first, so a wrong password never burns a code or counts toward the rate limit.
 
-use crate::options::ModuleOptions;
+use crate::options::{ModuleOptions, Store};
 use pam_totp_core::log_safe;
 use pam_totp_core::recovery;
 use std::cell::Cell;
@@ -45,6 +45,11 @@ impl KeptCode {
             options: self.options.clone(),
             code: self.code.take(),
         })
+    }
+
+    /// The store of the `forward_pass` line (the module that must check the code).
+    pub fn store(&self) -> Store {
+        self.options.store
     }
 
     /// `check_forwarded` let the user in (or found him not enrolled under `nullok`).

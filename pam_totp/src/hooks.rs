@@ -1,11 +1,13 @@
 //! The PAM entry points: thin glue from libpam to [`crate::authenticate`], with the system's
-//! user database and the secret file store.
+//! user database. pam_totp.so serves the secret file store and hands `store=ldap` lines to
+//! pam_totp_ldap.so ([`crate::ffi::authenticate_in_ldap_module`]), which runs
+//! [`authenticate_hook`] with the directory.
 
 use crate::authenticate::{authenticate, Verdict};
 use crate::ffi;
 use crate::forwarded::{KeptCode, Taken};
 use crate::frontend::{Frontend, Level};
-use crate::options::ModuleOptions;
+use crate::options::{ModuleOptions, Store};
 use crate::user_db::SystemUsers;
 use pam::constants::{
     PamFlag, PamMessageStyle, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_SILENT,
@@ -14,6 +16,7 @@ use pam::constants::{
 use pam::conv::Conv;
 use pam::items::{AuthTok, RHost};
 use pam::module::{PamHandle, PamHooks};
+use pam_totp_core::store::SecretStore;
 use pam_totp_store::file_store::FileStore;
 use std::ffi::CStr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -117,40 +120,70 @@ impl Frontend for PamFrontend<'_> {
     }
 }
 
-impl PamHooks for PamTotp {
-    fn sm_authenticate(pamh: &mut PamHandle, args: Vec<&CStr>, flags: PamFlag) -> PamResultCode {
-        let mut fe = PamFrontend {
-            pamh,
-            silent: flags & PAM_SILENT != 0,
-        };
-        let Some(args) = args
-            .iter()
-            .map(|a| a.to_str().ok())
-            .collect::<Option<Vec<&str>>>()
-        else {
+/// The `auth` hook over the store `make_store` opens for the options in force, which serves
+/// `serves` (a line of another store is refused): pam_totp.so runs it with the file store,
+/// pam_totp_ldap.so with the directory.
+pub fn authenticate_hook<S: SecretStore>(
+    pamh: &mut PamHandle,
+    args: &[&CStr],
+    flags: PamFlag,
+    serves: Store,
+    make_store: impl FnOnce(&ModuleOptions) -> S,
+) -> PamResultCode {
+    let mut fe = PamFrontend {
+        pamh,
+        silent: flags & PAM_SILENT != 0,
+    };
+    let Some(args) = args
+        .iter()
+        .map(|a| a.to_str().ok())
+        .collect::<Option<Vec<&str>>>()
+    else {
+        fe.log(
+            Level::Error,
+            "configuration error: an option is not valid UTF-8; fix the pam.d line",
+        );
+        return PamResultCode::PAM_SERVICE_ERR;
+    };
+    let now = match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs(),
+        Err(_) => {
             fe.log(
                 Level::Error,
-                "configuration error: an option is not valid UTF-8; fix the pam.d line",
+                "the system clock is before 1970; fix the time (NTP)",
             );
-            return PamResultCode::PAM_SERVICE_ERR;
-        };
-        let now = match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_secs(),
-            Err(_) => {
-                fe.log(
-                    Level::Error,
-                    "the system clock is before 1970; fix the time (NTP)",
-                );
-                return PamResultCode::PAM_AUTHINFO_UNAVAIL;
-            }
-        };
-        let store = |opts: &ModuleOptions| FileStore::new(&opts.secret_template);
-        match authenticate(&mut fe, &SystemUsers, store, &args, now) {
-            Verdict::Success => PamResultCode::PAM_SUCCESS,
-            Verdict::Ignore => PamResultCode::PAM_IGNORE,
-            Verdict::AuthErr => PamResultCode::PAM_AUTH_ERR,
-            Verdict::ServiceErr => PamResultCode::PAM_SERVICE_ERR,
+            return PamResultCode::PAM_AUTHINFO_UNAVAIL;
         }
+    };
+    match authenticate(&mut fe, &SystemUsers, serves, make_store, &args, now) {
+        Verdict::Success => PamResultCode::PAM_SUCCESS,
+        Verdict::Ignore => PamResultCode::PAM_IGNORE,
+        Verdict::AuthErr => PamResultCode::PAM_AUTH_ERR,
+        Verdict::ServiceErr => PamResultCode::PAM_SERVICE_ERR,
+    }
+}
+
+/// True when this `auth` line belongs to pam_totp_ldap.so: it says `store=ldap`, or it is a
+/// `check_forwarded` line and the code was kept by a `store=ldap` line. One pass over `args`.
+fn wants_ldap(pamh: &PamHandle, args: &[&CStr]) -> bool {
+    let mut check_forwarded = false;
+    for arg in args {
+        match arg.to_bytes() {
+            b"store=ldap" => return true,
+            b"check_forwarded" => check_forwarded = true,
+            _ => {}
+        }
+    }
+    check_forwarded && ffi::kept_code_store(pamh) == Some(Store::Ldap)
+}
+
+impl PamHooks for PamTotp {
+    fn sm_authenticate(pamh: &mut PamHandle, args: Vec<&CStr>, flags: PamFlag) -> PamResultCode {
+        if wants_ldap(pamh, &args) {
+            return ffi::authenticate_in_ldap_module(pamh, flags, &args);
+        }
+        let store = |opts: &ModuleOptions| FileStore::new(&opts.secret_template);
+        authenticate_hook(pamh, &args, flags, Store::File, store)
     }
 
     /// Fails closed when a `forward_pass` line kept a code that no `check_forwarded` line

@@ -14,5 +14,5 @@ pub mod user_db;
 pub(crate) mod ffi;
 mod hooks;
 
-pub use hooks::PamTotp;
+pub use hooks::{authenticate_hook, PamTotp};
 pam::pam_hooks!(PamTotp);

@@ -1,12 +1,16 @@
 //! The module options from the pam.d line (`secret=`, `nullok`, `window=`, the policy options
-//! `only_group=`, `skip_group=`, `nullok_until=` ...).
+//! `only_group=`, `skip_group=`, `nullok_until=`, the store `store=`, `ldap_config=` ...).
 
 use crate::date::Day;
 use pam_totp_core::params::{
     hotp_window_allowed, DEFAULT_HOTP_WINDOW, DEFAULT_RATE_LIMIT, MAX_HOTP_WINDOW, MIN_HOTP_WINDOW,
 };
-pub use pam_totp_core::params::{RateLimit, DEFAULT_SECRET_TEMPLATE, DEFAULT_WINDOW, MAX_WINDOW};
+pub use pam_totp_core::params::{
+    RateLimit, DEFAULT_LDAP_CONFIG, DEFAULT_SECRET_TEMPLATE, DEFAULT_WINDOW, MAX_WINDOW,
+};
 use pam_totp_core::remember;
+use std::fmt;
+use std::path::PathBuf;
 use thiserror::Error;
 
 /// Default prompt text.
@@ -35,6 +39,32 @@ pub enum CodeSource {
     ForwardPass,
     /// Check the code that an earlier `forward_pass` line kept, after the password modules.
     CheckForwarded,
+}
+
+/// Where users' tokens and login state are kept (`store=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Store {
+    /// One secret file per user (`secret=`), served by pam_totp.so itself.
+    #[default]
+    File,
+    /// OATH-LDAP entries in a directory (`ldap_config=`), served by pam_totp_ldap.so.
+    Ldap,
+}
+
+impl Store {
+    /// The option value that names this store.
+    pub fn name(self) -> &'static str {
+        match self {
+            Store::File => "file",
+            Store::Ldap => "ldap",
+        }
+    }
+}
+
+impl fmt::Display for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The parsed options of one pam.d line.
@@ -69,6 +99,10 @@ pub struct ModuleOptions {
     /// `enroll`: a located user without a record is enrolled on the spot (QR code, URI and
     /// key shown, a first code checked, the record written, recovery codes shown once).
     pub enroll: bool,
+    /// `store=`: where tokens and login state are kept.
+    pub store: Store,
+    /// `ldap_config=`: the LDAP configuration file of `store=ldap` (an absolute path).
+    pub ldap_config: PathBuf,
 }
 
 impl Default for ModuleOptions {
@@ -87,6 +121,8 @@ impl Default for ModuleOptions {
             nullok_until: None,
             remember: None,
             enroll: false,
+            store: Store::File,
+            ldap_config: PathBuf::from(DEFAULT_LDAP_CONFIG),
         }
     }
 }
@@ -95,7 +131,7 @@ impl Default for ModuleOptions {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OptionError {
     /// The option name is not one of ours (a typo must not change policy silently).
-    #[error("unknown option \"{0}\"; valid options: secret=, nullok, nullok_until=, only_group=, skip_group=, window=, hotp_window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, enroll, debug")]
+    #[error("unknown option \"{0}\"; valid options: store=, secret=, ldap_config=, nullok, nullok_until=, only_group=, skip_group=, window=, hotp_window=, rate_limit=, prompt=, use_first_pass, try_first_pass, forward_pass, check_forwarded, remember=, enroll, debug")]
     Unknown(String),
     /// The option is known but its value is not acceptable.
     #[error("bad value in option \"{option}\": {reason}")]
@@ -115,6 +151,17 @@ pub enum OptionError {
     /// `check_forwarded` takes its settings from the `forward_pass` line.
     #[error("option \"{0}\" does not belong on the check_forwarded line: that line uses the options of the forward_pass line; move it there")]
     NotWithCheckForwarded(String),
+    /// An option of the file store on a `store=ldap` line.
+    #[error("option \"{option}\" cannot be used with store=ldap: {fix}")]
+    NotWithLdap {
+        /// The option as written.
+        option: String,
+        /// Why, and what to do instead.
+        fix: &'static str,
+    },
+    /// `ldap_config=` on a line that does not use the directory.
+    #[error("option \"{0}\" needs store=ldap on the same line; add store=ldap, or remove it")]
+    LdapConfigWithoutLdap(String),
 }
 
 impl ModuleOptions {
@@ -123,6 +170,8 @@ impl ModuleOptions {
         let all: Vec<&str> = args.into_iter().collect();
         let mut opts = ModuleOptions::default();
         let mut source: Option<(&'static str, CodeSource)> = None;
+        let mut store: Option<Store> = None;
+        let mut ldap_config: Option<&str> = None;
         for &arg in &all {
             let (name, value) = match arg.split_once('=') {
                 Some((n, v)) => (n, Some(v)),
@@ -139,6 +188,26 @@ impl ModuleOptions {
                     }
                     pam_totp_core::template::check_template(v).map_err(|e| bad(&e.to_string()))?;
                     opts.secret_template = v.to_string();
+                }
+                ("store", Some(v)) => {
+                    if store.is_some() {
+                        return Err(OptionError::Repeated("store"));
+                    }
+                    store = Some(match v {
+                        "file" => Store::File,
+                        "ldap" => Store::Ldap,
+                        _ => return Err(bad("expected file or ldap")),
+                    });
+                }
+                ("ldap_config", Some(v)) => {
+                    if ldap_config.is_some() {
+                        return Err(OptionError::Repeated("ldap_config"));
+                    }
+                    if !v.starts_with('/') {
+                        return Err(bad("expected an absolute path, e.g. /etc/pam_totp/ldap.toml"));
+                    }
+                    opts.ldap_config = PathBuf::from(v);
+                    ldap_config = Some(arg);
                 }
                 ("nullok", None) => opts.nullok = true,
                 ("debug", None) => opts.debug = true,
@@ -202,7 +271,7 @@ impl ModuleOptions {
                 ("try_first_pass", None) => set_source(&mut source, "try_first_pass", CodeSource::TryFirstPass)?,
                 ("forward_pass", None) => set_source(&mut source, "forward_pass", CodeSource::ForwardPass)?,
                 ("check_forwarded", None) => set_source(&mut source, "check_forwarded", CodeSource::CheckForwarded)?,
-                ("secret" | "window" | "hotp_window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until" | "remember", None) => {
+                ("store" | "ldap_config" | "secret" | "window" | "hotp_window" | "rate_limit" | "prompt" | "only_group" | "skip_group" | "nullok_until" | "remember", None) => {
                     return Err(bad("this option needs a value after '='"))
                 }
                 ("nullok" | "debug" | "enroll" | "use_first_pass" | "try_first_pass" | "forward_pass" | "check_forwarded", Some(_)) => {
@@ -214,6 +283,8 @@ impl ModuleOptions {
         if let Some((_, s)) = source {
             opts.code_source = s;
         }
+        opts.store = store.unwrap_or_default();
+        check_store(&opts, &all, ldap_config)?;
         if opts.remember.is_some() && opts.code_source == CodeSource::ForwardPass {
             // One field holds password and code: a remembered host would leave the code in
             // the password.
@@ -229,6 +300,35 @@ impl ModuleOptions {
         }
         Ok(opts)
     }
+}
+
+/// The options that only the file store understands are refused on a `store=ldap` line, and
+/// `ldap_config=` (`ldap_config_arg`, as written) on any other line.
+fn check_store(
+    opts: &ModuleOptions,
+    all: &[&str],
+    ldap_config_arg: Option<&str>,
+) -> Result<(), OptionError> {
+    if opts.store != Store::Ldap {
+        return match ldap_config_arg {
+            Some(arg) => Err(OptionError::LdapConfigWithoutLdap(arg.to_string())),
+            None => Ok(()),
+        };
+    }
+    for &arg in all {
+        let name = arg.split_once('=').map_or(arg, |(name, _)| name);
+        let fix = match name {
+            "remember" => "remembered hosts are kept in local files, which store=ldap does not use; remove it",
+            "enroll" => "users are enrolled in the directory with totp-enroll --store ldap, not at login; remove it",
+            "secret" => "secret= names the file store's files; store=ldap reads the directory named in ldap_config=; remove it",
+            _ => continue,
+        };
+        return Err(OptionError::NotWithLdap {
+            option: arg.to_string(),
+            fix,
+        });
+    }
+    Ok(())
 }
 
 fn set_source(
@@ -447,8 +547,118 @@ mod tests {
             nullok_until: Some(Day::parse("2027-01-31").unwrap()),
             remember: Some(43_200),
             enroll: true,
+            store: Store::File,
+            ldap_config: PathBuf::from("/etc/pam_totp/ldap.toml"),
         };
         assert_eq!(o, want);
+    }
+
+    #[test]
+    fn the_store_is_the_file_unless_ldap_is_asked_for() {
+        let o = ModuleOptions::parse([]).unwrap();
+        // SPEC.md's defaults, spelt out.
+        assert_eq!(
+            (o.store, o.ldap_config.to_str()),
+            (Store::File, Some("/etc/pam_totp/ldap.toml"))
+        );
+        assert_eq!(ModuleOptions::parse(["store=file"]).unwrap(), o);
+        let o = ModuleOptions::parse(["store=ldap", "nullok", "debug"]).unwrap();
+        assert_eq!(
+            (o.store, o.ldap_config.to_str(), o.nullok),
+            (Store::Ldap, Some("/etc/pam_totp/ldap.toml"), true)
+        );
+        let o = ModuleOptions::parse(["ldap_config=/srv/ldap.toml", "store=ldap", "forward_pass"])
+            .unwrap();
+        assert_eq!(
+            (o.store, o.ldap_config.to_str(), o.code_source),
+            (Store::Ldap, Some("/srv/ldap.toml"), CodeSource::ForwardPass)
+        );
+        assert_eq!(Store::Ldap.to_string(), "ldap");
+    }
+
+    #[test]
+    fn store_values_and_ldap_config_paths_are_checked() {
+        for arg in [
+            "store=",
+            "store=LDAP",
+            "store=files",
+            "store=ldaps",
+            "ldap_config=",
+            "ldap_config=ldap.toml",
+            "ldap_config=~/ldap.toml",
+        ] {
+            let args = ["store=ldap", arg];
+            let args = if arg.starts_with("store") {
+                &args[1..]
+            } else {
+                &args[..]
+            };
+            assert!(
+                matches!(
+                    ModuleOptions::parse(args.iter().copied()),
+                    Err(OptionError::BadValue { .. })
+                ),
+                "{arg} was accepted"
+            );
+        }
+        for arg in ["store", "ldap_config"] {
+            assert!(ModuleOptions::parse([arg]).is_err(), "{arg} was accepted");
+        }
+        let err = ModuleOptions::parse(["store=ldpa"]).unwrap_err();
+        assert!(err.to_string().contains("expected file or ldap"), "{err}");
+        assert_eq!(
+            ModuleOptions::parse(["store=ldap", "store=file"]),
+            Err(OptionError::Repeated("store"))
+        );
+        assert_eq!(
+            ModuleOptions::parse(["store=ldap", "ldap_config=/a", "ldap_config=/a"]),
+            Err(OptionError::Repeated("ldap_config"))
+        );
+    }
+
+    #[test]
+    fn file_store_options_are_refused_with_ldap() {
+        for (arg, says) in [
+            ("remember=12h", "remembered hosts are kept in local files"),
+            ("enroll", "totp-enroll --store ldap"),
+            ("secret=/var/lib/pam_totp/%u.toml", "ldap_config="),
+            ("secret=~/.pam_totp.toml", "ldap_config="),
+        ] {
+            for args in [["store=ldap", arg], [arg, "store=ldap"]] {
+                let err = ModuleOptions::parse(args).unwrap_err();
+                assert!(
+                    matches!(&err, OptionError::NotWithLdap { option, .. } if option == arg),
+                    "{args:?}: {err:?}"
+                );
+                let text = err.to_string();
+                assert!(
+                    text.contains(says) && text.contains("cannot be used with store=ldap"),
+                    "{text}"
+                );
+            }
+            // The same options are fine with the file store.
+            assert!(ModuleOptions::parse(["store=file", arg]).is_ok(), "{arg}");
+        }
+    }
+
+    #[test]
+    fn ldap_config_needs_store_ldap() {
+        for args in [
+            &["ldap_config=/etc/pam_totp/ldap.toml"][..],
+            &["store=file", "ldap_config=/etc/pam_totp/ldap.toml"][..],
+        ] {
+            let err = ModuleOptions::parse(args.iter().copied()).unwrap_err();
+            assert_eq!(
+                err,
+                OptionError::LdapConfigWithoutLdap("ldap_config=/etc/pam_totp/ldap.toml".into())
+            );
+            assert!(err.to_string().contains("add store=ldap"), "{err}");
+        }
+        // The check line takes the store from the forward_pass line.
+        assert_eq!(
+            ModuleOptions::parse(["check_forwarded", "store=ldap"]),
+            Err(OptionError::NotWithCheckForwarded("store=ldap".into()))
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub mod rc {
     pub const PERM_DENIED: i32 = 6;
     /// PAM_AUTH_ERR
     pub const AUTH_ERR: i32 = 7;
+    /// PAM_AUTHINFO_UNAVAIL
+    pub const AUTHINFO_UNAVAIL: i32 = 9;
 }
 
 /// The RFC 6238 appendix B SHA1 key "12345678901234567890" in base32.
@@ -92,7 +94,8 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// The pam_totp.so under test: `$PAM_TOTP_MODULE`, or the release build (built here once).
+/// The pam_totp.so under test: `$PAM_TOTP_MODULE`, or the release build (built here once),
+/// with pam_totp_ldap.so (`store=ldap`) beside it in the same directory, as installed.
 pub fn module_path() -> &'static Path {
     static MODULE: OnceLock<PathBuf> = OnceLock::new();
     MODULE.get_or_init(|| {
@@ -102,7 +105,15 @@ pub fn module_path() -> &'static Path {
         let root = workspace_root();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "pam_totp", "-p", "totp-enroll"])
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "pam_totp",
+                "-p",
+                "pam_totp_ldap",
+            ])
+            .args(["-p", "totp-enroll"])
             .current_dir(&root)
             .status()
             .expect("run cargo build for the module");
@@ -110,18 +121,27 @@ pub fn module_path() -> &'static Path {
         let target = std::env::var("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|_| root.join("target"));
-        let built = target.join("release/libpam_totp.so");
-        assert!(built.exists(), "{} was not built", built.display());
-        // Install it under its real name so that libpam's log prefix reads "pam_totp(...)".
+        // Install them under their real names (libpam's log prefix reads "pam_totp(...)";
+        // pam_totp.so loads pam_totp_ldap.so from its own directory), each copied beside and
+        // renamed into place, so that test binaries running at once never see half a file.
         let dir = target.join("pam_totp-test");
         fs::create_dir_all(&dir).expect("create target/pam_totp-test");
-        let so = dir.join(format!("pam_totp-{}.so", std::process::id()));
-        fs::copy(&built, &so).expect("copy the module");
-        let named = dir.join("pam_totp.so");
-        fs::rename(&so, &named).expect("rename the module into place");
-        named
+        let install = |built: &str, name: &str| {
+            let built = target.join("release").join(built);
+            assert!(built.exists(), "{} was not built", built.display());
+            let tmp = dir.join(format!("{name}.{}", std::process::id()));
+            fs::copy(&built, &tmp).expect("copy the module");
+            let named = dir.join(name);
+            fs::rename(&tmp, &named).expect("rename the module into place");
+            named
+        };
+        install("libpam_totp_ldap.so", LDAP_MODULE);
+        install("libpam_totp.so", "pam_totp.so")
     })
 }
+
+/// The file name pam_totp.so looks for beside itself for `store=ldap` lines.
+pub const LDAP_MODULE: &str = "pam_totp_ldap.so";
 
 /// The totp-enroll binary under test: `$TOTP_ENROLL`, or the release build next to the module.
 pub fn enroll_path() -> PathBuf {

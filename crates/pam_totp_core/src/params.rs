@@ -29,6 +29,9 @@ pub fn digits_allowed(digits: u8) -> bool {
 
 /// Default location of a user's secret file.
 pub const DEFAULT_SECRET_TEMPLATE: &str = "~/.pam_totp.toml";
+/// Default LDAP configuration of `store=ldap` (module option `ldap_config=`, totp-enroll's
+/// `--ldap-config`).
+pub const DEFAULT_LDAP_CONFIG: &str = "/etc/pam_totp/ldap.toml";
 /// Default `window=`: one time step of clock drift either way.
 pub const DEFAULT_WINDOW: u32 = 1;
 /// Largest accepted `window=` value: wider windows accept stale codes for minutes.

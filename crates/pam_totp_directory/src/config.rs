@@ -11,7 +11,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// Where the module's LDAP configuration is unless `ldap_config=` names another file.
-pub const DEFAULT_CONFIG: &str = "/etc/pam_totp/ldap.toml";
+pub const DEFAULT_CONFIG: &str = pam_totp_core::params::DEFAULT_LDAP_CONFIG;
 /// `timeout` when the file sets none, in seconds.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 5;
 /// The longest `timeout`, in seconds: a login waits at most this long per step.

@@ -71,6 +71,8 @@ struct Env {
     journal: Journal,
     /// What the user typed or earlier modules set: never to be logged.
     secrets: Vec<String>,
+    /// The store the module under test serves (the mock stands in for it).
+    serves: Store,
 }
 
 impl Env {
@@ -86,6 +88,7 @@ impl Env {
             store,
             journal,
             secrets: Vec::new(),
+            serves: Store::File,
         }
     }
 
@@ -140,7 +143,14 @@ impl Env {
             store.shelf().template = Some(opts.secret_template.clone());
             store
         };
-        let verdict = authenticate(&mut self.pam, &self.users, open_store, args, now);
+        let verdict = authenticate(
+            &mut self.pam,
+            &self.users,
+            self.serves,
+            open_store,
+            args,
+            now,
+        );
         for line in self.pam.lines() {
             for secret in &self.secrets {
                 assert!(
@@ -593,6 +603,44 @@ fn check_forwarded_takes_the_kept_code_once() {
     assert_eq!(env.run(&["check_forwarded"]), Verdict::Success);
     assert_eq!(env.run(&["check_forwarded"]), Verdict::AuthErr);
     assert!(env.logged(Level::Error, "check_forwarded: no code was kept"));
+}
+
+#[test]
+fn forward_pass_with_store_ldap_is_checked_only_by_the_ldap_module() {
+    let mut env = Env::enrolled().typing_password_and(&code(0));
+    env.serves = Store::Ldap;
+    assert_eq!(env.run(&["forward_pass", "store=ldap"]), Verdict::Ignore);
+    // The check line ran in the file store's module: refused, the code not looked at.
+    env.serves = Store::File;
+    assert_eq!(env.run(&["check_forwarded"]), Verdict::AuthErr);
+    assert!(env.logged(
+        Level::Error,
+        "user=alice: the options in force use store=ldap but this module serves store=file"
+    ));
+    assert!(env.record().state.checks.is_empty());
+    assert_eq!(env.record().state.marks[0], None);
+    assert_eq!(env.unsettled_user().as_deref(), Some("alice"));
+}
+
+#[test]
+fn forward_pass_with_store_ldap_and_its_check_line_in_the_ldap_module() {
+    let mut env = Env::enrolled().typing_password_and(&code(0));
+    env.serves = Store::Ldap;
+    assert_eq!(env.run(&["forward_pass", "store=ldap"]), Verdict::Ignore);
+    assert_eq!(env.run(&["check_forwarded"]), Verdict::Success);
+    assert_eq!(env.record().state.marks[0], Some(STEP));
+    assert_eq!(env.unsettled_user(), None);
+}
+
+#[test]
+fn a_store_ldap_line_is_refused_by_the_file_module() {
+    let mut env = Env::enrolled().answers(&[&code(0)]);
+    assert_eq!(env.run(&["store=ldap"]), Verdict::AuthErr);
+    assert!(env.logged(
+        Level::Error,
+        "use store=ldap but this module serves store=file"
+    ));
+    assert!(env.pam.prompts.is_empty());
 }
 
 #[test]
