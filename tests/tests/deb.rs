@@ -128,6 +128,9 @@ fn expected_files(triplet: &str) -> Vec<(String, &'static str)> {
         "openvpn",
         "fail2ban-jail-pam-totp.conf",
         "totp-enroll.toml",
+        "ldap/pam_totp.schema",
+        "ldap/pam_totp.ldif",
+        "ldap/ldap.toml",
     ] {
         files.push((format!("{DOC}/examples/{example}"), "-rw-r--r--"));
     }
@@ -640,6 +643,8 @@ fn install_script_round_trip(triplet: &str) {
         "/usr/share/man/man1/totp-enroll.1.gz",
         "/usr/share/doc/pam-totp/examples/sshd",
         "/usr/share/doc/pam-totp/examples/totp-enroll.toml",
+        "/usr/share/doc/pam-totp/examples/ldap/pam_totp.schema",
+        "/usr/share/doc/pam-totp/examples/ldap/ldap.toml",
     ];
     // As root, with the cargo of these tests: not as the user who ran "sudo tests/run.sh",
     // which is what install.sh does when it sees SUDO_USER.
