@@ -34,26 +34,28 @@ if [ "$build" = 1 ]; then
     # One workspace build, as the README's: cargo deb --no-build then packages exactly these files.
     cargo build --release --locked --workspace >&2
 fi
-for f in libpam_totp.so totp-enroll; do
+for f in libpam_totp.so libpam_totp_ldap.so totp-enroll; do
     [ -f "$target_dir/release/$f" ] || { echo "build-deb.sh: $target_dir/release/$f missing: run without --no-build" >&2; exit 1; }
 done
 
-# The module goes to /lib/<multiarch triplet>/security/, where libpam looks for modules by name.
-# cargo-deb only knows /usr/lib/<triplet> (and would mark the package Multi-Arch: same, wrong for
-# a package with /usr/bin/totp-enroll), so stage the module under that path: the asset glob in
-# totp-enroll/Cargo.toml ("target/release/pam-totp-deb/lib/*/security/*.so" -> "lib/") keeps
-# the triplet directory.
+# The module goes to /lib/<multiarch triplet>/security/, where libpam looks for modules by name,
+# and pam_totp_ldap.so (store=ldap: the LDAP client and TLS, which pam_totp.so loads from its
+# own directory only for store=ldap lines) beside it. cargo-deb only knows /usr/lib/<triplet>
+# (and would mark the package Multi-Arch: same, wrong for a package with /usr/bin/totp-enroll),
+# so stage both under that path: the asset glob in totp-enroll/Cargo.toml
+# ("target/release/pam-totp-deb/lib/*/security/*.so" -> "lib/") keeps the triplet directory.
 triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 stage=$target_dir/release/pam-totp-deb
 rm -rf "$stage"
 install -D -m 0644 "$target_dir/release/libpam_totp.so" "$stage/lib/$triplet/security/pam_totp.so"
+install -D -m 0644 "$target_dir/release/libpam_totp_ldap.so" "$stage/lib/$triplet/security/pam_totp_ldap.so"
 
 # debian/copyright (machine-readable, DEP-5) from packaging/debian/copyright: @CRATES@ becomes
-# the Rust crates linked into the two binaries (cargo tree: normal dependencies, no proc
+# the Rust crates linked into the three binaries (cargo tree: normal dependencies, no proc
 # macros, this machine's target), @MIT@ the text of LICENSE-MIT in DEP-5 form.
 host=$(cargo -vV | sed -n 's/^host: //p')
 crates=$(cargo tree --locked --target "$host" -e normal,no-proc-macro --prefix none \
-        --format '{p} {l}' -p pam_totp -p totp-enroll |
+        --format '{p} {l}' -p pam_totp -p pam_totp_ldap -p totp-enroll |
     sed -n 's/^\([^ ]*\) v\([^ ]*\) \(.*\)$/ \1 \2: \3/p' | grep -v ' (\*)$' | LC_ALL=C sort -u)
 [ -n "$crates" ] || { echo "build-deb.sh: cargo tree listed no crates for debian/copyright" >&2; exit 1; }
 # Workspace crates (path dependencies) show their directory after the version: not listed.
@@ -77,7 +79,7 @@ deb=$(cargo deb -p totp-enroll --no-build --no-strip | tail -n 1)
 #   CLI alone and is too long for one line (it wraps into the extended description). Put the
 #   package's own synopsis in: drop the Description line and its continuation lines up to the
 #   first line of extended-description in totp-enroll/Cargo.toml.
-# - the .comment sections (compiler and linker versions) of both binaries, which nothing reads.
+# - the .comment sections (compiler and linker versions) of the binaries, which nothing reads.
 # - DEBIAN/md5sums, which dpkg --verify and debsums check installed files against.
 short="TOTP (RFC 6238) second factor for PAM: pam_totp.so and totp-enroll"
 first_ext=" pam_totp is a PAM module"
@@ -95,7 +97,8 @@ awk -v short="$short" -v ext="$first_ext" '
     skip && /^ / { next }
     { skip = 0; print }' "$control" >"$work/control"
 cat "$work/control" >"$control"
-for elf in "$work/root/usr/bin/totp-enroll" "$work/root/lib/$triplet/security/pam_totp.so"; do
+for elf in "$work/root/usr/bin/totp-enroll" "$work/root/lib/$triplet/security/pam_totp.so" \
+    "$work/root/lib/$triplet/security/pam_totp_ldap.so"; do
     objcopy --remove-section=.comment "$elf"
 done
 (cd "$work/root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |

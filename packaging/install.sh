@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds pam_totp and installs it: the module into the distribution's PAM security directory,
-# totp-enroll into /usr/bin, the man pages and example pam.d snippets. Idempotent.
+# Builds pam_totp and installs it: the module (and pam_totp_ldap.so, which it loads for
+# store=ldap) into the distribution's PAM security directory, totp-enroll into /usr/bin, the
+# man pages, example pam.d snippets and the LDAP examples (schema, LDIF, ldap.toml). Idempotent.
 #   packaging/install.sh             build and install (see below for who does what)
 #   packaging/install.sh --uninstall remove what install put in place
 # Run it as yourself: it builds with your Rust toolchain and uses sudo for the steps that need

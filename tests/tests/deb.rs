@@ -108,6 +108,10 @@ fn deb() -> &'static Path {
 fn expected_files(triplet: &str) -> Vec<(String, &'static str)> {
     let mut files = vec![
         (format!("/lib/{triplet}/security/pam_totp.so"), "-rw-r--r--"),
+        (
+            format!("/lib/{triplet}/security/pam_totp_ldap.so"),
+            "-rw-r--r--",
+        ),
         ("/usr/bin/totp-enroll".into(), "-rwxr-xr-x"),
         ("/usr/share/man/man8/pam_totp.8.gz".into(), "-rw-r--r--"),
         ("/usr/share/man/man1/totp-enroll.1.gz".into(), "-rw-r--r--"),
@@ -124,6 +128,9 @@ fn expected_files(triplet: &str) -> Vec<(String, &'static str)> {
         "openvpn",
         "fail2ban-jail-pam-totp.conf",
         "totp-enroll.toml",
+        "ldap/pam_totp.schema",
+        "ldap/pam_totp.ldif",
+        "ldap/ldap.toml",
     ] {
         files.push((format!("{DOC}/examples/{example}"), "-rw-r--r--"));
     }
@@ -311,6 +318,28 @@ fn login_through_installed_module() -> Env {
     assert_eq!(wrong.rc, rc::AUTH_ERR, "{wrong:?}");
     let local = env.login("deb-totp", &[&wrong_code(&code)]);
     assert_eq!(local.rc, rc::AUTH_ERR, "{local:?}");
+
+    // store=ldap: the installed pam_totp.so finds the installed pam_totp_ldap.so, whose
+    // store reports the (missing) configuration file.
+    let config = env.dir.path().join("ldap.toml");
+    env.service(
+        "deb-ldap",
+        &format!(
+            "auth required pam_totp.so store=ldap ldap_config={}\n",
+            config.display()
+        ),
+    );
+    let ldap = env.login("deb-ldap", &["123456"]);
+    assert_eq!(ldap.rc, rc::SERVICE_ERR, "{ldap:?}\n{}", env.log());
+    let log = env.log();
+    assert!(!log.contains("store=ldap needs pam_totp_ldap.so"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "pam_totp(deb-ldap:auth): configuration error: LDAP configuration {}",
+            config.display()
+        )),
+        "{log}"
+    );
     env
 }
 
@@ -605,13 +634,17 @@ fn host_state(triplet: &str) -> Vec<String> {
 fn install_script_round_trip(triplet: &str) {
     let script = workspace_root().join("packaging/install.sh");
     let module = format!("/lib/{triplet}/security/pam_totp.so");
+    let ldap_module = format!("/lib/{triplet}/security/pam_totp_ldap.so");
     let files = [
         module.as_str(),
+        ldap_module.as_str(),
         "/usr/bin/totp-enroll",
         "/usr/share/man/man8/pam_totp.8.gz",
         "/usr/share/man/man1/totp-enroll.1.gz",
         "/usr/share/doc/pam-totp/examples/sshd",
         "/usr/share/doc/pam-totp/examples/totp-enroll.toml",
+        "/usr/share/doc/pam-totp/examples/ldap/pam_totp.schema",
+        "/usr/share/doc/pam-totp/examples/ldap/ldap.toml",
     ];
     // As root, with the cargo of these tests: not as the user who ran "sudo tests/run.sh",
     // which is what install.sh does when it sees SUDO_USER.
@@ -630,14 +663,20 @@ fn install_script_round_trip(triplet: &str) {
     }
     let mode = |p: &str| fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
     assert_eq!(mode(&module), 0o644, "{module}");
+    assert_eq!(mode(&ldap_module), 0o644, "{ldap_module}");
     assert_eq!(mode("/usr/bin/totp-enroll"), 0o755, "/usr/bin/totp-enroll");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace_root().join("target"));
-    assert!(
-        fs::read(&module).ok() == fs::read(target.join("release/libpam_totp.so")).ok(),
-        "{module} is not the module of this build"
-    );
+    for (installed, built) in [
+        (&module, "libpam_totp.so"),
+        (&ldap_module, "libpam_totp_ldap.so"),
+    ] {
+        assert!(
+            fs::read(installed).ok() == fs::read(target.join("release").join(built)).ok(),
+            "{installed} is not the {built} of this build"
+        );
+    }
     run(Command::new(&script)
         .arg("--uninstall")
         .current_dir(workspace_root())

@@ -123,9 +123,11 @@ fn the_ldap_module_is_found_under_its_build_name_too() {
     let log = env.log();
     // Loaded: the LDAP store's own verdict on its configuration, not the loader's.
     assert!(lines_with(&log, "store=ldap needs").is_empty(), "{log}");
-    assert!(
-        matches!(login.rc, rc::SERVICE_ERR | rc::AUTH_ERR),
-        "{login:?}\n{log}"
+    assert_eq!(login.rc, rc::SERVICE_ERR, "{login:?}\n{log}");
+    assert_eq!(
+        lines_with(&log, &config.display().to_string()).len(),
+        1,
+        "{log}"
     );
 }
 
@@ -142,16 +144,19 @@ fn a_missing_ldap_config_refuses_the_login_and_is_named() {
     );
     let login = env.login("ldap", &["123456"]);
     let log = env.log();
-    assert!(
-        matches!(login.rc, rc::SERVICE_ERR | rc::AUTH_ERR),
-        "{login:?}\n{log}"
-    );
+    assert_eq!(login.rc, rc::SERVICE_ERR, "{login:?}\n{log}");
+    assert!(login.prompts().is_empty(), "{login:?}");
     assert!(lines_with(&log, "store=ldap needs").is_empty(), "{log}");
     let named = lines_with(&log, &config.display().to_string());
-    assert!(
-        !named.is_empty(),
+    assert_eq!(
+        named.len(),
+        1,
         "no log line names {}:\n{log}",
         config.display()
+    );
+    assert!(
+        named[0].contains("pam_totp(ldap:auth): configuration error: LDAP configuration"),
+        "{log}"
     );
 }
 
@@ -297,11 +302,32 @@ fn crates_named_in(binary: &[u8]) -> BTreeSet<String> {
     crates
 }
 
+/// The LDAP client and its TLS stack, by crate name.
+const LDAP_CRATES: [&str; 8] = [
+    "ldap3",
+    "lber",
+    "rustls",
+    "rustls-webpki",
+    "rustls-pki-types",
+    "ring",
+    "tokio",
+    "tokio-rustls",
+];
+
 #[test]
 fn the_file_store_module_does_not_carry_the_ldap_client() {
+    // The probe sees what is linked in: the LDAP client in pam_totp_ldap.so ...
+    let ldap = crates_named_in(&fs::read(ldap_module()).unwrap());
+    for linked in ["ldap3", "rustls", "totp-rs"] {
+        assert!(
+            ldap.contains(linked),
+            "{linked} not found in {}: the probe no longer sees crates ({ldap:?})",
+            ldap_module().display()
+        );
+    }
+    // ... and the code checks and the QR code of `enroll` in pam_totp.so.
     let module = fs::read(module_path()).unwrap();
     let crates = crates_named_in(&module);
-    // The probe sees what is linked in: the code checks and the QR code of `enroll`.
     for linked in ["totp-rs", "qrcode"] {
         assert!(
             crates.contains(linked),
@@ -309,16 +335,7 @@ fn the_file_store_module_does_not_carry_the_ldap_client() {
             module_path().display()
         );
     }
-    for ldap in [
-        "ldap3",
-        "lber",
-        "rustls",
-        "rustls-webpki",
-        "rustls-pki-types",
-        "ring",
-        "tokio",
-        "tokio-rustls",
-    ] {
+    for ldap in LDAP_CRATES {
         assert!(
             !crates.contains(ldap),
             "pam_totp.so links {ldap}: the LDAP store belongs in pam_totp_ldap.so only ({crates:?})"

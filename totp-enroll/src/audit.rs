@@ -67,8 +67,10 @@ pub struct Change<'a> {
     pub action: Action,
     /// The user whose second factor changed.
     pub user: &'a str,
-    /// The secret file.
+    /// The secret file, or for `--store ldap` the LDAP configuration used.
     pub file: &'a Path,
+    /// True for `--store ldap`: the line says `store=ldap ldap_config=…` instead of `file=…`.
+    pub directory: bool,
     /// An existing enrollment was replaced (`enroll --force`, `import-google-authenticator
     /// --force`).
     pub replaced: bool,
@@ -88,10 +90,20 @@ impl<'a> Change<'a> {
             action,
             user,
             file,
+            directory: false,
             replaced: false,
             forgotten: None,
             token: None,
             source: None,
+        }
+    }
+
+    /// A change of `action` to `user`'s entries in the directory of LDAP configuration
+    /// `config` (`--store ldap`).
+    pub fn in_directory(action: Action, user: &'a str, config: &'a Path) -> Self {
+        Change {
+            directory: true,
+            ..Change::new(action, user, config)
         }
     }
 }
@@ -136,8 +148,9 @@ impl Actor {
 }
 
 /// The audit line for `change` made by `actor`: `action=… user=… by_uid=… [by_user=…]
-/// [sudo_user=…] [replaced=yes] [host=…|hosts=all forgotten=N] [token=…] file=…`, every
-/// user-controlled value sanitized.
+/// [sudo_user=…] [replaced=yes] [host=…|hosts=all forgotten=N] [token=…] file=…` (for the
+/// directory: `store=ldap ldap_config=…` instead of `file=…`), every user-controlled value
+/// sanitized.
 pub fn line(change: &Change, actor: &Actor) -> String {
     let mut text = format!(
         "action={} user={} by_uid={}",
@@ -180,7 +193,11 @@ pub fn line(change: &Change, actor: &Actor) -> String {
         text.push_str(" source=");
         text.push_str(&log_safe::path(&source.to_string_lossy()));
     }
-    text.push_str(" file=");
+    text.push_str(if change.directory {
+        " store=ldap ldap_config="
+    } else {
+        " file="
+    });
     text.push_str(&log_safe::path(&change.file.to_string_lossy()));
     log_safe::line(&text)
 }
@@ -207,6 +224,7 @@ mod tests {
             action,
             user: "alice",
             file: Path::new("/home/alice/.pam_totp.toml"),
+            directory: false,
             replaced,
             forgotten: None,
             token: None,
@@ -262,6 +280,7 @@ mod tests {
             action: Action::Enroll,
             user: "a b=c\u{202e}",
             file: Path::new("/srv/a b/x=y\n.toml"),
+            directory: false,
             replaced: false,
             forgotten: None,
             token: None,
@@ -274,6 +293,27 @@ mod tests {
         );
         assert_eq!(text.matches("by_uid=").count(), 1);
         assert_eq!(text.matches("action=").count(), 1);
+    }
+
+    #[test]
+    fn directory_changes_name_the_ldap_configuration() {
+        let me = Actor {
+            uid: 0,
+            name: Some("root".into()),
+            sudo_user: None,
+        };
+        let c = Change {
+            token: Some("fob"),
+            ..Change::in_directory(
+                Action::AddToken,
+                "alice",
+                Path::new("/etc/pam_totp/ldap-admin.toml"),
+            )
+        };
+        assert_eq!(
+            line(&c, &me),
+            "action=add-token user=alice by_uid=0 by_user=root token=fob store=ldap ldap_config=/etc/pam_totp/ldap-admin.toml"
+        );
     }
 
     #[test]

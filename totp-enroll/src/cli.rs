@@ -8,6 +8,9 @@ use pam_totp_core::secret_file::{Algorithm, MAX_PERIOD};
 use pam_totp_core::token;
 use std::path::PathBuf;
 
+/// Where `--ldap-config` points unless given: the module's configuration.
+pub use pam_totp_directory::DEFAULT_CONFIG as DEFAULT_LDAP_CONFIG;
+
 const AFTER_HELP: &str = "\
 Without a command, totp-enroll runs `enroll`.
 
@@ -30,6 +33,14 @@ Examples:
   totp-enroll add-token --name spare-phone
                                        a second phone (or a hardware token: --hotp)
   totp-enroll tokens                   list the tokens (names and parameters, never keys)
+  sudo totp-enroll --store ldap --ldap-config /etc/pam_totp/ldap-admin.toml --user alice enroll
+                                       enroll a directory user (the config's bind_dn writes)
+
+--store ldap acts on the user's OATH-LDAP entries (uid=NAME below base=) instead of a file,
+bound as the LDAP configuration says (default /etc/pam_totp/ldap.toml, the module's, whose
+bind_dn may only read keys and write login state): point --ldap-config at a root-only
+configuration whose bind_dn may write users' entries. With --store ldap: enroll, status,
+recovery-codes, remove, add-token (at most one TOTP and one HOTP token) and tokens.
 
 Every change (enroll, recovery-codes, remove, import-google-authenticator,
 import-oath-usersfile, import-pskc, forget-hosts, add-token, remove-token, resync) is logged
@@ -57,10 +68,33 @@ pub struct Cli {
     #[arg(long, value_name = "TEMPLATE", global = true)]
     pub secret_file: Option<String>,
 
+    /// Where the enrollment is kept: secret files, or the directory of the LDAP
+    /// configuration (OATH-LDAP entries, as the module's store=ldap reads them).
+    #[arg(long, value_enum, global = true, default_value_t = StoreArg::File)]
+    pub store: StoreArg,
+
+    /// The LDAP configuration for --store ldap: the directory, and whom to bind as (use one
+    /// whose bind_dn may write users' entries, e.g. /etc/pam_totp/ldap-admin.toml)
+    /// [default: /etc/pam_totp/ldap.toml]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub ldap_config: Option<PathBuf>,
+
     /// What to do (`enroll` is inserted by [`with_default_command`] when none is given).
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `--store` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreArg {
+    /// The secret file (`--secret-file`, `secret=`).
+    File,
+    /// The directory of the LDAP configuration (`--ldap-config`, `store=ldap`).
+    Ldap,
+}
+
+/// Global options that take a value (skipped when looking for the command).
+const VALUE_OPTIONS: &[&str] = &["--user", "--secret-file", "--store", "--ldap-config"];
 
 /// Names that may follow the global options: the commands, and clap's help and version.
 const COMMAND_WORDS: &[&str] = &[
@@ -90,8 +124,13 @@ pub fn with_default_command(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsSt
     let mut i = 1;
     while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
         match arg {
-            "--user" | "--secret-file" => i += 2,
-            a if a.starts_with("--user=") || a.starts_with("--secret-file=") => i += 1,
+            a if VALUE_OPTIONS.contains(&a) => i += 2,
+            a if VALUE_OPTIONS
+                .iter()
+                .any(|o| a.strip_prefix(o).is_some_and(|v| v.starts_with('='))) =>
+            {
+                i += 1
+            }
             _ => break,
         }
     }
@@ -122,6 +161,21 @@ where
             clap::error::ErrorKind::ArgumentConflict,
             "--user cannot be used with report: it lists every account of the user database",
         ));
+    }
+    let conflict = |message: &str| {
+        <Cli as clap::CommandFactory>::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+    };
+    match cli.store {
+        StoreArg::File if cli.ldap_config.is_some() => {
+            return Err(conflict(
+                "--ldap-config needs --store ldap (without it totp-enroll works on secret files)",
+            ))
+        }
+        StoreArg::Ldap if cli.secret_file.is_some() => return Err(conflict(
+            "--secret-file cannot be used with --store ldap: the enrollment is in the directory",
+        )),
+        _ => {}
     }
     Ok(cli)
 }
@@ -780,5 +834,46 @@ mod tests {
                 .exit_code(),
             0
         );
+    }
+
+    #[test]
+    fn store_options_are_global_and_checked() {
+        let cli = parse_from([
+            "totp-enroll",
+            "--store",
+            "ldap",
+            "--ldap-config=/etc/pam_totp/ldap-admin.toml",
+            "--user",
+            "alice",
+            "--force",
+        ])
+        .unwrap();
+        assert_eq!(cli.store, StoreArg::Ldap);
+        assert_eq!(
+            cli.ldap_config.as_deref(),
+            Some(std::path::Path::new("/etc/pam_totp/ldap-admin.toml"))
+        );
+        assert!(matches!(
+            cli.command,
+            Command::Enroll(EnrollArgs { force: true, .. })
+        ));
+        let cli = parse_from(["totp-enroll", "status", "--store=ldap", "--json"]).unwrap();
+        assert_eq!((cli.store, cli.ldap_config), (StoreArg::Ldap, None));
+        assert_eq!(parse_from(["totp-enroll"]).unwrap().store, StoreArg::File);
+        for args in [
+            &["totp-enroll", "--ldap-config", "/x", "status"][..],
+            &[
+                "totp-enroll",
+                "--store",
+                "ldap",
+                "--secret-file",
+                "/x",
+                "status",
+            ],
+            &["totp-enroll", "--store", "nis", "status"],
+            &["totp-enroll", "--store"],
+        ] {
+            assert_eq!(parse_from(args).unwrap_err().exit_code(), 2, "{args:?}");
+        }
     }
 }

@@ -197,6 +197,27 @@ pub enum CliError {
         /// Which token (line, key package), what is wrong and the fix.
         reason: String,
     },
+    /// `--store ldap`: the directory refused or failed, or the user's entries do not allow
+    /// the command.
+    #[error("{0}")]
+    Directory(#[from] AdminError),
+    /// `--store ldap` with a command that works on secret files only.
+    #[error("{0} is not available with --store ldap; with the directory, totp-enroll does enroll, status, recovery-codes, remove, add-token and tokens")]
+    NotWithLdap(&'static str),
+    /// `--store ldap`: the first code did not match, nothing was written.
+    #[error("wrong code; nothing was written to the directory ({0}). Check the phone's clock and that the key was entered correctly, then run totp-enroll again")]
+    WrongCodeDirectory(String),
+    /// `--store ldap`: a token cannot be added (bad name, duplicate).
+    #[error("{dn}: {source}; nothing was changed")]
+    TokenDirectory {
+        /// The user's entry.
+        dn: String,
+        /// What is wrong, and the fix.
+        source: TokenError,
+    },
+    /// `--user` names no usable directory user name.
+    #[error("--user {0:?}: not a user name (empty, control characters or longer than 256 bytes)")]
+    BadDirectoryName(String),
     /// A google-authenticator file cannot be opened or read.
     #[error("cannot read {path}: {source}")]
     GoogleAuthenticatorIo {
@@ -206,6 +227,9 @@ pub enum CliError {
         source: std::io::Error,
     },
 }
+
+/// Part of the error type for `--store ldap`.
+pub use pam_totp_directory::admin::AdminError;
 
 /// A store error with the hint that fits the situation.
 pub fn store_error(e: StoreError, user: &str) -> CliError {

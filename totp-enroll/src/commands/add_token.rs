@@ -30,6 +30,36 @@ pub fn run(target: &Target, args: &AddTokenArgs, issuer: Option<String>) -> Resu
         source,
     })?;
 
+    let (token, uri) = new_token(args, &target.user.name, issuer)?;
+    let mark = first_code_mark(&token, args.counter, || {
+        CliError::WrongCode(target.display_path())
+    })?;
+    let mut locked = loaded.lock().map_err(|e| target.store_error(e))?;
+    locked
+        .content_mut()
+        .add_token(token.clone(), Some(mark))
+        .map_err(|source| CliError::Token {
+            path: path.clone(),
+            source,
+        })?;
+    locked.save().map_err(|e| target.store_error(e))?;
+    audit_token_change(target, Action::AddToken, &token.name);
+    print_added(
+        &token,
+        &uri,
+        mark,
+        args.json,
+        &format!("{}; secret file: {}", target.user.name, path.display()),
+    )
+}
+
+/// The new token `args` describe (with a new random key unless `--secret` gives one) for
+/// `user`, shown as a QR code with its details; returns it with its otpauth URI.
+pub(super) fn new_token(
+    args: &AddTokenArgs,
+    user: &str,
+    issuer: Option<String>,
+) -> Result<(Token, Zeroizing<String>), CliError> {
     let secret = match &args.secret {
         Some(s) => s.clone(),
         None => new_secret()?,
@@ -40,7 +70,7 @@ pub fn run(target: &Target, args: &AddTokenArgs, issuer: Option<String>) -> Resu
     } else {
         Token::totp(&args.name, secret, algorithm, args.digits, args.period)
     };
-    let (issuer, account) = issuer_and_account(target, issuer, None);
+    let (issuer, account) = issuer_and_account(user, issuer, None);
     let uri_params = UriParams {
         secret: &token.secret,
         issuer: &issuer,
@@ -60,26 +90,25 @@ pub fn run(target: &Target, args: &AddTokenArgs, issuer: Option<String>) -> Resu
         args.secret.is_some(),
         args.no_qr,
     )?;
+    Ok((token, uri))
+}
 
-    let mark = first_code_mark(&token, args.counter, target)?;
-    let mut locked = loaded.lock().map_err(|e| target.store_error(e))?;
-    locked
-        .content_mut()
-        .add_token(token.clone(), Some(mark))
-        .map_err(|source| CliError::Token {
-            path: path.clone(),
-            source,
-        })?;
-    locked.save().map_err(|e| target.store_error(e))?;
-    audit_token_change(target, Action::AddToken, &token.name);
-
-    let b32 = token.secret.to_base32();
-    if args.json {
+/// Prints what `add-token` added: the JSON object, or a line naming the user and the place
+/// (`owner_and_place`).
+pub(super) fn print_added(
+    token: &Token,
+    uri: &str,
+    mark: u64,
+    json: bool,
+    owner_and_place: &str,
+) -> Result<(), CliError> {
+    if json {
+        let b32 = token.secret.to_base32();
         let mut out = json::Object::new()
             .string("name", &token.name)
             .string("type", token.kind.as_str());
         out = match token.kind {
-            TokenKind::Totp { .. } => out.string("otpauth_uri", &uri).string("secret", &b32),
+            TokenKind::Totp { .. } => out.string("otpauth_uri", uri).string("secret", &b32),
             TokenKind::Hotp => out
                 .string("secret", &b32)
                 .number("counter", mark.saturating_add(1)),
@@ -89,18 +118,16 @@ pub fn run(target: &Target, args: &AddTokenArgs, issuer: Option<String>) -> Resu
         print_out(&text)
     } else {
         print_out(&format!(
-            "Code accepted. Token \"{}\" ({}) added for {}; secret file: {}\n",
+            "Code accepted. Token \"{}\" ({}) added for {owner_and_place}\n",
             token.name,
             token.kind.as_str().to_uppercase(),
-            target.user.name,
-            path.display()
         ))
     }
 }
 
 /// The name rule, a duplicate name and a ninth token, as [`SecretFile::add_token`] checks
 /// them again under the lock.
-fn refuse_early(file: &SecretFile, name: &str) -> Result<(), TokenError> {
+pub(super) fn refuse_early(file: &SecretFile, name: &str) -> Result<(), TokenError> {
     pam_totp_core::token::check_name(name)?;
     if file.token_index(name).is_some() {
         return Err(TokenError::Duplicate(name.to_string()));
@@ -113,7 +140,7 @@ fn refuse_early(file: &SecretFile, name: &str) -> Result<(), TokenError> {
 
 /// The lines under the QR code: the URI and the key (base32; for HOTP also in hex, as
 /// hardware token tools take it, and the counter).
-fn details(token: &Token, uri: &str, counter: u64) -> Zeroizing<String> {
+pub(super) fn details(token: &Token, uri: &str, counter: u64) -> Zeroizing<String> {
     let key = grouped_key(&token.secret);
     let mut text = Zeroizing::new(format!("  URI: {uri}\n  Key: {}", key.as_str()));
     if token.kind == TokenKind::Hotp {
@@ -138,7 +165,11 @@ fn details(token: &Token, uri: &str, counter: u64) -> Zeroizing<String> {
 /// Asks for the new token's first code and returns its mark: the accepted time step (TOTP) or
 /// counter (HOTP), so that the next login needs a later code. An HOTP token's code must be
 /// the one at `counter` exactly.
-fn first_code_mark(token: &Token, counter: u64, target: &Target) -> Result<u64, CliError> {
+pub(super) fn first_code_mark(
+    token: &Token,
+    counter: u64,
+    wrong: impl FnOnce() -> CliError,
+) -> Result<u64, CliError> {
     // A file holding the new token alone, checked as a login would check it.
     let mut alone = SecretFile::with_token(token.clone());
     let (policy, prompt) = match token.kind {
@@ -156,7 +187,7 @@ fn first_code_mark(token: &Token, counter: u64, target: &Target) -> Result<u64, 
             )
         }
     };
-    match confirm_first_code(&mut alone, target, policy, &prompt)? {
+    match confirm_first_code(&mut alone, policy, &prompt, wrong)? {
         Matched::Step { step, .. } => Ok(step),
         Matched::Counter(c) => Ok(c),
     }

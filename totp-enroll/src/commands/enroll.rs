@@ -33,7 +33,8 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
         None => new_secret()?,
     };
     let algorithm = Algorithm::from(args.algorithm);
-    let (issuer, account) = issuer_and_account(target, args.issuer.clone(), args.label.clone());
+    let (issuer, account) =
+        issuer_and_account(&target.user.name, args.issuer.clone(), args.label.clone());
     let uri = otpauth_uri(&UriParams {
         secret: &secret,
         issuer: &issuer,
@@ -53,7 +54,9 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
     show_key(&uri, &details, args.json, args.secret.is_some(), args.no_qr)?;
 
     let mut file = SecretFile::new(secret, algorithm, args.digits, args.period);
-    confirm_first_code(&mut file, target, FIRST_CODE_POLICY, PROMPT)?;
+    confirm_first_code(&mut file, FIRST_CODE_POLICY, PROMPT, || {
+        CliError::WrongCode(target.display_path())
+    })?;
     let (codes, hashes) = new_recovery_codes()?;
     enrollment::complete(&mut file, now()?, hashes);
     let written = write_enrollment(target, &file, args.force)?;
@@ -82,13 +85,13 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
 /// The issuer and account name the app shows: `issuer` (else this host's name) and `label`
 /// (else user@host).
 pub(super) fn issuer_and_account(
-    target: &Target,
+    user: &str,
     issuer: Option<String>,
     label: Option<String>,
 ) -> (String, String) {
     let host = hostname();
     let issuer = issuer.unwrap_or_else(|| host.clone());
-    let account = label.unwrap_or_else(|| format!("{}@{host}", target.user.name));
+    let account = label.unwrap_or_else(|| format!("{user}@{host}"));
     (issuer, account)
 }
 
@@ -142,12 +145,13 @@ fn parameters_note(algorithm: Algorithm, digits: u8, period: u64) -> String {
 }
 
 /// Asks for codes (with `prompt`) until one of the tokens of `file` takes it under `policy`
-/// (a person at a terminal has a few tries, stdin one); returns where it matched.
+/// (a person at a terminal has a few tries, stdin one); returns where it matched, or the
+/// error `wrong` makes (which says that nothing was written where).
 pub(super) fn confirm_first_code(
     file: &mut SecretFile,
-    target: &Target,
     policy: Policy,
     prompt: &str,
+    wrong: impl FnOnce() -> CliError,
 ) -> Result<Matched, CliError> {
     let attempts = if interactive() { TERMINAL_ATTEMPTS } else { 1 };
     for attempt in 1..=attempts {
@@ -159,5 +163,5 @@ pub(super) fn confirm_first_code(
             eprintln!("That code is not right; check the phone's clock and try the next code.");
         }
     }
-    Err(CliError::WrongCode(target.display_path()))
+    Err(wrong())
 }

@@ -2,6 +2,7 @@
 //! enrollment through the store, and the audit line of each change.
 
 mod add_token;
+mod directory;
 mod enroll;
 mod forget_hosts;
 mod import;
@@ -17,7 +18,7 @@ mod status;
 mod tokens;
 
 use crate::audit::{self, Action, Change};
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, StoreArg};
 use crate::error::CliError;
 use crate::site;
 use crate::target::{refuse_set_id, resolve, Target};
@@ -35,6 +36,10 @@ use zeroize::Zeroizing;
 /// Runs the command line, with the site defaults filling in what it leaves out.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     refuse_set_id()?;
+    if cli.store == StoreArg::Ldap {
+        let (site, _) = site::load_in_effect()?;
+        return directory::run(cli, site.issuer);
+    }
     if matches!(cli.command, Command::Report(_)) && !getuid().is_root() {
         return Err(CliError::ReportNeedsRoot);
     }
@@ -76,6 +81,46 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Resync(args) => resync::run(&target, &args.name),
         // Handled above, before a target user is looked up.
         Command::Report(args) => report::run(&template, &args),
+    }
+}
+
+/// Where an enrollment is kept, as `status` and `tokens` name it.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// A secret file.
+    File(&'a std::path::Path),
+    /// A user's entry in the directory (its DN).
+    Directory(&'a str),
+}
+
+impl Place<'_> {
+    /// The place, e.g. after "in".
+    pub fn name(&self) -> String {
+        match self {
+            Place::File(path) => path.display().to_string(),
+            Place::Directory(dn) => (*dn).to_string(),
+        }
+    }
+
+    /// The line naming it in `status`.
+    pub fn line(&self) -> String {
+        match self {
+            Place::File(path) => format!("secret file: {}", path.display()),
+            Place::Directory(dn) => format!("directory entry: {dn}"),
+        }
+    }
+
+    /// Why the user counts as not enrolled.
+    pub fn nothing(&self) -> String {
+        match self {
+            Place::File(path) => format!("no secret file at {}", path.display()),
+            Place::Directory(dn) => format!("no oathTOTPToken or oathHOTPToken in {dn}"),
+        }
+    }
+
+    /// True where remembered hosts (`remember=`) are kept: files only.
+    pub fn keeps_hosts(&self) -> bool {
+        matches!(self, Place::File(_))
     }
 }
 

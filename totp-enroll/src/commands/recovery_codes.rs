@@ -8,6 +8,7 @@ use crate::json;
 use crate::target::Target;
 use pam_totp_core::params::{DEFAULT_HOTP_WINDOW, DEFAULT_RATE_LIMIT, DEFAULT_WINDOW};
 use pam_totp_core::verify::{check, Outcome, Policy};
+use zeroize::Zeroizing;
 
 /// The check for a user's own request: the module's defaults, including its throttle, whose
 /// state is shared with logins through the file.
@@ -52,14 +53,20 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
     locked.content_mut().recovery = hashes;
     locked.save().map_err(|e| target.store_error(e))?;
     audit_change(target, Action::RecoveryCodes, false);
+    print_new_codes(&codes, as_json)
+}
+
+/// Shows a new set of recovery codes once (the JSON object, or the text with the note that
+/// the old ones are gone).
+pub(super) fn print_new_codes(codes: &[Zeroizing<String>], as_json: bool) -> Result<(), CliError> {
     if as_json {
         let mut out = json::Object::new()
-            .strings("recovery_codes", &codes)
+            .strings("recovery_codes", codes)
             .finish();
         out.push('\n');
         print_out(&out)
     } else {
-        let mut text = recovery_codes_text(&codes);
+        let mut text = recovery_codes_text(codes);
         text.push_str("The previous recovery codes no longer work.\n");
         print_out(&text)
     }

@@ -1,6 +1,6 @@
 //! `tokens`: the user's tokens with their types and parameters, never their keys.
 
-use super::print_out;
+use super::{print_out, Place};
 use crate::error::CliError;
 use crate::table;
 use crate::target::Target;
@@ -14,7 +14,16 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
     let loaded = target
         .load()?
         .ok_or_else(|| CliError::NotEnrolled(path.clone()))?;
-    let file = loaded.content();
+    print_out(&render(
+        &target.user.name,
+        loaded.content(),
+        &Place::File(&path),
+        as_json,
+    ))
+}
+
+/// The tokens of `user`'s enrollment `file` kept at `place`, as a table or the JSON object.
+pub(super) fn render(user: &str, file: &SecretFile, place: &Place, as_json: bool) -> String {
     if as_json {
         let tokens: Vec<Value> = listed(file)
             .map(|(token, next)| {
@@ -31,7 +40,7 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
                 v
             })
             .collect();
-        return print_out(&format!("{}\n", json!({ "tokens": tokens })));
+        return format!("{}\n", json!({ "tokens": tokens }));
     }
     let rows: Vec<Vec<String>> = listed(file)
         .map(|(token, next)| {
@@ -48,13 +57,12 @@ pub fn run(target: &Target, as_json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    print_out(&format!(
-        "{}: {} token(s) in {}\n{}",
-        target.user.name,
+    format!(
+        "{user}: {} token(s) in {}\n{}",
         file.token_count(),
-        path.display(),
+        place.name(),
         table::render(&["NAME", "TYPE", "ALGORITHM", "DIGITS", "CODES"], &rows)
-    ))
+    )
 }
 
 /// Each token with its next counter (0 when none was used yet; meaningful for HOTP only).
