@@ -11,7 +11,9 @@
 //! [`TOKENS`], parameter entries under [`PARAMS`]. The ACLs are the ones of
 //! docs/design/ldap-store.md: anonymous may only authenticate (userPassword), the service
 //! account reads everything (oathSecret included) and writes the login-state attributes
-//! ([`STATE_ATTRS`], recovery codes included), nobody else reads anything. Root's SASL
+//! ([`STATE_ATTRS`], recovery codes included), nobody else reads anything except two
+//! accounts for ACL faults: [`READER_DN`] reads everything and writes nothing, and
+//! [`AUDITOR_DN`] reads everything but `oathSecret`. Root's SASL
 //! EXTERNAL identity over ldapi is mapped to the service account (`authz-regexp`), as a host
 //! whose `ldap.toml` has no `bind_dn` needs. The configuration
 //! includes pam_totp's own schema, `packaging/ldap/pam_totp.schema` ([`schema_file`]). slapo-otp writes its watermark as the
@@ -36,6 +38,14 @@ pub const ADMIN_PASSWORD: &str = "admin-test-pw";
 pub const SERVICE_DN: &str = "cn=pam_totp,dc=example,dc=org";
 /// The service account's password (test only).
 pub const SERVICE_PASSWORD: &str = "service-test-pw";
+/// An account that reads everything, secrets included, and may write nothing (a service
+/// account whose write ACL is missing).
+pub const READER_DN: &str = "cn=reader,dc=example,dc=org";
+/// An account that reads everything except `oathSecret` (a service account whose ACL
+/// forgot the secrets).
+pub const AUDITOR_DN: &str = "cn=auditor,dc=example,dc=org";
+/// The password of [`READER_DN`] and [`AUDITOR_DN`] (test only).
+pub const LIMITED_PASSWORD: &str = "limited-test-pw";
 /// Where users live.
 pub const PEOPLE: &str = "ou=people,dc=example,dc=org";
 /// Where token entries live.
@@ -303,6 +313,14 @@ fn base_ldif() -> String {
             "dn: {SERVICE_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
              cn: pam_totp\nuserPassword: {SERVICE_PASSWORD}\n"
         ),
+        format!(
+            "dn: {READER_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
+             cn: reader\nuserPassword: {LIMITED_PASSWORD}\n"
+        ),
+        format!(
+            "dn: {AUDITOR_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
+             cn: auditor\nuserPassword: {LIMITED_PASSWORD}\n"
+        ),
     ]
     .join("\n")
 }
@@ -447,6 +465,10 @@ impl Slapd {
             .collect();
         includes.push_str(&format!("include {}\n", schema_file().display()));
         let svc = format!("dn.exact=\"{SERVICE_DN}\"");
+        let (reader, auditor) = (
+            format!("dn.exact=\"{READER_DN}\""),
+            format!("dn.exact=\"{AUDITOR_DN}\""),
+        );
         let conf = format!(
             "{includes}pidfile {d}/run/slapd.pid\nargsfile {d}/run/slapd.args\n\
              modulepath {modules}\nmoduleload back_mdb\nmoduleload otp\n\
@@ -456,9 +478,9 @@ impl Slapd {
              database mdb\nmaxsize 16777216\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\n\
              rootpw {ADMIN_PASSWORD}\ndirectory {d}/db\noverlay otp\n\
              access to attrs=userPassword by anonymous auth by * none\n\
-             access to attrs=oathSecret by {svc} read by * none\n\
-             access to attrs={state} by {svc} write by * none\n\
-             access to * by {svc} read by * none\n",
+             access to attrs=oathSecret by {svc} read by {reader} read by * none\n\
+             access to attrs={state} by {svc} write by {reader} read by {auditor} read by * none\n\
+             access to * by {svc} read by {reader} read by {auditor} read by * none\n",
             d = d.display(),
             modules = root.join("usr/lib/ldap").display(),
             state = STATE_ATTRS.join(","),

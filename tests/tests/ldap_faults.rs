@@ -8,7 +8,8 @@ use pam_totp_tests::ldap::{
     Transport, TOTP_PARAMS,
 };
 use pam_totp_tests::slapd::{
-    token_dn, totp_params_ldif, totp_token_ldif, user_dn, Slapd, TotpParams, SERVICE_PASSWORD,
+    token_dn, totp_params_ldif, totp_token_ldif, user_dn, Slapd, TotpParams, AUDITOR_DN,
+    LIMITED_PASSWORD, READER_DN, SERVICE_PASSWORD,
 };
 use pam_totp_tests::*;
 use std::os::unix::fs::symlink;
@@ -382,4 +383,35 @@ fn a_certificate_for_another_name_is_refused() {
     host.reconfigure(|c| c.uri = format!("ldaps://localhost:{port}"));
     let login = login_in_namespace(&host);
     assert!(login.ok(), "{login:?}\n{}", host.log());
+}
+
+#[test]
+fn a_service_account_without_the_rights_it_needs_is_refused_with_the_fix() {
+    needs_root!();
+    needs_slapd!();
+    let (slapd, token) = directory();
+    // Reads the secret but may not write the login state: the code is right, the login is
+    // refused all the same (a code that cannot be used up is not accepted).
+    let mut reader = host(&slapd, Transport::Ldaps);
+    reader.reconfigure(|c| c.bind = Some((READER_DN.into(), LIMITED_PASSWORD.into())));
+    wait_for_fresh_step(30);
+    refused(&reader, "no write access");
+    assert_log_mentions(
+        &reader.log(),
+        &["insufficient", "ACL", "access", "rc 50"],
+        "no write access",
+    );
+    assert!(!reader.log().contains(LIMITED_PASSWORD));
+    assert_eq!(slapd.attribute(&token, "oathTOTPLastTimeStep"), None);
+    // Reads everything but oathSecret.
+    let mut auditor = host(&slapd, Transport::Ldaps);
+    auditor.reconfigure(|c| c.bind = Some((AUDITOR_DN.into(), LIMITED_PASSWORD.into())));
+    refused(&auditor, "no read access to oathSecret");
+    assert_log_mentions(
+        &auditor.log(),
+        &["oathSecret"],
+        "no read access to oathSecret",
+    );
+    assert_eq!(slapd.attribute(&token, "oathTOTPLastTimeStep"), None);
+    assert_eq!(slapd.attribute(&token, "oathFailureCount"), None);
 }
