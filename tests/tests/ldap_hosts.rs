@@ -280,3 +280,44 @@ fn failures_spread_over_two_hosts_hit_one_rate_limit() {
         Some((t / 30).to_string())
     );
 }
+
+#[test]
+fn a_burst_of_wrong_codes_on_two_hosts_gets_no_more_checks_than_the_limit() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    load_params(&slapd);
+    let token = load_totp_user(&slapd, &current_user(), KEY);
+    let hosts = [Transport::Ldaps, Transport::Ldapi].map(|t| {
+        let host = LdapHost::with_config(HostConfig::new(&slapd, t).timeout(30));
+        host.service("race", "rate_limit=3/30", "");
+        host
+    });
+    let bursts = race(&hosts, &wrong_code(KEY));
+    for b in &bursts {
+        assert_eq!(b.count(rc::AUTH_ERR), PER_HOST, "{b:?}");
+    }
+    // A check counts only when its modify went through: at most three codes were looked at
+    // and reported, each one counted in the directory; every other attempt was throttled or
+    // lost its compare-and-swap (and so said nothing about the code).
+    let wrong = lines_with(&hosts, &["reason=wrong code"]);
+    let limited = lines_with(&hosts, &["rate limit of 3 checks per 30 s reached"]);
+    let lost = lines_with(&hosts, LOST_RACE);
+    assert!(
+        (1..=3).contains(&wrong),
+        "{wrong} wrong\n{}",
+        both_logs(&hosts)
+    );
+    assert_eq!(
+        wrong + limited + lost,
+        2 * PER_HOST,
+        "{wrong} wrong, {limited} limited, {lost} lost\n{}",
+        both_logs(&hosts)
+    );
+    assert_eq!(
+        slapd.attribute(&token, "oathFailureCount"),
+        Some(wrong.to_string()),
+        "{}",
+        both_logs(&hosts)
+    );
+}
