@@ -28,8 +28,8 @@ pub enum Transport {
     StartTls,
     /// `ldapi://SOCKET`, simple bind as [`SERVICE_DN`] (no TLS, no CA).
     Ldapi,
-    /// `ldapi://SOCKET` without `bind_dn`: SASL EXTERNAL as root, which the harness's
-    /// slapd maps to [`SERVICE_DN`].
+    /// `ldapi://SOCKET` without `bind_dn`: SASL EXTERNAL as root, which a slapd started
+    /// with [`crate::slapd::EXTERNAL_AS_SERVICE`] maps to [`SERVICE_DN`].
     LdapiExternal,
 }
 

@@ -13,9 +13,9 @@
 //! account reads everything (oathSecret included) and writes the login-state attributes
 //! ([`STATE_ATTRS`], recovery codes included), nobody else reads anything except two
 //! accounts for ACL faults: [`READER_DN`] reads everything and writes nothing, and
-//! [`AUDITOR_DN`] reads everything but `oathSecret`. Root's SASL
-//! EXTERNAL identity over ldapi is mapped to the service account (`authz-regexp`), as a host
-//! whose `ldap.toml` has no `bind_dn` needs. The configuration
+//! [`AUDITOR_DN`] reads everything but `oathSecret`. [`EXTERNAL_AS_SERVICE`] (for
+//! [`Slapd::start_with`]) maps root's SASL EXTERNAL identity over ldapi to the service
+//! account, as a host whose `ldap.toml` has no `bind_dn` needs. The configuration
 //! includes pam_totp's own schema, `packaging/ldap/pam_totp.schema` ([`schema_file`]). slapo-otp writes its watermark as the
 //! rootdn, so it needs no ACL.
 
@@ -474,7 +474,7 @@ impl Slapd {
              modulepath {modules}\nmoduleload back_mdb\nmoduleload otp\n\
              TLSCACertificateFile {d}/tls/ca.crt\nTLSCertificateFile {d}/tls/server.crt\n\
              TLSCertificateKeyFile {d}/tls/server.key\n\
-             authz-regexp \"{peercred}\" \"{SERVICE_DN}\"\n{global}\
+             {global}\
              database mdb\nmaxsize 16777216\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\n\
              rootpw {ADMIN_PASSWORD}\ndirectory {d}/db\noverlay otp\n\
              access to attrs=userPassword by anonymous auth by * none\n\
@@ -484,7 +484,6 @@ impl Slapd {
             d = d.display(),
             modules = root.join("usr/lib/ldap").display(),
             state = STATE_ATTRS.join(","),
-            peercred = ROOT_PEERCRED.replace('+', "\\\\+"),
         );
         fs::write(d.join("slapd.conf"), conf).expect("write slapd.conf");
         let log = fs::File::create(d.join("slapd.log")).expect("create slapd.log");
@@ -835,6 +834,10 @@ impl Drop for Slapd {
         let _ = self.child.wait();
     }
 }
+
+/// slapd.conf lines for [`Slapd::start_with`] that make root's SASL EXTERNAL identity over
+/// ldapi ([`ROOT_PEERCRED`]) the service account [`SERVICE_DN`].
+pub const EXTERNAL_AS_SERVICE: &str = "authz-regexp \"gidNumber=0\\\\+uidNumber=0,cn=peercred,cn=external,cn=auth\" \"cn=pam_totp,dc=example,dc=org\"\n";
 
 /// The identity `ldapadd -Y EXTERNAL -H ldapi:///` has when run as root.
 const ROOT_PEERCRED: &str = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth";

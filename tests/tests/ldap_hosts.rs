@@ -162,7 +162,7 @@ fn two_hosts_racing_64_logins_accept_one_hotp_code_once() {
     needs_slapd!();
     // A user with both kinds of token: the count goes to the TOTP token entry and the
     // counter to the HOTP token entry, two modifies, and still only one login gets in.
-    let slapd = Slapd::start();
+    let slapd = Slapd::start_with(pam_totp_tests::slapd::EXTERNAL_AS_SERVICE);
     load_params(&slapd);
     slapd.add_ldif(&totp_token_ldif("both-phone", TOTP_PARAMS, KEY));
     slapd.add_ldif(&hotp_token_ldif(

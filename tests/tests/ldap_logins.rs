@@ -288,7 +288,7 @@ fn with_both_tokens_the_hotp_counter_stays_on_its_entry() {
 fn every_transport_logs_in() {
     needs_root!();
     needs_slapd!();
-    let slapd = Slapd::start();
+    let slapd = Slapd::start_with(pam_totp_tests::slapd::EXTERNAL_AS_SERVICE);
     load_params(&slapd);
     let token = load_totp_user(&slapd, &current_user(), KEY);
     wait_for_fresh_step(30);

@@ -375,6 +375,13 @@ fn root_over_ldapi_with_sasl_external_is_the_service_account() {
     needs_root!();
     needs_slapd!();
     let slapd = Slapd::start();
+    let unmapped = slapd.whoami_external();
+    assert_eq!(
+        unmapped.whoami(),
+        Some("gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"),
+        "{unmapped:?}"
+    );
+    let slapd = Slapd::start_with(pam_totp_tests::slapd::EXTERNAL_AS_SERVICE);
     let run = slapd.whoami_external();
     assert!(run.ok(), "{run:?}\n{}", slapd.log());
     assert_eq!(
