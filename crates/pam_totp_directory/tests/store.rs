@@ -324,7 +324,7 @@ fn malformed_entries_are_refused_before_the_prompt() {
             text.contains(wanted) && text.contains("is not usable"),
             "{text}"
         );
-        assert!(text.contains(&format!("cn?{uid}-params")), "{text}");
+        assert!(text.contains(&format!("cn={uid}-params,ou=params")), "{text}");
     }
 }
 
