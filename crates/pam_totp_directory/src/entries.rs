@@ -169,9 +169,10 @@ impl UserEntry {
 }
 
 /// Finds the OATH user `name` below `config_base`: `(&(objectClass=oathUser)(uid=NAME))` in
-/// the subtree. None when there is none; an error when there are several, or when the base
-/// cannot be searched (which must not pass for "no such user"). `config` names the
-/// configuration file for messages.
+/// the subtree. None when there is none; an error when there are several, when the base
+/// cannot be searched, or when the entry's classes promise a token reference the search did
+/// not return ([`check_references`]): none of these may pass for "not enrolled". `config`
+/// names the configuration file for messages.
 pub fn find_user(
     conn: &mut Connection,
     config_base: &str,
@@ -183,7 +184,44 @@ pub fn find_user(
         attr::USER_CLASS,
         ldap3::ldap_escape(name)
     );
-    find_one(conn, config_base, name, &filter, config)
+    let found = find_one(conn, config_base, name, &filter, config)?;
+    if let Some(user) = &found {
+        check_references(conn.identity(), user)?;
+    }
+    Ok(found)
+}
+
+/// Refuses an OATH user entry that may be hiding its tokens: `oathTOTPUser` or `oathHOTPUser`
+/// without the token reference it stands for (an ACL that hides the reference from
+/// `identity`, or a half-removed enrollment), or an entry without references whose classes
+/// cannot be seen. Only an entry that visibly has neither user class nor reference is
+/// without tokens.
+pub fn check_references(identity: &str, user: &UserEntry) -> Result<(), DirectoryError> {
+    for (class, slot) in [
+        (attr::TOTP_USER_CLASS, Slot::Totp),
+        (attr::HOTP_USER_CLASS, Slot::Hotp),
+    ] {
+        if user.entry.has_class(class) && user.token(slot).is_none() {
+            return Err(DirectoryError::AccessDenied {
+                identity: identity.to_string(),
+                what: format!(
+                    "read {} of {} (its objectClass {class} says it names a token entry; if it names none, delete objectClass {class} from the entry)",
+                    slot.token_attr(),
+                    shown_dn(&user.dn)
+                ),
+            });
+        }
+    }
+    if !user.has_tokens() && !user.entry.has("objectClass") {
+        return Err(DirectoryError::AccessDenied {
+            identity: identity.to_string(),
+            what: format!(
+                "read objectClass of {} (without it a user without tokens cannot be told from one whose tokens are hidden)",
+                shown_dn(&user.dn)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Finds the entry with `uid=NAME` below `config_base` whatever its classes (for enrolling a
@@ -1061,6 +1099,50 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_user_class_without_its_reference_is_not_a_user_without_tokens() {
+        let user = |attrs: &[(&str, &[&[u8]])], totp: Option<&str>, hotp: Option<&str>| UserEntry {
+            dn: "uid=alice,ou=people".into(),
+            totp_token: totp.map(str::to_string),
+            hotp_token: hotp.map(str::to_string),
+            entry: Entry::new("uid=alice,ou=people", attrs),
+        };
+        let totp_class: &[&[u8]] = &[b"inetOrgPerson", b"oathTOTPUser"];
+        let both_classes: &[&[u8]] = &[b"inetOrgPerson", b"oathTOTPUser", b"oathHOTPUser"];
+        let other_class: &[&[u8]] = &[b"inetOrgPerson", b"someOtherOathUser"];
+        // oathTOTPToken is a MUST of oathTOTPUser: missing from the result, an ACL hides it.
+        let hidden = user(&[("objectClass", totp_class)], None, None);
+        let err = check_references("bind_dn=cn=svc", &hidden).unwrap_err();
+        assert!(matches!(err, DirectoryError::AccessDenied { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("read oathTOTPToken of uid=alice,ou=people")
+                && text.contains("fix the directory's ACL"),
+            "{text}"
+        );
+        // One reference visible, the other hidden: refused too (hosts would disagree on
+        // which entry holds the login state).
+        let half = user(&[("objectClass", both_classes)], Some("cn=t"), None);
+        assert!(check_references("id", &half)
+            .unwrap_err()
+            .to_string()
+            .contains("oathHOTPToken"));
+        // Classes not visible and no reference: cannot be told apart.
+        let blind = user(&[], None, None);
+        assert!(check_references("id", &blind)
+            .unwrap_err()
+            .to_string()
+            .contains("read objectClass"));
+        // Visibly without a user class and without references: without tokens.
+        assert!(check_references("id", &user(&[("objectClass", other_class)], None, None)).is_ok());
+        assert!(check_references(
+            "id",
+            &user(&[("objectClass", both_classes)], Some("a"), Some("b"))
+        )
+        .is_ok());
+        assert!(check_references("id", &user(&[], Some("a"), None)).is_ok());
     }
 
     #[test]

@@ -324,7 +324,10 @@ fn malformed_entries_are_refused_before_the_prompt() {
             text.contains(wanted) && text.contains("is not usable"),
             "{text}"
         );
-        assert!(text.contains(&format!("cn={uid}-params,ou=params")), "{text}");
+        assert!(
+            text.contains(&format!("cn={uid}-params,ou=params")),
+            "{text}"
+        );
     }
 }
 
@@ -437,4 +440,36 @@ fn enroll_at_login_is_not_supported() {
     );
     let err = store.create(f, &file).unwrap_err().to_string();
     assert!(err.contains("totp-enroll --store ldap"), "{err}");
+}
+
+/// A user entry with an OATH user class whose token reference the search did not return
+/// (hidden by an ACL, or left behind) refuses the login, never reads as "not enrolled"
+/// (which nullok turns into a pass).
+#[test]
+fn a_user_class_without_its_token_reference_is_refused() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let files = config(&slapd, Via::Ldaps);
+    let mut store = LdapStore::new(&files.path);
+    // hank: oathHOTPUser (its reference is optional in the schema) without oathHOTPToken.
+    slapd.add_ldif(&format!(
+        "dn: {}\nobjectClass: inetOrgPerson\nobjectClass: oathHOTPUser\n\
+         uid: hank\ncn: hank\nsn: hank\n",
+        user_dn("hank")
+    ));
+    match store.locate(&account("hank")) {
+        Located::Refused(e) => {
+            assert!(!e.is_not_enrolled(), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("oathHOTPToken") && text.contains("uid=hank,ou=people"),
+                "{text}"
+            );
+        }
+        Located::NotEnrolled(e) => panic!("hank must be refused, not 'not enrolled': {e}"),
+        Located::Found(_) => panic!("hank has no token"),
+        Located::ConfigError(e) => panic!("config: {e}"),
+    }
 }
