@@ -473,3 +473,37 @@ fn a_user_class_without_its_token_reference_is_refused() {
         Located::ConfigError(e) => panic!("config: {e}"),
     }
 }
+
+/// A referral below the base (the user may live on the other server): refused, never "not
+/// enrolled", and never a guess that the one entry seen is the only one.
+#[test]
+fn a_search_answered_with_a_referral_is_refused() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let files = config(&slapd, Via::Ldaps);
+    let mut store = LdapStore::new(&files.path);
+    assert!(matches!(
+        store.locate(&account("zed")),
+        Located::NotEnrolled(_)
+    ));
+    // A subordinate referral below the base: the server answers a subtree search for any
+    // name with a continuation reference to the other server.
+    slapd.add_ldif(&format!(
+        "dn: ou=remote,{people}\nobjectClass: referral\nobjectClass: extensibleObject\n\
+         ou: remote\nref: ldap://ldap2.example.org/ou=remote,{people}\n",
+        people = pam_totp_tests::slapd::PEOPLE
+    ));
+    for name in ["zed", "alice"] {
+        match store.locate(&account(name)) {
+            Located::Refused(e) => {
+                assert!(!e.is_not_enrolled(), "{e}");
+                assert!(e.to_string().contains("referral"), "{e}");
+            }
+            Located::NotEnrolled(e) => panic!("{name} must be refused, not 'not enrolled': {e}"),
+            Located::Found(_) => panic!("{name}: a search with a referral must be refused"),
+            Located::ConfigError(e) => panic!("config: {e}"),
+        }
+    }
+}
