@@ -97,6 +97,11 @@ pub fn oid_of(algorithm: Algorithm) -> &'static str {
 /// Most checks rebuilt from `oathFailureCount` (the largest `rate_limit=` allows 1000).
 const MAX_REBUILT_CHECKS: u64 = 1000;
 
+/// How far `oathLastFailure` may be ahead of this host's clock (written by a host whose clock
+/// is ahead) and still count here; a time further ahead is taken for a broken value: it
+/// counts nothing and is replaced at the next check.
+pub const MAX_FAILURE_AHEAD: u64 = 3600;
+
 /// Which of a user's two token references.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
@@ -619,14 +624,23 @@ impl UserTokens {
         let state = first;
         file.recovery = state.recovery.clone();
         file.created = state.created.and_then(datetime_from_unix);
-        file.state.checks = match state.last_failure {
-            Some(at) if state.failure_count > 0 => {
-                let n = state.failure_count.min(MAX_REBUILT_CHECKS);
-                vec![at; usize::try_from(n).unwrap_or(0)]
-            }
-            _ => Vec::new(),
-        };
+        file.state.checks = rebuilt_checks(state, state.last_failure);
         Ok(file)
+    }
+
+    /// The checks the state entry's failure count stands for, judged at `now`:
+    /// `oathFailureCount` copies of `oathLastFailure`. A time ahead of `now` (another host's
+    /// clock is ahead) counts as `now`, so that this host counts those checks as that host
+    /// does; one more than [`MAX_FAILURE_AHEAD`] ahead counts nothing.
+    pub fn checks_at(&self, now: u64) -> Vec<u64> {
+        let Some(state) = self.state_entry() else {
+            return Vec::new();
+        };
+        let at = state
+            .last_failure
+            .filter(|t| *t <= now.saturating_add(MAX_FAILURE_AHEAD))
+            .map(|t| t.min(now));
+        rebuilt_checks(state, at)
     }
 
     /// The modifies that save `new` (this record after a login changed it): first one modify
@@ -688,11 +702,16 @@ impl UserTokens {
             state.raw.failure_count.as_deref(),
             count.to_string(),
         ));
-        if let Some(newest) = new.state.checks.iter().max() {
+        if let Some(&newest) = new.state.checks.iter().max() {
+            // Never moved back: a time written by a host whose clock is ahead stays, so that
+            // that host still counts these checks (unless it is too far ahead to be real).
+            let kept = state
+                .last_failure
+                .filter(|old| *old > newest && *old <= newest.saturating_add(MAX_FAILURE_AHEAD));
             mods.extend(compare_and_swap(
                 attr::LAST_FAILURE,
                 state.raw.last_failure.as_deref(),
-                generalized_time::format(*newest),
+                generalized_time::format(kept.unwrap_or(newest)),
             ));
         }
         for (raw, code) in state.raw.recovery.iter().zip(&state.recovery) {
@@ -709,6 +728,17 @@ impl UserTokens {
         });
         changes.extend(later);
         Ok(changes)
+    }
+}
+
+/// `oathFailureCount` copies of `at` (none without a time or a count).
+fn rebuilt_checks(state: &TokenEntry, at: Option<u64>) -> Vec<u64> {
+    match at {
+        Some(at) if state.failure_count > 0 => {
+            let n = state.failure_count.min(MAX_REBUILT_CHECKS);
+            vec![at; usize::try_from(n).unwrap_or(0)]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -1076,6 +1106,35 @@ mod tests {
             changes[1].mods,
             vec![Mod::Add("oathHOTPCounter".into(), set("7"))]
         );
+    }
+
+    #[test]
+    fn a_failure_time_ahead_of_this_clock_counts_and_stays() {
+        let tokens = both(Some(b"100"), None);
+        let at = t_of("20261201120000Z");
+        assert_eq!(tokens.checks_at(at + 5), vec![at]);
+        // Another host's clock is 100 s ahead: its failure counts here, at this clock's time.
+        assert_eq!(tokens.checks_at(at - 100), vec![at - 100]);
+        // Too far ahead to be real: counts nothing.
+        assert_eq!(
+            tokens.checks_at(at - MAX_FAILURE_AHEAD - 1),
+            Vec::<u64>::new()
+        );
+        // The check saved by the host behind keeps the time written by the host ahead.
+        let mut new = tokens.to_secret_file().unwrap();
+        new.state.checks = tokens.checks_at(at - 100);
+        rate_limit::record(
+            &mut new.state.checks,
+            pam_totp_core::params::DEFAULT_RATE_LIMIT,
+            at - 100,
+        );
+        let changes = tokens.changes(&new).unwrap();
+        assert!(changes[0]
+            .mods
+            .contains(&Mod::Add("oathLastFailure".into(), set("20261201120000Z"))));
+        assert!(changes[0]
+            .mods
+            .contains(&Mod::Add("oathFailureCount".into(), set("2"))));
     }
 
     #[test]

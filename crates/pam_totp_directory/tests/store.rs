@@ -507,3 +507,66 @@ fn a_search_answered_with_a_referral_is_refused() {
         }
     }
 }
+
+/// Two hosts whose clocks differ by more than the rate-limit window share one count: the
+/// host that is behind counts the other's failures (its `oathLastFailure` is ahead of this
+/// clock) and does not move `oathLastFailure` back, so that the host ahead counts them too.
+/// Alternating between the hosts must not reset the count.
+#[test]
+fn hosts_with_skewed_clocks_share_one_failure_count() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let token = token_dn("alice-phone");
+    let files = config(&slapd, Via::Ldaps);
+    let other_files = config(&slapd, Via::Ldapi);
+    const AHEAD: u64 = 120;
+    let mut behind = LdapStore::with_clock(&files.path, || NOW);
+    let mut ahead = LdapStore::with_clock(&other_files.path, || NOW + AHEAD);
+    let wrong = pam_totp_tests::consumers::wrong_code(KEY);
+    let mut allowed = 0;
+    for i in 0..6u64 {
+        let (store, now) = if i % 2 == 0 {
+            (&mut ahead, NOW + AHEAD + i)
+        } else {
+            (&mut behind, NOW + i)
+        };
+        let mut r = locked(store, "alice");
+        match check(&mut r, &wrong, now) {
+            Outcome::RateLimited { .. } => {}
+            outcome => {
+                assert_eq!(outcome, Outcome::Wrong);
+                r.save().unwrap_or_else(|e| panic!("save: {e}"));
+                allowed += 1;
+            }
+        }
+    }
+    assert_eq!(allowed, 3, "the limit is 3 checks per 30 s over both hosts");
+    assert_eq!(
+        state(&slapd, &token, "oathFailureCount").as_deref(),
+        Some("3")
+    );
+    // The time written by the host ahead stays.
+    assert_eq!(
+        state(&slapd, &token, "oathLastFailure"),
+        Some(pam_totp_directory::generalized_time::format(
+            NOW + AHEAD + 2
+        ))
+    );
+    // A value far ahead of every clock (broken) neither locks the user out nor stays.
+    slapd.modify_ldif(&format!(
+        "dn: {token}\nchangetype: modify\nreplace: oathLastFailure\noathLastFailure: 20991231000000Z\n"
+    ));
+    let mut r = locked(&mut behind, "alice");
+    assert_eq!(check(&mut r, &wrong, NOW + 10), Outcome::Wrong);
+    r.save().unwrap();
+    assert_eq!(
+        state(&slapd, &token, "oathLastFailure"),
+        Some(pam_totp_directory::generalized_time::format(NOW + 10))
+    );
+    assert_eq!(
+        state(&slapd, &token, "oathFailureCount").as_deref(),
+        Some("1")
+    );
+}
