@@ -311,13 +311,26 @@ pub struct TokenEntry {
 }
 
 /// The login-state values as the directory holds them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 struct RawState {
     watermark: Option<String>,
     failure_count: Option<String>,
     last_failure: Option<String>,
     /// In the order of [`TokenEntry::recovery`].
     recovery: Vec<String>,
+}
+
+/// The recovery codes' hashes are left out, as [`RecoveryHash`]'s own Debug does: they can be
+/// attacked offline.
+impl std::fmt::Debug for RawState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawState")
+            .field("watermark", &self.watermark)
+            .field("failure_count", &self.failure_count)
+            .field("last_failure", &self.last_failure)
+            .field("recovery", &format_args!("{} values", self.recovery.len()))
+            .finish()
+    }
 }
 
 /// The attributes read from a token entry.
@@ -873,6 +886,14 @@ mod tests {
         assert_eq!(t.failure_count, 2);
         assert_eq!(t.last_failure, generalized_time::parse("20261201120000Z"));
         assert_eq!(t.recovery.len(), 1);
+        // Neither the key nor the recovery code's hash in Debug.
+        let shown = format!("{t:?}");
+        assert!(
+            !shown.contains(&salt_code)
+                && !shown.contains("sha256$")
+                && !shown.contains("1234567890"),
+            "{shown}"
+        );
         let tokens = UserTokens {
             user: user(),
             totp: Some(t),
