@@ -570,3 +570,66 @@ fn hosts_with_skewed_clocks_share_one_failure_count() {
         Some("1")
     );
 }
+
+/// A user with a TOTP and an HOTP token: an HOTP code is saved as two modifies (the count on
+/// the TOTP entry, then the counter on the HOTP entry). Whichever of them loses, the login is
+/// refused: a second login with the same code, and a login whose counter another client
+/// (a slapd bind) moved between its read and its save.
+#[test]
+fn an_hotp_code_of_a_user_with_both_tokens_is_accepted_once() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let hotp_key = pam_totp_tests::RFC_SHA1_KEY;
+    let hotp_token = token_dn("alice-hotp");
+    slapd.add_ldif(&format!(
+        "dn: {params}\nobjectClass: device\nobjectClass: oathHOTPParams\ncn: alice-hotp-params\n\
+         oathOTPLength: 6\noathHMACAlgorithm: 1.2.840.113549.2.7\noathHOTPLookAhead: 5\n\n\
+         dn: {hotp_token}\nobjectClass: device\nobjectClass: oathHOTPToken\ncn: alice-hotp\n\
+         oathHOTPParams: {params}\noathSecret:: {key}\n",
+        params = params_dn("alice-hotp-params"),
+        key = base64_encode(&base32_decode(hotp_key)),
+    ));
+    slapd.modify_ldif(&format!(
+        "dn: {}\nchangetype: modify\nadd: objectClass\nobjectClass: oathHOTPUser\n-\n\
+         add: oathHOTPToken\noathHOTPToken: {hotp_token}\n",
+        user_dn("alice")
+    ));
+    let files = config(&slapd, Via::Ldaps);
+    let other_files = config(&slapd, Via::Ldapi);
+    let mut store = LdapStore::new(&files.path);
+    let mut other = LdapStore::new(&other_files.path);
+    let code = oathtool_hotp(hotp_key, 1, &[]);
+
+    // Two logins read the same state; the first to save wins, the other loses at its first
+    // modify.
+    let mut a = locked(&mut store, "alice");
+    assert_eq!(a.content().tokens().count(), 2);
+    let mut b = locked(&mut other, "alice");
+    assert!(check(&mut a, &code, NOW).is_success());
+    assert!(check(&mut b, &code, NOW).is_success());
+    a.save().unwrap_or_else(|e| panic!("save: {e}"));
+    assert_eq!(
+        state(&slapd, &hotp_token, "oathHOTPCounter").as_deref(),
+        Some("1")
+    );
+    assert!(b.save().expect_err("second use of the code").is_conflict());
+
+    // A login reads counter 1; a slapd bind (which REPLACEs the counter) moves it to 3; the
+    // login's first modify (the count) goes through, its counter swap does not: refused.
+    let next = oathtool_hotp(hotp_key, 2, &[]);
+    let mut c = locked(&mut store, "alice");
+    slapd.modify_ldif(&format!(
+        "dn: {hotp_token}\nchangetype: modify\nreplace: oathHOTPCounter\noathHOTPCounter: 3\n"
+    ));
+    assert!(check(&mut c, &next, NOW + 1).is_success());
+    let err = c.save().expect_err("counter moved meanwhile");
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(
+        state(&slapd, &hotp_token, "oathHOTPCounter").as_deref(),
+        Some("3")
+    );
+    let mut d = locked(&mut other, "alice");
+    assert!(!check(&mut d, &next, NOW + 2).is_success());
+}
