@@ -442,38 +442,6 @@ fn enroll_at_login_is_not_supported() {
     assert!(err.contains("totp-enroll --store ldap"), "{err}");
 }
 
-/// A user entry with an OATH user class whose token reference the search did not return
-/// (hidden by an ACL, or left behind) refuses the login, never reads as "not enrolled"
-/// (which nullok turns into a pass).
-#[test]
-fn a_user_class_without_its_token_reference_is_refused() {
-    needs_root!();
-    needs_slapd!();
-    let slapd = Slapd::start();
-    with_alice(&slapd);
-    let files = config(&slapd, Via::Ldaps);
-    let mut store = LdapStore::new(&files.path);
-    // hank: oathHOTPUser (its reference is optional in the schema) without oathHOTPToken.
-    slapd.add_ldif(&format!(
-        "dn: {}\nobjectClass: inetOrgPerson\nobjectClass: oathHOTPUser\n\
-         uid: hank\ncn: hank\nsn: hank\n",
-        user_dn("hank")
-    ));
-    match store.locate(&account("hank")) {
-        Located::Refused(e) => {
-            assert!(!e.is_not_enrolled(), "{e}");
-            let text = e.to_string();
-            assert!(
-                text.contains("oathHOTPToken") && text.contains("uid=hank,ou=people"),
-                "{text}"
-            );
-        }
-        Located::NotEnrolled(e) => panic!("hank must be refused, not 'not enrolled': {e}"),
-        Located::Found(_) => panic!("hank has no token"),
-        Located::ConfigError(e) => panic!("config: {e}"),
-    }
-}
-
 /// A referral below the base (the user may live on the other server): refused, never "not
 /// enrolled", and never a guess that the one entry seen is the only one.
 #[test]
