@@ -388,12 +388,17 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             hotp_window: self.opts.hotp_window,
             rate_limit: self.opts.rate_limit,
         };
-        let outcome = verify::check(locked.content_mut(), &code, self.now, policy);
+        // The time of the check, not of the prompt: a prompt answered long after it was
+        // shown must still count against the checks made meanwhile (a check recorded "in the
+        // future" of a stale time would fall out of the rate limit's window), and its code is
+        // the one of the moment it was typed. Never earlier than the start of this login.
+        let now = self.fe.clock().map_or(self.now, |t| t.max(self.now));
+        let outcome = verify::check(locked.content_mut(), &code, now, policy);
         drop(code);
         if outcome.is_success() {
             if let Some((host, _)) = &self.remember_from {
                 // Saved with the state the check changed, in the same write.
-                remember::record(&mut locked.content_mut().state.remembered, host, self.now);
+                remember::record(&mut locked.content_mut().state.remembered, host, now);
             }
         }
         if outcome.needs_save() {
