@@ -407,6 +407,12 @@ fn connect_tls(
 
 /// ldap3 over the Unix socket `socket`.
 fn connect_ldapi(config: &LdapConfig, socket: &Path) -> Result<LdapConn, DirectoryError> {
+    let unreachable = |reason: String| DirectoryError::Unreachable {
+        uri: config.uri.clone(),
+        reason,
+        config: config.path.clone(),
+    };
+    let socket = &crate::ldapi_socket::trusted(socket).map_err(&unreachable)?;
     let url = format!("ldapi://{}", percent_encode(&socket.to_string_lossy()));
     LdapConn::with_settings(LdapConnSettings::new(), &url).map_err(|e| {
         let reason = match &e {
@@ -416,11 +422,7 @@ fn connect_ldapi(config: &LdapConfig, socket: &Path) -> Result<LdapConn, Directo
             LdapError::Io { source } => format!("{}: {}", socket.display(), io_reason(source)),
             other => other.to_string(),
         };
-        DirectoryError::Unreachable {
-            uri: config.uri.clone(),
-            reason,
-            config: config.path.clone(),
-        }
+        unreachable(reason)
     })
 }
 
