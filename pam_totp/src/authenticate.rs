@@ -382,18 +382,28 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         }
     }
 
+    /// The time a typed code is checked at: the clock read again after the answer, not the
+    /// time the prompt was shown. A prompt answered long after it was shown must still count
+    /// against the checks made meanwhile (a check recorded "in the future" of a stale time
+    /// would fall out of the rate limit's window), and its code is the one of the moment it
+    /// was typed. Never earlier than the start of this login.
+    fn time_of_check(&self) -> u64 {
+        self.fe.clock().map_or(self.now, |t| t.max(self.now))
+    }
+
     fn check(&mut self, mut locked: S::Locked, code: Zeroizing<String>) -> Verdict {
         let policy = Policy {
             window: self.opts.window,
             hotp_window: self.opts.hotp_window,
             rate_limit: self.opts.rate_limit,
         };
-        let outcome = verify::check(locked.content_mut(), &code, self.now, policy);
+        let now = self.time_of_check();
+        let outcome = verify::check(locked.content_mut(), &code, now, policy);
         drop(code);
         if outcome.is_success() {
             if let Some((host, _)) = &self.remember_from {
                 // Saved with the state the check changed, in the same write.
-                remember::record(&mut locked.content_mut().state.remembered, host, self.now);
+                remember::record(&mut locked.content_mut().state.remembered, host, now);
             }
         }
         if outcome.needs_save() {

@@ -51,4 +51,7 @@ pub trait Frontend {
     /// Records that the kept code was accepted (or the user found not enrolled under
     /// `nullok`), so that a successful transaction raises no alarm.
     fn settle_kept_code(&mut self);
+    /// The Unix time now, read again when a typed code is checked (the user may have taken a
+    /// while to type it); None when the clock cannot be read.
+    fn clock(&self) -> Option<u64>;
 }

@@ -118,6 +118,10 @@ impl Frontend for PamFrontend<'_> {
     fn settle_kept_code(&mut self) {
         ffi::settle_kept_code(self.pamh);
     }
+
+    fn clock(&self) -> Option<u64> {
+        unix_now()
+    }
 }
 
 /// The `auth` hook over the store `make_store` opens for the options in force, which serves
@@ -145,9 +149,9 @@ pub fn authenticate_hook<S: SecretStore>(
         );
         return PamResultCode::PAM_SERVICE_ERR;
     };
-    let now = match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs(),
-        Err(_) => {
+    let now = match unix_now() {
+        Some(now) => now,
+        None => {
             fe.log(
                 Level::Error,
                 "the system clock is before 1970; fix the time (NTP)",
@@ -206,4 +210,12 @@ impl PamHooks for PamTotp {
         // No credentials to establish; success keeps sshd and sudo stacks working.
         PamResultCode::PAM_SUCCESS
     }
+}
+
+/// Seconds since 1970 by the system clock; None for a clock set before 1970.
+fn unix_now() -> Option<u64> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
 }

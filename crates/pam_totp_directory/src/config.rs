@@ -427,10 +427,8 @@ mod tests {
 
     #[test]
     fn files_are_checked() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIPPED files_are_checked: needs root (files must be root-owned)");
-            return;
-        }
+        // The files must be root-owned.
+        pam_totp_tests::needs_root!();
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();

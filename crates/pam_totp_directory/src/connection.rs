@@ -122,7 +122,9 @@ impl Connection {
     }
 
     /// Searches `base` with `scope` and `filter` for `attrs`: Some(entries), or None when the
-    /// base does not exist or cannot be seen (rc 32).
+    /// base does not exist or cannot be seen (rc 32). A continuation reference (a referral to
+    /// another server, not followed) or an entry that cannot be parsed fails the search: the
+    /// entries returned would not be all that match.
     pub fn search(
         &mut self,
         base: &str,
@@ -139,10 +141,37 @@ impl Connection {
             .map_err(|e| self.failure(&operation(), e))?;
         let (items, done) = (result.0, result.1);
         match done.rc {
-            0 => Ok(Some(items.into_iter().filter_map(Entry::parse).collect())),
-            rc::NO_SUCH_OBJECT => Ok(None),
-            _ => Err(self.failure(&operation(), LdapError::from(done))),
+            0 => {}
+            rc::NO_SUCH_OBJECT => return Ok(None),
+            _ => return Err(self.failure(&operation(), LdapError::from(done))),
         }
+        let incomplete = |reason: &str| DirectoryError::Operation {
+            uri: self.uri.clone(),
+            operation: operation(),
+            reason: reason.to_string(),
+        };
+        // ldap3 collects continuation references in the result's `refs`.
+        if !done.refs.is_empty() {
+            return Err(incomplete(
+                "the server answered with a referral to another server, which pam_totp does not follow; set base to a subtree this server holds, or remove the referral",
+            ));
+        }
+        let mut entries = Vec::with_capacity(items.len());
+        for item in items {
+            if item.is_intermediate() {
+                continue;
+            }
+            if item.is_ref() {
+                return Err(incomplete(
+                    "the server answered with a referral to another server, which pam_totp does not follow; set base to a subtree this server holds, or remove the referral",
+                ));
+            }
+            entries.push(
+                Entry::parse(item)
+                    .ok_or_else(|| incomplete("the server sent an entry that cannot be parsed"))?,
+            );
+        }
+        Ok(Some(entries))
     }
 
     /// Reads entry `dn` (a base search for `attrs`): None when it does not exist or cannot be
@@ -378,6 +407,12 @@ fn connect_tls(
 
 /// ldap3 over the Unix socket `socket`.
 fn connect_ldapi(config: &LdapConfig, socket: &Path) -> Result<LdapConn, DirectoryError> {
+    let unreachable = |reason: String| DirectoryError::Unreachable {
+        uri: config.uri.clone(),
+        reason,
+        config: config.path.clone(),
+    };
+    let socket = &crate::ldapi_socket::trusted(socket).map_err(&unreachable)?;
     let url = format!("ldapi://{}", percent_encode(&socket.to_string_lossy()));
     LdapConn::with_settings(LdapConnSettings::new(), &url).map_err(|e| {
         let reason = match &e {
@@ -387,11 +422,7 @@ fn connect_ldapi(config: &LdapConfig, socket: &Path) -> Result<LdapConn, Directo
             LdapError::Io { source } => format!("{}: {}", socket.display(), io_reason(source)),
             other => other.to_string(),
         };
-        DirectoryError::Unreachable {
-            uri: config.uri.clone(),
-            reason,
-            config: config.path.clone(),
-        }
+        unreachable(reason)
     })
 }
 

@@ -97,6 +97,11 @@ pub fn oid_of(algorithm: Algorithm) -> &'static str {
 /// Most checks rebuilt from `oathFailureCount` (the largest `rate_limit=` allows 1000).
 const MAX_REBUILT_CHECKS: u64 = 1000;
 
+/// How far `oathLastFailure` may be ahead of this host's clock (written by a host whose clock
+/// is ahead) and still count here; a time further ahead is taken for a broken value: it
+/// counts nothing and is replaced at the next check.
+pub const MAX_FAILURE_AHEAD: u64 = 3600;
+
 /// Which of a user's two token references.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
@@ -169,9 +174,10 @@ impl UserEntry {
 }
 
 /// Finds the OATH user `name` below `config_base`: `(&(objectClass=oathUser)(uid=NAME))` in
-/// the subtree. None when there is none; an error when there are several, or when the base
-/// cannot be searched (which must not pass for "no such user"). `config` names the
-/// configuration file for messages.
+/// the subtree. None when there is none; an error when there are several, when the base
+/// cannot be searched, or when the entry's classes promise a token reference the search did
+/// not return ([`check_references`]): none of these may pass for "not enrolled". `config`
+/// names the configuration file for messages.
 pub fn find_user(
     conn: &mut Connection,
     config_base: &str,
@@ -183,7 +189,39 @@ pub fn find_user(
         attr::USER_CLASS,
         ldap3::ldap_escape(name)
     );
-    find_one(conn, config_base, name, &filter, config)
+    let found = find_one(conn, config_base, name, &filter, config)?;
+    if let Some(user) = &found {
+        check_references(conn.identity(), user)?;
+    }
+    Ok(found)
+}
+
+/// Refuses an OATH user entry that may be hiding its tokens from `identity`: `oathTOTPUser`
+/// without `oathTOTPToken` (which that class requires, so an ACL hides it), or an entry
+/// without references whose classes cannot be seen. (`oathHOTPUser` does not require
+/// `oathHOTPToken`: without it, the entry has no HOTP token.)
+pub fn check_references(identity: &str, user: &UserEntry) -> Result<(), DirectoryError> {
+    if user.entry.has_class(attr::TOTP_USER_CLASS) && user.totp_token.is_none() {
+        return Err(DirectoryError::AccessDenied {
+            identity: identity.to_string(),
+            what: format!(
+                "read {} of {} (its objectClass {} requires one)",
+                attr::TOTP_TOKEN,
+                shown_dn(&user.dn),
+                attr::TOTP_USER_CLASS
+            ),
+        });
+    }
+    if !user.has_tokens() && !user.entry.has("objectClass") {
+        return Err(DirectoryError::AccessDenied {
+            identity: identity.to_string(),
+            what: format!(
+                "read objectClass of {} (without it a user without tokens cannot be told from one whose tokens are hidden)",
+                shown_dn(&user.dn)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Finds the entry with `uid=NAME` below `config_base` whatever its classes (for enrolling a
@@ -268,13 +306,26 @@ pub struct TokenEntry {
 }
 
 /// The login-state values as the directory holds them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 struct RawState {
     watermark: Option<String>,
     failure_count: Option<String>,
     last_failure: Option<String>,
     /// In the order of [`TokenEntry::recovery`].
     recovery: Vec<String>,
+}
+
+/// The recovery codes' hashes are left out, as [`RecoveryHash`]'s own Debug does: they can be
+/// attacked offline.
+impl std::fmt::Debug for RawState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawState")
+            .field("watermark", &self.watermark)
+            .field("failure_count", &self.failure_count)
+            .field("last_failure", &self.last_failure)
+            .field("recovery", &format_args!("{} values", self.recovery.len()))
+            .finish()
+    }
 }
 
 /// The attributes read from a token entry.
@@ -581,14 +632,23 @@ impl UserTokens {
         let state = first;
         file.recovery = state.recovery.clone();
         file.created = state.created.and_then(datetime_from_unix);
-        file.state.checks = match state.last_failure {
-            Some(at) if state.failure_count > 0 => {
-                let n = state.failure_count.min(MAX_REBUILT_CHECKS);
-                vec![at; usize::try_from(n).unwrap_or(0)]
-            }
-            _ => Vec::new(),
-        };
+        file.state.checks = rebuilt_checks(state, state.last_failure);
         Ok(file)
+    }
+
+    /// The checks the state entry's failure count stands for, judged at `now`:
+    /// `oathFailureCount` copies of `oathLastFailure`. A time ahead of `now` (another host's
+    /// clock is ahead) counts as `now`, so that this host counts those checks as that host
+    /// does; one more than [`MAX_FAILURE_AHEAD`] ahead counts nothing.
+    pub fn checks_at(&self, now: u64) -> Vec<u64> {
+        let Some(state) = self.state_entry() else {
+            return Vec::new();
+        };
+        let at = state
+            .last_failure
+            .filter(|t| *t <= now.saturating_add(MAX_FAILURE_AHEAD))
+            .map(|t| t.min(now));
+        rebuilt_checks(state, at)
     }
 
     /// The modifies that save `new` (this record after a login changed it): first one modify
@@ -650,11 +710,16 @@ impl UserTokens {
             state.raw.failure_count.as_deref(),
             count.to_string(),
         ));
-        if let Some(newest) = new.state.checks.iter().max() {
+        if let Some(&newest) = new.state.checks.iter().max() {
+            // Never moved back: a time written by a host whose clock is ahead stays, so that
+            // that host still counts these checks (unless it is too far ahead to be real).
+            let kept = state
+                .last_failure
+                .filter(|old| *old > newest && *old <= newest.saturating_add(MAX_FAILURE_AHEAD));
             mods.extend(compare_and_swap(
                 attr::LAST_FAILURE,
                 state.raw.last_failure.as_deref(),
-                generalized_time::format(*newest),
+                generalized_time::format(kept.unwrap_or(newest)),
             ));
         }
         for (raw, code) in state.raw.recovery.iter().zip(&state.recovery) {
@@ -671,6 +736,17 @@ impl UserTokens {
         });
         changes.extend(later);
         Ok(changes)
+    }
+}
+
+/// `oathFailureCount` copies of `at` (none without a time or a count).
+fn rebuilt_checks(state: &TokenEntry, at: Option<u64>) -> Vec<u64> {
+    match at {
+        Some(at) if state.failure_count > 0 => {
+            let n = state.failure_count.min(MAX_REBUILT_CHECKS);
+            vec![at; usize::try_from(n).unwrap_or(0)]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -805,6 +881,14 @@ mod tests {
         assert_eq!(t.failure_count, 2);
         assert_eq!(t.last_failure, generalized_time::parse("20261201120000Z"));
         assert_eq!(t.recovery.len(), 1);
+        // Neither the key nor the recovery code's hash in Debug.
+        let shown = format!("{t:?}");
+        assert!(
+            !shown.contains(&salt_code)
+                && !shown.contains("sha256$")
+                && !shown.contains("1234567890"),
+            "{shown}"
+        );
         let tokens = UserTokens {
             user: user(),
             totp: Some(t),
@@ -1041,6 +1125,35 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_time_ahead_of_this_clock_counts_and_stays() {
+        let tokens = both(Some(b"100"), None);
+        let at = t_of("20261201120000Z");
+        assert_eq!(tokens.checks_at(at + 5), vec![at]);
+        // Another host's clock is 100 s ahead: its failure counts here, at this clock's time.
+        assert_eq!(tokens.checks_at(at - 100), vec![at - 100]);
+        // Too far ahead to be real: counts nothing.
+        assert_eq!(
+            tokens.checks_at(at - MAX_FAILURE_AHEAD - 1),
+            Vec::<u64>::new()
+        );
+        // The check saved by the host behind keeps the time written by the host ahead.
+        let mut new = tokens.to_secret_file().unwrap();
+        new.state.checks = tokens.checks_at(at - 100);
+        rate_limit::record(
+            &mut new.state.checks,
+            pam_totp_core::params::DEFAULT_RATE_LIMIT,
+            at - 100,
+        );
+        let changes = tokens.changes(&new).unwrap();
+        assert!(changes[0]
+            .mods
+            .contains(&Mod::Add("oathLastFailure".into(), set("20261201120000Z"))));
+        assert!(changes[0]
+            .mods
+            .contains(&Mod::Add("oathFailureCount".into(), set("2"))));
+    }
+
+    #[test]
     fn only_login_state_is_saved() {
         let tokens = both(Some(b"100"), Some(b"3"));
         let old = tokens.to_secret_file().unwrap();
@@ -1061,6 +1174,50 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_hidden_totp_reference_is_not_a_user_without_tokens() {
+        let user = |attrs: &[(&str, &[&[u8]])], totp: Option<&str>, hotp: Option<&str>| UserEntry {
+            dn: "uid=alice,ou=people".into(),
+            totp_token: totp.map(str::to_string),
+            hotp_token: hotp.map(str::to_string),
+            entry: Entry::new("uid=alice,ou=people", attrs),
+        };
+        let totp_class: &[&[u8]] = &[b"inetOrgPerson", b"oathTOTPUser"];
+        let both_classes: &[&[u8]] = &[b"inetOrgPerson", b"oathTOTPUser", b"oathHOTPUser"];
+        let other_class: &[&[u8]] = &[b"inetOrgPerson", b"someOtherOathUser"];
+        // oathTOTPToken is a MUST of oathTOTPUser: missing from the result, an ACL hides it.
+        let hidden = user(&[("objectClass", totp_class)], None, None);
+        let err = check_references("bind_dn=cn=svc", &hidden).unwrap_err();
+        assert!(matches!(err, DirectoryError::AccessDenied { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("read oathTOTPToken of uid=alice,ou=people")
+                && text.contains("fix the directory's ACL"),
+            "{text}"
+        );
+        // TOTP visible: a TOTP user; oathHOTPUser without its (optional) reference.
+        let half = user(&[("objectClass", both_classes)], Some("cn=t"), None);
+        assert!(check_references("id", &half).is_ok());
+        let hotp_only_class: &[&[u8]] = &[b"inetOrgPerson", b"oathHOTPUser"];
+        assert!(
+            check_references("id", &user(&[("objectClass", hotp_only_class)], None, None)).is_ok()
+        );
+        // Classes not visible and no reference: cannot be told apart.
+        let blind = user(&[], None, None);
+        assert!(check_references("id", &blind)
+            .unwrap_err()
+            .to_string()
+            .contains("read objectClass"));
+        // Visibly without a user class and without references: without tokens.
+        assert!(check_references("id", &user(&[("objectClass", other_class)], None, None)).is_ok());
+        assert!(check_references(
+            "id",
+            &user(&[("objectClass", both_classes)], Some("a"), Some("b"))
+        )
+        .is_ok());
+        assert!(check_references("id", &user(&[], Some("a"), None)).is_ok());
     }
 
     #[test]

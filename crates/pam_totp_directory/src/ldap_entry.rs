@@ -77,7 +77,7 @@ impl Entry {
     }
 
     /// Parses a search result item: Some(entry) for an entry, None for a referral or a
-    /// malformed item (the caller treats both as "not an entry").
+    /// malformed item (the caller fails the search on both).
     pub fn parse(item: ResultEntry) -> Option<Entry> {
         if item.is_ref() {
             return None;

@@ -19,6 +19,7 @@ pub mod entries;
 pub mod error;
 pub mod generalized_time;
 pub mod ldap_entry;
+pub mod ldapi_socket;
 pub mod root_file;
 pub mod store;
 pub mod tls;

@@ -18,7 +18,8 @@ const NOT_PRIVATE: u32 = 0o027;
 const WRITABLE: u32 = 0o022;
 
 /// Reads a private root file (the configuration, the bind password): a regular file, not a
-/// symbolic link, owned by root, mode 0600 or 0640 (or stricter), at most `max` bytes.
+/// symbolic link, owned by root, mode 0600 (or 0640 with group root, or stricter), at most
+/// `max` bytes.
 pub fn read_private(path: &Path, max: usize) -> Result<Zeroizing<Vec<u8>>, String> {
     let shown = path.display();
     let (mut file, meta) = bounded::open_regular(path).map_err(|e| open_problem(&e))?;
@@ -32,6 +33,12 @@ pub fn read_private(path: &Path, max: usize) -> Result<Zeroizing<Vec<u8>>, Strin
     if mode & NOT_PRIVATE != 0 {
         return Err(format!(
             "has mode {mode:04o}: it must not be writable by its group nor readable by others; chmod 600 {shown}"
+        ));
+    }
+    if mode & 0o040 != 0 && meta.gid() != 0 {
+        return Err(format!(
+            "is readable by its group (gid {}), which would give the group the directory password; chmod 600 {shown} (or chgrp root)",
+            meta.gid()
         ));
     }
     bounded::read_bounded(&mut file, max).map_err(|e| read_problem(&e, max))
@@ -104,10 +111,8 @@ mod tests {
 
     #[test]
     fn modes_and_links() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIPPED modes_and_links: needs root (files must be root-owned)");
-            return;
-        }
+        // The files must be root-owned.
+        pam_totp_tests::needs_root!();
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         for mode in [0o600, 0o640, 0o400] {
@@ -137,5 +142,13 @@ mod tests {
         assert!(read_private(&owned, 100)
             .unwrap_err()
             .contains("chown root"));
+        // 0640 only with group root: another group would read the directory password.
+        let grouped = file(d, "grouped", 0o640);
+        std::os::unix::fs::chown(&grouped, None, Some(1000)).unwrap();
+        let err = read_private(&grouped, 100).unwrap_err();
+        assert!(
+            err.contains("gid 1000") && err.contains("chmod 600"),
+            "{err}"
+        );
     }
 }

@@ -14,21 +14,37 @@ use pam_totp_core::secret_file::SecretFile;
 use pam_totp_core::store::{Located, LockedRecord, Record, SecretStore};
 use pam_totp_core::user_db::Account;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The system clock as Unix seconds (0 before 1970, which no failure time is).
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// Users' tokens in the directory named by an LDAP configuration file.
 pub struct LdapStore {
     config_path: PathBuf,
     config: Option<LdapConfig>,
     conn: Option<Connection>,
+    clock: fn() -> u64,
 }
 
 impl LdapStore {
     /// The store of the configuration file `config_path` (read at the first use).
     pub fn new(config_path: &Path) -> LdapStore {
+        LdapStore::with_clock(config_path, unix_now)
+    }
+
+    /// As [`LdapStore::new`], with `clock` giving the Unix time at which the failure count
+    /// read from the directory is judged (the login's clock; tests pass a fixed one).
+    pub fn with_clock(config_path: &Path, clock: fn() -> u64) -> LdapStore {
         LdapStore {
             config_path: config_path.to_path_buf(),
             config: None,
             conn: None,
+            clock,
         }
     }
 
@@ -178,7 +194,8 @@ impl SecretStore for LdapStore {
     fn lock(&mut self, opened: OpenedEntries) -> Result<ReadEntries, DirectoryError> {
         // No lock: the current values, read now, are what `save` swaps.
         let tokens = self.with_connection(|conn| entries::read_user_tokens(conn, &opened.user))?;
-        let content = tokens.to_secret_file()?;
+        let mut content = tokens.to_secret_file()?;
+        content.state.checks = tokens.checks_at((self.clock)());
         Ok(ReadEntries {
             tokens,
             content,

@@ -3,7 +3,12 @@
 //! port and a stopped (SIGSTOP) server are each refused with a message naming the cause and
 //! the fix, the last within the timeout.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure is a panic
 
 mod common;
 
@@ -210,4 +215,94 @@ fn an_operation_on_a_stopped_server_times_out() {
     let text = result.expect_err("no answer").to_string();
     assert!(text.contains("no answer within 2 s (search of"), "{text}");
     assert!(took < Duration::from_millis(3000), "{took:?}");
+}
+
+/// A fake server on ldap://: answers the first request (StartTLS) with `result_code`, then
+/// records everything the client sends until it closes or 2 s pass.
+fn fake_starttls_server(result_code: u8) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        // The StartTLS request: SEQUENCE (short length) { INTEGER messageID, [APPLICATION 23] }.
+        let mut head = [0u8; 2];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(head[0], 0x30, "an LDAP message first");
+        let mut request = vec![0u8; usize::from(head[1])];
+        stream.read_exact(&mut request).unwrap();
+        assert_eq!(&request[..2], &[0x02, 0x01], "a one-byte message id");
+        let id = request[2];
+        assert_eq!(request[3], 0x77, "an extended request (StartTLS) first");
+        // ExtendedResponse { resultCode, matchedDN "", diagnosticMessage "" }.
+        let response = [
+            0x30,
+            0x0c,
+            0x02,
+            0x01,
+            id,
+            0x78,
+            0x07,
+            0x0a,
+            0x01,
+            result_code,
+            0x04,
+            0x00,
+            0x04,
+            0x00,
+        ];
+        stream.write_all(&response).unwrap();
+        let mut rest = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&buf[..n]);
+        }
+        rest
+    });
+    (port, handle)
+}
+
+/// ldap:// never binds without TLS: a server that refuses StartTLS gets no bind, and one that
+/// accepts it but does not speak TLS gets a TLS handshake and nothing else; the password never
+/// crosses the wire.
+#[test]
+fn no_bind_is_sent_unless_starttls_succeeded() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    let files = config(&slapd, Via::StartTls);
+    for result_code in [2u8, 0u8] {
+        let (port, server) = fake_starttls_server(result_code);
+        let mut cfg = files.load();
+        cfg.uri = format!("ldap://127.0.0.1:{port}");
+        cfg.endpoint = pam_totp_directory::config::Endpoint::StartTls {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let err = Connection::open(&cfg).err().expect("no TLS, no connection");
+        let text = err.to_string();
+        let sent = server.join().unwrap();
+        assert!(
+            !sent
+                .windows(SERVICE_PASSWORD.len())
+                .any(|w| w == SERVICE_PASSWORD.as_bytes()),
+            "the bind password was sent ({result_code}): {text}"
+        );
+        if result_code == 0 {
+            // Only a TLS handshake record (ClientHello) followed, if anything.
+            assert!(sent.is_empty() || sent[0] == 0x16, "{sent:02x?}");
+        } else {
+            assert!(
+                sent.is_empty(),
+                "sent after a refused StartTLS: {sent:02x?}"
+            );
+            assert!(text.contains("StartTLS") && text.contains("rc 2"), "{text}");
+        }
+    }
 }

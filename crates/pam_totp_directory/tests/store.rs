@@ -324,7 +324,10 @@ fn malformed_entries_are_refused_before_the_prompt() {
             text.contains(wanted) && text.contains("is not usable"),
             "{text}"
         );
-        assert!(text.contains(&format!("cn?{uid}-params")), "{text}");
+        assert!(
+            text.contains(&format!("cn={uid}-params,ou=params")),
+            "{text}"
+        );
     }
 }
 
@@ -437,4 +440,164 @@ fn enroll_at_login_is_not_supported() {
     );
     let err = store.create(f, &file).unwrap_err().to_string();
     assert!(err.contains("totp-enroll --store ldap"), "{err}");
+}
+
+/// A referral below the base (the user may live on the other server): refused, never "not
+/// enrolled", and never a guess that the one entry seen is the only one.
+#[test]
+fn a_search_answered_with_a_referral_is_refused() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let files = config(&slapd, Via::Ldaps);
+    let mut store = LdapStore::new(&files.path);
+    assert!(matches!(
+        store.locate(&account("zed")),
+        Located::NotEnrolled(_)
+    ));
+    // A subordinate referral below the base: the server answers a subtree search for any
+    // name with a continuation reference to the other server.
+    slapd.add_ldif(&format!(
+        "dn: ou=remote,{people}\nobjectClass: referral\nobjectClass: extensibleObject\n\
+         ou: remote\nref: ldap://ldap2.example.org/ou=remote,{people}\n",
+        people = pam_totp_tests::slapd::PEOPLE
+    ));
+    for name in ["zed", "alice"] {
+        match store.locate(&account(name)) {
+            Located::Refused(e) => {
+                assert!(!e.is_not_enrolled(), "{e}");
+                assert!(e.to_string().contains("referral"), "{e}");
+            }
+            Located::NotEnrolled(e) => panic!("{name} must be refused, not 'not enrolled': {e}"),
+            Located::Found(_) => panic!("{name}: a search with a referral must be refused"),
+            Located::ConfigError(e) => panic!("config: {e}"),
+        }
+    }
+}
+
+/// Two hosts whose clocks differ by more than the rate-limit window share one count: the
+/// host that is behind counts the other's failures (its `oathLastFailure` is ahead of this
+/// clock) and does not move `oathLastFailure` back, so that the host ahead counts them too.
+/// Alternating between the hosts must not reset the count.
+#[test]
+fn hosts_with_skewed_clocks_share_one_failure_count() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let token = token_dn("alice-phone");
+    let files = config(&slapd, Via::Ldaps);
+    let other_files = config(&slapd, Via::Ldapi);
+    const AHEAD: u64 = 120;
+    let mut behind = LdapStore::with_clock(&files.path, || NOW);
+    let mut ahead = LdapStore::with_clock(&other_files.path, || NOW + AHEAD);
+    let wrong = pam_totp_tests::consumers::wrong_code(KEY);
+    let mut allowed = 0;
+    for i in 0..6u64 {
+        let (store, now) = if i % 2 == 0 {
+            (&mut ahead, NOW + AHEAD + i)
+        } else {
+            (&mut behind, NOW + i)
+        };
+        let mut r = locked(store, "alice");
+        match check(&mut r, &wrong, now) {
+            Outcome::RateLimited { .. } => {}
+            outcome => {
+                assert_eq!(outcome, Outcome::Wrong);
+                r.save().unwrap_or_else(|e| panic!("save: {e}"));
+                allowed += 1;
+            }
+        }
+    }
+    assert_eq!(allowed, 3, "the limit is 3 checks per 30 s over both hosts");
+    assert_eq!(
+        state(&slapd, &token, "oathFailureCount").as_deref(),
+        Some("3")
+    );
+    // The time written by the host ahead stays.
+    assert_eq!(
+        state(&slapd, &token, "oathLastFailure"),
+        Some(pam_totp_directory::generalized_time::format(
+            NOW + AHEAD + 2
+        ))
+    );
+    // A value far ahead of every clock (broken) neither locks the user out nor stays.
+    slapd.modify_ldif(&format!(
+        "dn: {token}\nchangetype: modify\nreplace: oathLastFailure\noathLastFailure: 20991231000000Z\n"
+    ));
+    let mut r = locked(&mut behind, "alice");
+    assert_eq!(check(&mut r, &wrong, NOW + 10), Outcome::Wrong);
+    r.save().unwrap();
+    assert_eq!(
+        state(&slapd, &token, "oathLastFailure"),
+        Some(pam_totp_directory::generalized_time::format(NOW + 10))
+    );
+    assert_eq!(
+        state(&slapd, &token, "oathFailureCount").as_deref(),
+        Some("1")
+    );
+}
+
+/// A user with a TOTP and an HOTP token: an HOTP code is saved as two modifies (the count on
+/// the TOTP entry, then the counter on the HOTP entry). Whichever of them loses, the login is
+/// refused: a second login with the same code, and a login whose counter another client
+/// (a slapd bind) moved between its read and its save.
+#[test]
+fn an_hotp_code_of_a_user_with_both_tokens_is_accepted_once() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let hotp_key = pam_totp_tests::RFC_SHA1_KEY;
+    let hotp_token = token_dn("alice-hotp");
+    slapd.add_ldif(&format!(
+        "dn: {params}\nobjectClass: device\nobjectClass: oathHOTPParams\ncn: alice-hotp-params\n\
+         oathOTPLength: 6\noathHMACAlgorithm: 1.2.840.113549.2.7\noathHOTPLookAhead: 5\n\n\
+         dn: {hotp_token}\nobjectClass: device\nobjectClass: oathHOTPToken\ncn: alice-hotp\n\
+         oathHOTPParams: {params}\noathSecret:: {key}\n",
+        params = params_dn("alice-hotp-params"),
+        key = base64_encode(&base32_decode(hotp_key)),
+    ));
+    slapd.modify_ldif(&format!(
+        "dn: {}\nchangetype: modify\nadd: objectClass\nobjectClass: oathHOTPUser\n-\n\
+         add: oathHOTPToken\noathHOTPToken: {hotp_token}\n",
+        user_dn("alice")
+    ));
+    let files = config(&slapd, Via::Ldaps);
+    let other_files = config(&slapd, Via::Ldapi);
+    let mut store = LdapStore::new(&files.path);
+    let mut other = LdapStore::new(&other_files.path);
+    let code = oathtool_hotp(hotp_key, 1, &[]);
+
+    // Two logins read the same state; the first to save wins, the other loses at its first
+    // modify.
+    let mut a = locked(&mut store, "alice");
+    assert_eq!(a.content().tokens().count(), 2);
+    let mut b = locked(&mut other, "alice");
+    assert!(check(&mut a, &code, NOW).is_success());
+    assert!(check(&mut b, &code, NOW).is_success());
+    a.save().unwrap_or_else(|e| panic!("save: {e}"));
+    assert_eq!(
+        state(&slapd, &hotp_token, "oathHOTPCounter").as_deref(),
+        Some("1")
+    );
+    assert!(b.save().expect_err("second use of the code").is_conflict());
+
+    // A login reads counter 1; a slapd bind (which REPLACEs the counter) moves it to 3; the
+    // login's first modify (the count) goes through, its counter swap does not: refused.
+    let next = oathtool_hotp(hotp_key, 2, &[]);
+    let mut c = locked(&mut store, "alice");
+    slapd.modify_ldif(&format!(
+        "dn: {hotp_token}\nchangetype: modify\nreplace: oathHOTPCounter\noathHOTPCounter: 3\n"
+    ));
+    assert!(check(&mut c, &next, NOW + 1).is_success());
+    let err = c.save().expect_err("counter moved meanwhile");
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(
+        state(&slapd, &hotp_token, "oathHOTPCounter").as_deref(),
+        Some("3")
+    );
+    let mut d = locked(&mut other, "alice");
+    assert!(!check(&mut d, &next, NOW + 2).is_success());
 }

@@ -104,7 +104,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                 return Verdict::AuthErr;
             };
             if let Outcome::Accepted { .. } =
-                verify::check(&mut file, &code, self.now, FIRST_CODE_POLICY)
+                verify::check(&mut file, &code, self.time_of_check(), FIRST_CODE_POLICY)
             {
                 accepted = true;
                 break;
@@ -140,7 +140,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
                 return Verdict::AuthErr;
             }
         };
-        enrollment::complete(&mut file, self.now, hashes);
+        enrollment::complete(&mut file, self.time_of_check(), hashes);
         // Located again: opening the record used up the first handle.
         let found = match self.store.locate(account) {
             Located::Found(found) => found,

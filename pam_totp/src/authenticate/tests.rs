@@ -693,6 +693,35 @@ fn the_rate_limit_refuses_without_looking_at_the_code_and_tells_the_user() {
 }
 
 #[test]
+fn a_prompt_answered_late_counts_against_the_checks_made_meanwhile() {
+    // The prompt was shown at NOW; while it was open, other logins made three checks 40 s
+    // later. The answer arrives at NOW + 45: against the time the prompt was shown those checks
+    // lie in the future and would fall out of the window (each late answer would then reset
+    // the count); against the time of the check they are the last three, so it is refused.
+    let mut env = Env::enrolled().answers(&[&code(0)]);
+    let mut file = enrollment();
+    file.state.checks = vec![NOW + 40, NOW + 41, NOW + 42];
+    env.store.shelf().records.insert("alice".into(), file);
+    env.pam.clock = Some(NOW + 45);
+    assert_eq!(env.run(&["rate_limit=3/30"]), Verdict::AuthErr);
+    assert!(env.logged(
+        Level::Warning,
+        "reason=rate limit of 3 checks per 30 s reached"
+    ));
+    assert_eq!(env.record().state.marks[0], None);
+}
+
+#[test]
+fn a_code_is_checked_at_the_time_it_is_typed() {
+    // The prompt was shown at NOW and answered two minutes later with the code of that moment.
+    let late = NOW + 120;
+    let mut env = Env::enrolled().answers(&[&code(4)]);
+    env.pam.clock = Some(late);
+    assert_eq!(env.run(&[]), Verdict::Success);
+    assert_eq!(env.record().state.checks, [late]);
+}
+
+#[test]
 fn below_the_rate_limit_the_code_is_checked() {
     let mut env = Env::enrolled().answers(&[&code(0)]);
     let mut file = enrollment();

@@ -107,6 +107,19 @@ fn a_user_without_a_record_is_shown_the_key_and_enrolled_by_a_right_first_code()
 }
 
 #[test]
+fn a_user_who_takes_minutes_to_scan_the_code_is_enrolled_with_the_code_of_then() {
+    // The QR code was shown at NOW; the phone shows the first code three minutes later.
+    let late = NOW + 180;
+    let mut env = placed();
+    env.pam.clock = Some(late);
+    env.pam.responder = Some(Box::new(move |informed: &[String]| {
+        shown_key(informed).map(|k| reference::totp(&k, late, 6))
+    }));
+    assert_eq!(env.run(&["enroll"]), Verdict::Success);
+    assert_eq!(env.record().state.marks[0], Some(late / 30));
+}
+
+#[test]
 fn wrong_first_codes_write_nothing_within_the_rate_limit() {
     let mut env = placed().answers(&["000000", "111111"]);
     assert_eq!(env.run(&["enroll", "rate_limit=2/30"]), Verdict::AuthErr);

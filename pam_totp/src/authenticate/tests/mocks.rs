@@ -57,6 +57,9 @@ pub struct MockPam {
     pub responder: Option<Responder>,
     /// The application passed PAM_SILENT.
     pub silent: bool,
+    /// What the clock says when a code is checked (None: the flow keeps the time it started
+    /// at).
+    pub clock: Option<u64>,
 }
 
 impl MockPam {
@@ -78,6 +81,7 @@ impl MockPam {
             keeps_data: true,
             responder: None,
             silent: false,
+            clock: None,
         }
     }
 
@@ -168,6 +172,10 @@ impl Frontend for MockPam {
         if let Some(kept) = &self.kept {
             kept.settle();
         }
+    }
+
+    fn clock(&self) -> Option<u64> {
+        self.clock
     }
 }
 
