@@ -198,7 +198,11 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
     }
 
     fn refused_file(&mut self, e: &S::Error) {
-        let line = format!("refusing secret file of user={}: {e}", self.log_user);
+        let record = match self.opts.store {
+            Store::File => "secret file",
+            Store::Ldap => "directory entries",
+        };
+        let line = format!("refusing {record} of user={}: {e}", self.log_user);
         self.fe.log(Level::Error, &line);
     }
 
@@ -410,7 +414,7 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
             if let Err(e) = locked.save() {
                 let line = if e.is_conflict() {
                     format!(
-                        "login of user={} lost a race: {e} (refused to keep codes single-use)",
+                        "login of user={} lost a race: {e} (refused: a code is accepted only once)",
                         self.log_user
                     )
                 } else {
@@ -624,6 +628,9 @@ impl<U: UserDb, S: SecretStore> Flow<'_, U, S> {
         let fix = match self.opts.nullok_until {
             Some(until) => {
                 format!("the grace period ended with {until} (nullok_until); run totp-enroll")
+            }
+            None if self.opts.store == Store::Ldap => {
+                "enroll with totp-enroll --store ldap or add nullok".to_string()
             }
             None => "run totp-enroll or add nullok".to_string(),
         };

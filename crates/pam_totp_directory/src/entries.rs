@@ -581,7 +581,7 @@ pub fn read_user_tokens(
 /// The error for a user entry without token references.
 pub fn not_enrolled_without_tokens(dn: &str) -> DirectoryError {
     DirectoryError::NotEnrolled(format!(
-        "directory entry {} has neither {} nor {}: not enrolled (enroll with totp-enroll --store ldap)",
+        "directory entry {} has neither {} nor {}",
         shown_dn(dn),
         attr::TOTP_TOKEN,
         attr::HOTP_TOKEN

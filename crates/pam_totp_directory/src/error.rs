@@ -41,7 +41,7 @@ pub enum DirectoryError {
         config: PathBuf,
     },
     /// TLS failed: the server certificate is not trusted, or the handshake broke.
-    #[error("TLS: {problem} (uri {uri}, ca_file={}); fix ca_file in {} or the server certificate", ca_file.display(), config.display())]
+    #[error("TLS with {uri}: {problem} (ca_file={} in {})", ca_file.display(), config.display())]
     Tls {
         /// The configured URI.
         uri: String,

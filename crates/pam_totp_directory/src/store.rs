@@ -174,7 +174,7 @@ impl SecretStore for LdapStore {
             Ok(Some(user)) if user.has_tokens() => Located::Found(FoundEntries { user }),
             Ok(Some(user)) => Located::NotEnrolled(entries::not_enrolled_without_tokens(&user.dn)),
             Ok(None) => Located::NotEnrolled(DirectoryError::NotEnrolled(format!(
-                "no directory entry with objectClass {} and uid={} under {}: not enrolled (enroll with totp-enroll --store ldap)",
+                "no directory entry with objectClass {} and uid={} under {}",
                 entries::attr::USER_CLASS,
                 log_safe::field(&account.name),
                 log_safe::line(&config.base)

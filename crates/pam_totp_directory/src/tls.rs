@@ -58,19 +58,25 @@ pub fn describe(error: &std::io::Error) -> Option<String> {
         rustls::Error::InvalidCertificate(cert) => {
             use rustls::CertificateError as C;
             let why = match cert {
-                C::UnknownIssuer => "it is not signed by a CA in ca_file".to_string(),
+                C::UnknownIssuer => {
+                    "it is not signed by a CA in ca_file: fix ca_file (the directory's CA) or the server certificate".to_string()
+                }
                 C::NotValidForName | C::NotValidForNameContext { .. } => {
-                    "it does not name the host of uri".to_string()
+                    "it does not name the host of uri: put the name or address the certificate carries in uri, or fix the server certificate".to_string()
                 }
-                C::Expired | C::ExpiredContext { .. } => "it has expired".to_string(),
+                C::Expired | C::ExpiredContext { .. } => {
+                    "it has expired: renew the server certificate".to_string()
+                }
                 C::NotValidYet | C::NotValidYetContext { .. } => {
-                    "it is not valid yet (check the clocks)".to_string()
+                    "it is not valid yet: check the clocks of both machines".to_string()
                 }
-                C::Revoked => "it is revoked".to_string(),
-                other => format!("{other:?}"),
+                C::Revoked => "it is revoked: replace the server certificate".to_string(),
+                other => format!("{other:?}: fix ca_file or the server certificate"),
             };
             format!("the server certificate is not trusted: {why}")
         }
-        other => format!("handshake failed: {other}"),
+        other => {
+            format!("handshake failed: {other}; check that uri names a TLS port of the directory")
+        }
     })
 }

@@ -851,7 +851,7 @@ fn a_login_that_lost_a_race_is_refused_and_logged_as_such() {
     assert_eq!(env.run(&[]), Verdict::AuthErr);
     assert!(env.logged(
         Level::Error,
-        "login of user=alice lost a race: another login changed alice's record first (refused to keep codes single-use)"
+        "login of user=alice lost a race: another login changed alice's record first (refused: a code is accepted only once)"
     ));
     assert!(!env.logged(Level::Info, "accepted"));
     assert_eq!(env.record().state.marks[0], None);
