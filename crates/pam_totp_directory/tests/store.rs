@@ -349,9 +349,10 @@ fn only_a_missing_entry_is_not_enrolled() {
                 // The flow adds "not enrolled" and the fix; the store says why.
                 let text = e.to_string();
                 assert!(
-                    text.contains(&format!("no directory entry with objectClass oathUser and uid={name}")),
+                    text.contains(&format!(
+                        "no directory entry with objectClass oathUser and uid={name}"
+                    )),
                     "{text}"
-                );
                 );
             }
             _ => panic!("{name} must be not enrolled"),
