@@ -784,6 +784,33 @@ impl Slapd {
     /// Stops slapd (SIGSTOP): connections are still accepted by the kernel, nothing answers.
     pub fn pause(&self) {
         self.signal_group(nix::sys::signal::Signal::SIGSTOP);
+        // SIGSTOP takes effect asynchronously: wait (bounded) until every thread of slapd
+        // shows as stopped, so that what the test does next meets a stopped server.
+        let tasks = PathBuf::from(format!("/proc/{}/task", self.slapd_pid()));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let all_stopped = fs::read_dir(&tasks)
+                .map(|dir| {
+                    dir.flatten().all(|task| {
+                        fs::read_to_string(task.path().join("stat"))
+                            .ok()
+                            .and_then(|stat| {
+                                let after = stat.rsplit_once(')')?.1.trim_start().to_string();
+                                after.chars().next()
+                            })
+                            .is_some_and(|state| state == 'T' || state == 't')
+                    })
+                })
+                .unwrap_or(false);
+            if all_stopped {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "slapd did not stop within 5 s of SIGSTOP"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Stops slapd for good (SIGTERM to its group, then waits, bounded) but keeps its
