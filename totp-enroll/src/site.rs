@@ -105,19 +105,8 @@ pub fn load(path: &Path, required: bool) -> Result<SiteConfig, CliError> {
 
 /// Parses and checks the settings (the same rules as the command-line options).
 fn parse(text: &str) -> Result<SiteConfig, String> {
-    let config: SiteConfig = toml::from_str(text).map_err(|e| {
-        let msg = e.message().trim().replace('\n', " ");
-        match e.span() {
-            Some(span) => {
-                let line = text
-                    .get(..span.start)
-                    .map_or(0, |t| t.matches('\n').count())
-                    + 1;
-                format!("line {line}: {msg}")
-            }
-            None => msg,
-        }
-    })?;
+    let config: SiteConfig =
+        toml::from_str(text).map_err(|e| pam_totp_core::toml_problem::describe(&e, text))?;
     if let Some(issuer) = &config.issuer {
         parse_uri_text(issuer).map_err(|e| format!("issuer {e}"))?;
     }

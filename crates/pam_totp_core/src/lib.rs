@@ -22,5 +22,6 @@ pub mod state_slots;
 pub mod store;
 pub mod template;
 pub mod token;
+pub mod toml_problem;
 pub mod user_db;
 pub mod verify;

@@ -153,20 +153,8 @@ impl LdapConfig {
 
 /// Parses and checks the text of the file (everything but the files it names).
 fn parse(path: &Path, text: &str) -> Result<LdapConfig, String> {
-    let raw: RawConfig = toml::from_str(text).map_err(|e| {
-        // The message and the line, never the snippet of the file that toml would quote.
-        let msg = e.message().trim().replace('\n', " ");
-        match e.span() {
-            Some(span) => {
-                let line = text
-                    .get(..span.start)
-                    .map_or(0, |t| t.matches('\n').count())
-                    + 1;
-                format!("line {line}: {msg}")
-            }
-            None => msg,
-        }
-    })?;
+    let raw: RawConfig =
+        toml::from_str(text).map_err(|e| pam_totp_core::toml_problem::describe(&e, text))?;
     let endpoint = parse_uri(&raw.uri)?;
     check_dn("base", &raw.base)?;
     if let Some(dn) = &raw.bind_dn {

@@ -33,25 +33,7 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
         None => new_secret()?,
     };
     let algorithm = Algorithm::from(args.algorithm);
-    let (issuer, account) =
-        issuer_and_account(&target.user.name, args.issuer.clone(), args.label.clone());
-    let uri = otpauth_uri(&UriParams {
-        secret: &secret,
-        issuer: &issuer,
-        account: &account,
-        algorithm,
-        digits: args.digits,
-        period: args.period,
-    });
-    let key = grouped_key(&secret);
-    let params = parameters_note(algorithm, args.digits, args.period);
-    let details = Zeroizing::new(format!(
-        "  URI: {}\n  Key: {}{}",
-        uri.as_str(),
-        key.as_str(),
-        params
-    ));
-    show_key(&uri, &details, args.json, args.secret.is_some(), args.no_qr)?;
+    let uri = present_key(&target.user.name, &secret, args)?;
 
     let mut file = SecretFile::new(secret, algorithm, args.digits, args.period);
     confirm_first_code(&mut file, FIRST_CODE_POLICY, PROMPT, || {
@@ -62,22 +44,64 @@ pub fn run(target: &Target, args: &EnrollArgs) -> Result<(), CliError> {
     let written = write_enrollment(target, &file, args.force)?;
     audit_change(target, Action::Enroll, written == Written::Replaced);
 
-    if args.json {
+    let accepted = format!(
+        "Code accepted. {} is enrolled; secret file: {}",
+        target.user.name,
+        target.display_path().display()
+    );
+    report_enrolled(args.json, &uri, &file, &codes, &accepted)
+}
+
+/// Shows the new key of `user` for `args` (QR code, otpauth URI, grouped key, and the
+/// parameters when they are not the defaults); returns the URI for the JSON output.
+pub(super) fn present_key(
+    user: &str,
+    secret: &TotpSecret,
+    args: &EnrollArgs,
+) -> Result<Zeroizing<String>, CliError> {
+    let algorithm = Algorithm::from(args.algorithm);
+    let (issuer, account) = issuer_and_account(user, args.issuer.clone(), args.label.clone());
+    let uri = otpauth_uri(&UriParams {
+        secret,
+        issuer: &issuer,
+        account: &account,
+        algorithm,
+        digits: args.digits,
+        period: args.period,
+    });
+    let key = grouped_key(secret);
+    let params = parameters_note(algorithm, args.digits, args.period);
+    let details = Zeroizing::new(format!(
+        "  URI: {}\n  Key: {}{}",
+        uri.as_str(),
+        key.as_str(),
+        params
+    ));
+    show_key(&uri, &details, args.json, args.secret.is_some(), args.no_qr)?;
+    Ok(uri)
+}
+
+/// Prints the outcome of an enrollment: with `json` the object SPEC defines (`otpauth_uri`,
+/// `secret`, `recovery_codes`), else the `accepted` line and the recovery codes.
+pub(super) fn report_enrolled(
+    json: bool,
+    uri: &str,
+    file: &SecretFile,
+    codes: &[Zeroizing<String>],
+    accepted: &str,
+) -> Result<(), CliError> {
+    if json {
         let b32 = file.first_token().secret.to_base32();
         let mut out = json::Object::new()
-            .string("otpauth_uri", &uri)
+            .string("otpauth_uri", uri)
             .string("secret", &b32)
-            .strings("recovery_codes", &codes)
+            .strings("recovery_codes", codes)
             .finish();
         out.push('\n');
         print_out(&out)
     } else {
-        let mut text = Zeroizing::new(format!(
-            "Code accepted. {} is enrolled; secret file: {}\n\n",
-            target.user.name,
-            target.display_path().display()
-        ));
-        text.push_str(&recovery_codes_text(&codes));
+        let mut text = Zeroizing::new(format!("{accepted}\n\n"));
+        text.push_str(&recovery_codes_text(codes));
         print_out(&text)
     }
 }

@@ -5,16 +5,13 @@
 use super::DirectoryTarget;
 use crate::audit::Action;
 use crate::cli::EnrollArgs;
-use crate::commands::enroll::{confirm_first_code, issuer_and_account, new_secret, show_key};
-use crate::commands::{new_recovery_codes, now, print_out, recovery_codes_text};
+use crate::commands::enroll::{confirm_first_code, new_secret, present_key, report_enrolled};
+use crate::commands::{new_recovery_codes, now};
 use crate::error::CliError;
 use crate::input::PROMPT;
-use crate::json;
 use pam_totp_core::enrollment::{self, FIRST_CODE_POLICY};
 use pam_totp_core::log_safe;
-use pam_totp_core::otpauth::{grouped_key, otpauth_uri, UriParams};
 use pam_totp_core::secret_file::{Algorithm, SecretFile};
-use zeroize::Zeroizing;
 
 /// Runs `enroll` for a directory user.
 pub fn run(target: &DirectoryTarget, args: &EnrollArgs) -> Result<(), CliError> {
@@ -30,19 +27,7 @@ pub fn run(target: &DirectoryTarget, args: &EnrollArgs) -> Result<(), CliError> 
         None => new_secret()?,
     };
     let algorithm = Algorithm::from(args.algorithm);
-    let (issuer, account) =
-        issuer_and_account(&target.name, args.issuer.clone(), args.label.clone());
-    let uri = otpauth_uri(&UriParams {
-        secret: &secret,
-        issuer: &issuer,
-        account: &account,
-        algorithm,
-        digits: args.digits,
-        period: args.period,
-    });
-    let key = grouped_key(&secret);
-    let details = Zeroizing::new(format!("  URI: {}\n  Key: {}", uri.as_str(), key.as_str()));
-    show_key(&uri, &details, args.json, args.secret.is_some(), args.no_qr)?;
+    let uri = present_key(&target.name, &secret, args)?;
 
     let mut file = SecretFile::new(secret, algorithm, args.digits, args.period);
     confirm_first_code(&mut file, FIRST_CODE_POLICY, PROMPT, || {
@@ -55,23 +40,11 @@ pub fn run(target: &DirectoryTarget, args: &EnrollArgs) -> Result<(), CliError> 
     let replaced = admin.enroll(&user, &file, args.force, now)?;
     target.audit(Action::Enroll, replaced, None);
 
-    if args.json {
-        let b32 = file.first_token().secret.to_base32();
-        let mut out = json::Object::new()
-            .string("otpauth_uri", &uri)
-            .string("secret", &b32)
-            .strings("recovery_codes", &codes)
-            .finish();
-        out.push('\n');
-        print_out(&out)
-    } else {
-        let mut text = Zeroizing::new(format!(
-            "Code accepted. {} is enrolled; directory entry: {} ({})\n\n",
-            target.name,
-            log_safe::line(&user.dn),
-            admin.uri()
-        ));
-        text.push_str(&recovery_codes_text(&codes));
-        print_out(&text)
-    }
+    let accepted = format!(
+        "Code accepted. {} is enrolled; directory entry: {} ({})",
+        target.name,
+        log_safe::line(&user.dn),
+        admin.uri()
+    );
+    report_enrolled(args.json, &uri, &file, &codes, &accepted)
 }
