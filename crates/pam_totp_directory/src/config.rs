@@ -314,6 +314,19 @@ fn check_dn(key: &str, dn: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_shipped_example_is_a_valid_configuration() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../packaging/ldap/ldap.toml"
+        );
+        let text = std::fs::read_to_string(example).unwrap();
+        let c = parse(Path::new(example), &text).unwrap();
+        assert_eq!(c.base, "ou=people,dc=example,dc=org");
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        assert!(c.endpoint.uses_tls());
+    }
+
     const GOOD: &str = "uri = \"ldaps://127.0.0.1:636\"\nbase = \"ou=people,dc=example,dc=org\"\n\
         bind_dn = \"cn=pam_totp,dc=example,dc=org\"\nbind_password_file = \"/etc/pam_totp/ldap.secret\"\n\
         ca_file = \"/etc/pam_totp/ldap-ca.pem\"\n";
