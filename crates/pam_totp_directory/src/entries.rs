@@ -267,6 +267,23 @@ fn find_one(
             config: config.to_path_buf(),
         });
     }
+    // uid matches ignoring case in the directory; a login name is exact. "Alice" must not be
+    // checked against (or enrolled into) alice's entry.
+    if !entry
+        .values("uid")
+        .iter()
+        .any(|v| v.as_slice() == name.as_bytes())
+    {
+        return Err(DirectoryError::Malformed {
+            attribute: "uid".into(),
+            value: String::new(),
+            dn: shown_dn(&entry.dn),
+            problem: format!(
+                "no value is exactly {} (the entry matched only ignoring case, or the bind identity cannot read uid): log in with the name as the directory spells it, or fix the ACL",
+                pam_totp_core::log_safe::field(name)
+            ),
+        });
+    }
     let totp_token = single_text(&entry, attr::TOTP_TOKEN)?;
     let hotp_token = single_text(&entry, attr::HOTP_TOKEN)?;
     Ok(Some(UserEntry {

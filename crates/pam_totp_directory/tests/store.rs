@@ -608,3 +608,22 @@ fn an_hotp_code_of_a_user_with_both_tokens_is_accepted_once() {
     let mut d = locked(&mut other, "alice");
     assert!(!check(&mut d, &next, NOW + 2).is_success());
 }
+
+#[test]
+fn a_name_that_matches_only_ignoring_case_is_refused() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let files = config(&slapd, Via::Ldaps);
+    let mut store = LdapStore::new(&files.path);
+    // uid matches ignoring case in the directory; "Alice" is another login name.
+    match store.locate(&account("Alice")) {
+        Located::Refused(e) => {
+            let text = e.to_string();
+            assert!(text.contains("no value is exactly Alice"), "{text}");
+        }
+        other => panic!("Alice located as {:?}", std::mem::discriminant(&other)),
+    }
+    assert!(matches!(store.locate(&account("alice")), Located::Found(_)));
+}
