@@ -83,9 +83,10 @@ fn a_stopped_slapd_refuses_at_once_with_a_log_line() {
             took < Duration::from_millis(1500),
             "{name}: a refused connection took {took:?}"
         );
+        assert_log_mentions(&host.log(), &["unreachable: "], name);
         assert_log_mentions(
             &host.log(),
-            &["unreachable", "connection refused", "connect"],
+            &["start the directory server or fix uri in"],
             name,
         );
     }
@@ -113,7 +114,7 @@ fn a_slapd_that_does_not_answer_is_given_up_after_the_timeout() {
         );
         assert_log_mentions(
             &host.log(),
-            &["timeout", "timed out", "no answer"],
+            &["gave no answer within 2 s"],
             &format!("{transport:?} SIGSTOP"),
         );
         works_again(
@@ -146,7 +147,7 @@ fn a_certificate_the_ca_file_did_not_sign_is_refused() {
         refused(&host, &format!("{transport:?} other CA"));
         assert_log_mentions(
             &host.log(),
-            &["certificate", "ca_file", "UnknownIssuer", "issuer"],
+            &["the server certificate is not trusted: it is not signed by a CA in ca_file"],
             &format!("{transport:?} other CA"),
         );
         assert_eq!(
@@ -211,12 +212,12 @@ fn a_wrong_bind_password_is_refused_with_the_fix() {
         assert!(took < Duration::from_secs(2), "{took:?}");
         let log = host.log();
         assert!(!log.contains("not-the-password"), "{log}");
-        assert_log_mentions(&log, &["bind"], "wrong password");
         assert_log_mentions(
             &log,
-            &["bind_password_file", "password", "credentials"],
+            &["refused (rc 49 (invalidcredentials))"],
             "wrong password",
         );
+        assert_log_mentions(&log, &["bind_password_file"], "wrong password");
     }
 }
 
@@ -375,7 +376,7 @@ fn a_certificate_for_another_name_is_refused() {
     assert!(!login.ok(), "{login:?}\n{}", host.log());
     assert_log_mentions(
         &host.log(),
-        &["name", "NotValidForName", "ldap.other.example"],
+        &["it does not name the host of uri"],
         "certificate for another name",
     );
     assert_eq!(slapd.attribute(&token, "oathTOTPLastTimeStep"), None);
