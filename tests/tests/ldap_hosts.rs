@@ -81,6 +81,25 @@ fn assert_exactly_one_success(hosts: &[LdapHost; 2], bursts: &[Burst; 2]) {
 /// for a recovery code, a code no longer there), or before it, and its own modify failed.
 const LOST_RACE: &[&str] = &["cannot save login state", "another login"];
 
+/// The log says what the race did: one `accepted` line, and every other login refused with
+/// `reason` (it read the state after the winner's modify) or a lost compare-and-swap.
+fn assert_logged_one_accepted_rest(
+    hosts: &[LdapHost; 2],
+    accepted: &str,
+    reason: &str,
+    what: &str,
+) {
+    assert_eq!(lines_with(hosts, &[accepted]), 1, "{}", both_logs(hosts));
+    let mut lost = LOST_RACE.to_vec();
+    lost.push(reason);
+    assert_eq!(
+        lines_with(hosts, &lost),
+        2 * PER_HOST - 1,
+        "every refusal is {what} or a lost compare-and-swap\n{}",
+        both_logs(hosts)
+    );
+}
+
 #[test]
 fn two_hosts_racing_64_logins_accept_one_code_once() {
     needs_root!();
@@ -100,19 +119,11 @@ fn two_hosts_racing_64_logins_accept_one_code_once() {
         "the watermark is the step of the one accepted code\n{}",
         both_logs(&hosts)
     );
-    assert_eq!(
-        lines_with(&hosts, &["accepted verification code"]),
-        1,
-        "{}",
-        both_logs(&hosts)
-    );
-    let mut lost = LOST_RACE.to_vec();
-    lost.push("reason=replayed code");
-    assert_eq!(
-        lines_with(&hosts, &lost),
-        2 * PER_HOST - 1,
-        "every refusal is a replay or a lost compare-and-swap\n{}",
-        both_logs(&hosts)
+    assert_logged_one_accepted_rest(
+        &hosts,
+        "accepted verification code",
+        "reason=replayed code",
+        "a replay",
     );
     let count: usize = slapd
         .attribute(&token, "oathFailureCount")
@@ -140,19 +151,11 @@ fn two_hosts_racing_64_logins_accept_one_recovery_code_once() {
         [stored[1].clone()],
         "the used code's value is gone, the other one is still there"
     );
-    assert_eq!(
-        lines_with(&hosts, &["accepted recovery code"]),
-        1,
-        "{}",
-        both_logs(&hosts)
-    );
-    let mut lost = LOST_RACE.to_vec();
-    lost.push("reason=wrong code");
-    assert_eq!(
-        lines_with(&hosts, &lost),
-        2 * PER_HOST - 1,
-        "every refusal is a used code or a lost compare-and-swap\n{}",
-        both_logs(&hosts)
+    assert_logged_one_accepted_rest(
+        &hosts,
+        "accepted recovery code",
+        "reason=wrong code",
+        "a used code",
     );
 }
 
@@ -193,19 +196,11 @@ fn two_hosts_racing_64_logins_accept_one_hotp_code_once() {
         slapd.attribute(&token_dn("both-phone"), "oathTOTPLastTimeStep"),
         None
     );
-    assert_eq!(
-        lines_with(&hosts, &["accepted verification code"]),
-        1,
-        "{}",
-        both_logs(&hosts)
-    );
-    let mut lost = LOST_RACE.to_vec();
-    lost.push("reason=wrong code");
-    assert_eq!(
-        lines_with(&hosts, &lost),
-        2 * PER_HOST - 1,
-        "every refusal is a used counter or a lost compare-and-swap\n{}",
-        both_logs(&hosts)
+    assert_logged_one_accepted_rest(
+        &hosts,
+        "accepted verification code",
+        "reason=wrong code",
+        "a used counter",
     );
 }
 
