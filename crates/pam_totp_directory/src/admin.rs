@@ -23,6 +23,7 @@ mod read;
 
 use error::shown;
 pub use error::AdminError;
+use layout::{name, values};
 pub use read::{DirectoryUser, Enrollment};
 
 use crate::config::LdapConfig;
@@ -45,14 +46,6 @@ pub struct Admin {
 
 /// A modify of attribute values given as bytes.
 type Change = Mod<Vec<u8>>;
-
-fn values<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(items: I) -> HashSet<Vec<u8>> {
-    items.into_iter().map(|s| s.as_ref().to_vec()).collect()
-}
-
-fn name(attr: &str) -> Vec<u8> {
-    attr.as_bytes().to_vec()
-}
 
 /// Result codes that say the server does not know a class or attribute pam_totp writes
 /// (undefinedAttributeType, invalidAttributeSyntax, objectClassViolation).

@@ -72,15 +72,17 @@ fn normal_dn(dn: &str) -> String {
 /// An entry to add: attribute names and values (bytes: `oathSecret` is binary).
 pub type Attributes = Vec<(Vec<u8>, HashSet<Vec<u8>>)>;
 
-fn set<I: IntoIterator<Item = Vec<u8>>>(values: I) -> HashSet<Vec<u8>> {
-    values.into_iter().collect()
+/// Attribute values as bytes, for an entry to add or a modify.
+pub(super) fn values<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(items: I) -> HashSet<Vec<u8>> {
+    items.into_iter().map(|s| s.as_ref().to_vec()).collect()
 }
 
 fn one(value: &str) -> HashSet<Vec<u8>> {
-    set([value.as_bytes().to_vec()])
+    values([value])
 }
 
-fn name(attr: &str) -> Vec<u8> {
+/// An attribute name as bytes.
+pub(super) fn name(attr: &str) -> Vec<u8> {
     attr.as_bytes().to_vec()
 }
 
@@ -115,10 +117,10 @@ pub fn token_entry(
         classes.push(name(attr::RECOVERY_CLASS));
     }
     let mut attrs: Attributes = vec![
-        (name("objectClass"), set(classes)),
+        (name("objectClass"), values(classes)),
         (name("cn"), one(&token.name)),
         (name(slot.params_attr()), one(params_dn)),
-        (name(attr::SECRET), set([token.secret.as_bytes().to_vec()])),
+        (name(attr::SECRET), values([token.secret.as_bytes()])),
         (
             name(attr::SECRET_TIME),
             one(&generalized_time::format(created)),
@@ -130,7 +132,7 @@ pub fn token_entry(
     if let Some(hashes) = recovery.filter(|h| !h.is_empty()) {
         attrs.push((
             name(attr::RECOVERY_CODE),
-            set(hashes.iter().map(|h| h.encode().into_bytes())),
+            values(hashes.iter().map(RecoveryHash::encode)),
         ));
     }
     Zeroizing::new(AttributesBox(attrs))
@@ -145,7 +147,7 @@ pub fn params_entry(token: &Token) -> Attributes {
     let mut attrs: Attributes = vec![
         (
             name("objectClass"),
-            set([name("device"), name(slot.params_attr())]),
+            values([name("device"), name(slot.params_attr())]),
         ),
         (name("cn"), one(PARAMS_CN)),
         (name(attr::OTP_LENGTH), one(&token.digits.to_string())),
