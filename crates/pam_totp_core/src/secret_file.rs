@@ -346,27 +346,19 @@ impl SecretFile {
             Err(_) => bytes,
         };
         let text = std::str::from_utf8(toml_part).map_err(|_| FileFormatError::NotText)?;
-        let table: toml::Table = toml::from_str(text).map_err(|e| syntax(&e))?;
-        let version = match table.get("version") {
-            None => return Err(FileFormatError::NoVersion),
-            Some(toml::Value::Integer(
-                v @ (STATE_TABLE_VERSION | FORMAT_VERSION | TOKENS_VERSION),
-            )) => *v,
-            Some(other) => {
-                // Shown in a log line: at most 32 characters, no line breaks or controls.
-                let start: String = other.to_string().chars().take(32).collect();
-                let shown = crate::log_safe::line(&start);
-                return Err(FileFormatError::UnknownVersion(shown));
-            }
-        };
+        // Parsed once, borrowing from `bytes` (whose owner wipes them): the version decides
+        // which shape the same parsed document is read as.
+        let document = toml::de::DeTable::parse(text).map_err(|e| syntax(&e))?;
+        let version = version_of(document.get_ref(), text)?;
+        let document = toml::de::Deserializer::from(document);
         let mut file = if version == TOKENS_VERSION {
-            let raw: RawTokens = table.try_into().map_err(|e| syntax(&e))?;
+            let raw = RawTokens::deserialize(document).map_err(|e| syntax(&e))?;
             if raw.state.is_some() {
                 return Err(FileFormatError::StateTable);
             }
             Self::from_tokens(raw)?
         } else {
-            let raw: RawSingle = table.try_into().map_err(|e| syntax(&e))?;
+            let raw = RawSingle::deserialize(document).map_err(|e| syntax(&e))?;
             if version == STATE_TABLE_VERSION {
                 return Ok((Self::from_single(raw)?, None));
             }
@@ -580,6 +572,23 @@ fn slot_error(e: SlotError) -> FileFormatError {
 }
 
 /// A TOML error message without the quoted source line (which could hold the secret).
+/// The document's `version`, if it is one this build reads.
+fn version_of(document: &toml::de::DeTable<'_>, text: &str) -> Result<i64, FileFormatError> {
+    let value = document.get("version").ok_or(FileFormatError::NoVersion)?;
+    let known = match value.get_ref() {
+        toml::de::DeValue::Integer(v) => i64::from_str_radix(v.as_str(), v.radix())
+            .ok()
+            .filter(|v| matches!(*v, STATE_TABLE_VERSION | FORMAT_VERSION | TOKENS_VERSION)),
+        _ => None,
+    };
+    known.ok_or_else(|| {
+        // Shown in a log line as written: at most 32 characters, no line breaks or controls.
+        let written = text.get(value.span()).unwrap_or_default();
+        let start: String = written.chars().take(32).collect();
+        FileFormatError::UnknownVersion(crate::log_safe::line(&start))
+    })
+}
+
 fn syntax(e: &dyn std::fmt::Display) -> FileFormatError {
     let msg = e.to_string();
     let first = msg.lines().next().unwrap_or("syntax error").trim();

@@ -103,7 +103,9 @@ fn settings_len_in(line: &[u8]) -> Option<usize> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// Reads both slots after `offset` and returns the current state and the layout.
+/// Reads the slots after `offset` and returns the current state and the layout: the valid
+/// slot with the higher sequence number. The slot that claims the higher number is checked
+/// first; the other one is checked only when that one is not valid.
 pub fn read(
     bytes: &[u8],
     offset: usize,
@@ -112,21 +114,34 @@ pub fn read(
     let slot = |i: usize| {
         bytes
             .get(offset + i * slot_len..offset + (i + 1) * slot_len)
-            .and_then(decode)
+            .unwrap_or_default()
     };
-    let (current, (seq, state)) = match (slot(0), slot(1)) {
-        (Some(a), Some(b)) if b.0 > a.0 => (1, b),
-        (Some(a), _) => (0, a),
-        (None, Some(b)) => (1, b),
-        (None, None) => return Err(SlotError::NoValidSlot),
+    let newer_first = match (claimed_seq(slot(0)), claimed_seq(slot(1))) {
+        (Some(a), Some(b)) if b > a => [1, 0],
+        (None, Some(_)) => [1, 0],
+        _ => [0, 1],
     };
-    let layout = SlotLayout {
-        offset,
-        slot_len,
-        current,
-        seq,
-    };
-    Ok((state, layout))
+    for current in newer_first {
+        if let Some((seq, state)) = decode(slot(current)) {
+            let layout = SlotLayout {
+                offset,
+                slot_len,
+                current,
+                seq,
+            };
+            return Ok((state, layout));
+        }
+    }
+    Err(SlotError::NoValidSlot)
+}
+
+/// The sequence number a slot's first line states, before its checksum is checked.
+fn claimed_seq(slot: &[u8]) -> Option<u64> {
+    let rest = slot
+        .strip_prefix(SLOT_PREFIX.as_bytes())?
+        .strip_prefix(b"seq=")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(rest.get(..digits)?).ok()?.parse().ok()
 }
 
 /// What follows `settings_len` bytes of settings: padding and the delimiter line, ending on a
@@ -161,7 +176,7 @@ fn push_padding(out: &mut Vec<u8>, len: usize) {
 
 /// The smallest slot length (a multiple of [`PAGE`]) that holds `state`.
 pub fn slot_len_for(state: &LoginState) -> usize {
-    state_line(state, u64::MAX).len().div_ceil(PAGE) * PAGE
+    (state_text(state, u64::MAX).len() + SUM_SUFFIX_LEN).div_ceil(PAGE) * PAGE
 }
 
 /// Slot bytes for `state` with sequence number `seq`, exactly `slot_len` long; None when the
@@ -184,6 +199,19 @@ pub fn blank(slot_len: usize) -> Vec<u8> {
 
 /// The first line of a slot: the state, its sequence number and the checksum.
 fn state_line(state: &LoginState, seq: u64) -> String {
+    let mut text = state_text(state, seq);
+    let sum = checksum(&text);
+    text.push_str(" sum=");
+    text.push_str(&sum);
+    text.push('\n');
+    text
+}
+
+/// What ` sum=<checksum>\n` adds to a state line.
+const SUM_SUFFIX_LEN: usize = " sum=".len() + 2 * SUM_BYTES + 1;
+
+/// A state line without its checksum.
+fn state_text(state: &LoginState, seq: u64) -> String {
     let mut text = String::with_capacity(96 + state.checks.len() * 11 + state.marks.len() * 21);
     text.push_str(SLOT_PREFIX);
     text.push_str("seq=");
@@ -223,10 +251,6 @@ fn state_line(state: &LoginState, seq: u64) -> String {
             text.push_str(&r.at.to_string());
         }
     }
-    let sum = checksum(&text);
-    text.push_str(" sum=");
-    text.push_str(&sum);
-    text.push('\n');
     text
 }
 
@@ -447,6 +471,22 @@ mod tests {
                 got == durable || (whole && got == newer),
                 "sector {sector}: {got:?}"
             );
+        }
+    }
+
+    /// Slots are sized without computing a checksum: the line's length must be the same.
+    #[test]
+    fn the_sized_line_is_the_written_line() {
+        for st in [
+            LoginState::new(1),
+            state(Some(7), &[1, 2, 3]),
+            state(None, &vec![1_764_000_000; 300]),
+        ] {
+            for seq in [0, 9, u64::MAX] {
+                let line = state_line(&st, seq);
+                assert_eq!(line.len(), state_text(&st, seq).len() + SUM_SUFFIX_LEN);
+                assert!(line.ends_with('\n'));
+            }
         }
     }
 

@@ -27,7 +27,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A random suffix for temporary file names.
 fn unique_suffix() -> String {
@@ -401,11 +401,20 @@ impl SecretDir {
         file: &mut File,
         st: &FileStat,
     ) -> Result<(SecretFile, Option<SlotLayout>), StoreError> {
-        let buf = self.read_bytes(file, st)?;
-        SecretFile::parse_with_slots(&buf).map_err(|source| StoreError::Format {
+        let mut buf = self.read_bytes(file, st)?;
+        let parsed = SecretFile::parse_with_slots(&buf).map_err(|source| StoreError::Format {
             path: self.path.clone(),
             source,
-        })
+        });
+        // Only the settings (the TOML text before the state slots) hold the key: the slots
+        // and their padding, most of a version-2 file's 12 kB, hold none. Wipe the settings and
+        // free the rest as it is (wiping all of it, byte by byte, cost more than the parse).
+        let settings = state_slots::split(&buf).map_or(buf.len(), |(part, _, _)| part.len());
+        if let Some(part) = buf.get_mut(..settings) {
+            part.zeroize();
+        }
+        drop(std::mem::take(&mut *buf));
+        parsed
     }
 
     /// Reads the whole file, at most [`MAX_FILE_BYTES`]; the caller holds the right identity.

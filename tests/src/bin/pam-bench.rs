@@ -8,7 +8,7 @@
 //! and with `noskewadj`, which turns off its search for clock skew after a wrong code (half a
 //! day either way), the part of its work pam_totp does not do.
 //!
-//! pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--callgrind-out DIR] [--check]
+//! pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--callgrind-out DIR] [--check] [--keep]
 //!
 //! Before every login the user's file is restored (not timed: written in place and synced),
 //! so that each timed login is the full work of a first login in its time step: open, read,
@@ -26,6 +26,8 @@
 //! and point `PAM_TOTP_MODULE` at that build to see function names).
 //! `--check` runs a few logins of each kind and only verifies that every one of them ended as
 //! expected (the test suite runs it so that the benchmark cannot silently measure failures).
+//! `--keep` leaves the directory (pam.d, the modules' files, the last codes) in place and names
+//! it, to run `pam-timer` by hand under perf or strace.
 //! `--dir` picks where the files live (default: a directory under target/, on the same disk as
 //! a build; put it on the file system your homes are on to measure what your users will see).
 //!
@@ -100,7 +102,7 @@ impl Case {
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "pam-bench: {msg}\nusage: pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--callgrind-out DIR] [--check]"
+        "pam-bench: {msg}\nusage: pam-bench [--iterations N] [--dir DIR] [--instructions RUNS] [--callgrind-out DIR] [--check] [--keep]"
     );
     std::process::exit(2)
 }
@@ -165,6 +167,7 @@ fn main() {
     let mut iterations: usize = 1000;
     let mut base: Option<PathBuf> = None;
     let mut check = false;
+    let mut keep = false;
     let mut instruction_runs: usize = 3;
     let mut profiles: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
@@ -191,6 +194,7 @@ fn main() {
                     .unwrap_or_else(|| usage("--instructions needs a number (0: none)"))
             }
             "--check" => check = true,
+            "--keep" => keep = true,
             "--callgrind-out" => {
                 profiles = Some(
                     args.next()
@@ -277,9 +281,17 @@ fn main() {
 
     if check {
         println!("pam-bench --check: every login of every module ended as expected");
-        return;
+    } else {
+        report(&contenders, iterations, dir.path());
     }
-    report(&contenders, iterations, dir.path());
+    if keep {
+        let kept = dir.keep();
+        println!(
+            "pam-bench: kept {} (pam-timer {}/pam.d SERVICE {user} CODE)",
+            kept.display(),
+            kept.display()
+        );
+    }
 }
 
 /// Writes both service files and the pristine content of both secret files.
