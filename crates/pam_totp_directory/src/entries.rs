@@ -375,6 +375,7 @@ pub fn read_token(
     conn: &mut Connection,
     user: &UserEntry,
     slot: Slot,
+    seen: &mut ParamsSeen,
 ) -> Result<Option<TokenEntry>, DirectoryError> {
     let Some(token_dn) = user.token(slot) else {
         return Ok(None);
@@ -394,14 +395,34 @@ pub fn read_token(
             "missing: a token entry names its parameters entry",
         )
     })?;
-    let params =
-        conn.read(&params_dn, PARAMS_ATTRS)?
-            .ok_or_else(|| DirectoryError::MissingEntry {
-                dn: shown_dn(&params_dn),
-                attribute: slot.params_attr().to_string(),
-                named_by: shown_dn(token_dn),
+    let params = match seen.get(&params_dn) {
+        Some(params) => params.clone(),
+        None => {
+            let params = conn.read(&params_dn, PARAMS_ATTRS)?.ok_or_else(|| {
+                DirectoryError::MissingEntry {
+                    dn: shown_dn(&params_dn),
+                    attribute: slot.params_attr().to_string(),
+                    named_by: shown_dn(token_dn),
+                }
             })?;
+            seen.0.push((params_dn, params.clone()));
+            params
+        }
+    };
     parse_token(conn.identity(), &entry, &params, slot).map(Some)
+}
+
+/// The parameters entries (algorithm, digits, period) already read in one login, by the DN
+/// the token entry names: a login reads them when it opens the user's entries, before the
+/// prompt, and not again when it reads the state to check the code (only the state values
+/// must be fresh for the compare-and-swap).
+#[derive(Debug, Clone, Default)]
+pub struct ParamsSeen(Vec<(String, Entry)>);
+
+impl ParamsSeen {
+    fn get(&self, dn: &str) -> Option<&Entry> {
+        self.0.iter().find(|(named, _)| named == dn).map(|(_, e)| e)
+    }
 }
 
 /// Builds a [`TokenEntry`] from a token entry and its parameters entry as read.
@@ -578,16 +599,18 @@ pub struct EntryChange {
     pub mods: Vec<Mod<String>>,
 }
 
-/// Reads the token entries `user` names. An entry that names none is not enrolled.
+/// Reads the token entries `user` names, and the parameters entries they name unless `seen`
+/// has them (those read are added). An entry that names none is not enrolled.
 pub fn read_user_tokens(
     conn: &mut Connection,
     user: &UserEntry,
+    seen: &mut ParamsSeen,
 ) -> Result<UserTokens, DirectoryError> {
     if !user.has_tokens() {
         return Err(not_enrolled_without_tokens(&user.dn));
     }
-    let totp = read_token(conn, user, Slot::Totp)?;
-    let hotp = read_token(conn, user, Slot::Hotp)?;
+    let totp = read_token(conn, user, Slot::Totp, seen)?;
+    let hotp = read_token(conn, user, Slot::Hotp, seen)?;
     Ok(UserTokens {
         user: user.clone(),
         totp,

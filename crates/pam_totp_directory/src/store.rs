@@ -7,7 +7,7 @@
 
 use crate::config::LdapConfig;
 use crate::connection::Connection;
-use crate::entries::{self, EntryChange, UserEntry, UserTokens};
+use crate::entries::{self, EntryChange, ParamsSeen, UserEntry, UserTokens};
 use crate::error::DirectoryError;
 use pam_totp_core::log_safe;
 use pam_totp_core::secret_file::SecretFile;
@@ -94,6 +94,7 @@ pub struct FoundEntries {
 /// A user's token entries, read and checked before the user is asked.
 pub struct OpenedEntries {
     user: UserEntry,
+    params: ParamsSeen,
 }
 
 /// A user's entries as read without keeping the raw values (possibly stale when used).
@@ -186,14 +187,22 @@ impl SecretStore for LdapStore {
 
     fn open(&mut self, found: FoundEntries) -> Result<OpenedEntries, DirectoryError> {
         // Read and checked now, so that a broken entry is known before the user is asked.
-        let tokens = self.with_connection(|conn| entries::read_user_tokens(conn, &found.user))?;
+        let mut params = ParamsSeen::default();
+        let tokens =
+            self.with_connection(|conn| entries::read_user_tokens(conn, &found.user, &mut params))?;
         tokens.to_secret_file()?;
-        Ok(OpenedEntries { user: found.user })
+        Ok(OpenedEntries {
+            user: found.user,
+            params,
+        })
     }
 
     fn lock(&mut self, opened: OpenedEntries) -> Result<ReadEntries, DirectoryError> {
-        // No lock: the current values, read now, are what `save` swaps.
-        let tokens = self.with_connection(|conn| entries::read_user_tokens(conn, &opened.user))?;
+        // No lock: the current values, read now, are what `save` swaps. The parameters entries
+        // read by `open` are not read again.
+        let OpenedEntries { user, mut params } = opened;
+        let tokens =
+            self.with_connection(|conn| entries::read_user_tokens(conn, &user, &mut params))?;
         let mut content = tokens.to_secret_file()?;
         content.state.checks = tokens.checks_at((self.clock)());
         Ok(ReadEntries {
@@ -205,7 +214,9 @@ impl SecretStore for LdapStore {
     }
 
     fn snapshot(&mut self, found: FoundEntries) -> Result<SnapshotEntries, DirectoryError> {
-        let tokens = self.with_connection(|conn| entries::read_user_tokens(conn, &found.user))?;
+        let tokens = self.with_connection(|conn| {
+            entries::read_user_tokens(conn, &found.user, &mut ParamsSeen::default())
+        })?;
         Ok(SnapshotEntries {
             content: tokens.to_secret_file()?,
         })

@@ -77,6 +77,53 @@ fn state(slapd: &Slapd, dn: &str, attr: &str) -> Option<String> {
     slapd.attribute(dn, attr)
 }
 
+/// Searches slapd logged with `dn` as their base (`-d stats`).
+fn searches_of(slapd: &Slapd, dn: &str) -> usize {
+    let wanted = format!("SRCH base=\"{dn}\"").to_ascii_lowercase();
+    slapd
+        .log()
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().contains(&wanted))
+        .count()
+}
+
+/// A login reads the parameters entry once, when it opens the user's entries; the token entry
+/// (whose state the compare-and-swap needs fresh) again when it reads the state.
+#[test]
+fn a_login_reads_the_parameters_entry_once() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let files = config(&slapd, Via::Ldaps);
+    let params = params_dn("totp-sha1-6");
+    let token = token_dn("alice-phone");
+    let (params_before, token_before) = (searches_of(&slapd, &params), searches_of(&slapd, &token));
+
+    let mut store = LdapStore::new(&files.path);
+    let mut record = locked(&mut store, "alice");
+    assert!(check(&mut record, &oathtool(KEY, &[], NOW), NOW).is_success());
+    record.save().unwrap_or_else(|e| panic!("save: {e}"));
+
+    // slapd writes its log as it goes: wait for the modify to be logged.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !slapd.log().contains("MOD dn=") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        searches_of(&slapd, &params) - params_before,
+        1,
+        "{}",
+        slapd.log()
+    );
+    assert_eq!(
+        searches_of(&slapd, &token) - token_before,
+        2,
+        "{}",
+        slapd.log()
+    );
+}
+
 #[test]
 fn a_code_moves_the_watermark_and_a_stale_save_loses() {
     needs_root!();

@@ -6,7 +6,7 @@
 use super::error::{shown, AdminError};
 use super::layout;
 use super::Admin;
-use crate::entries::{self, Slot, TokenEntry, UserEntry, UserTokens};
+use crate::entries::{self, ParamsSeen, Slot, TokenEntry, UserEntry, UserTokens};
 use pam_totp_core::secret_file::SecretFile;
 
 /// A user's entry in the directory.
@@ -106,7 +106,8 @@ impl Admin {
         if !user.is_enrolled() {
             return Ok(None);
         }
-        let tokens = entries::read_user_tokens(&mut self.conn, &user.entry)?;
+        let tokens =
+            entries::read_user_tokens(&mut self.conn, &user.entry, &mut ParamsSeen::default())?;
         let file = tokens.to_secret_file()?;
         Ok(Some(Enrollment { tokens, file }))
     }
