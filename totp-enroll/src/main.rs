@@ -75,7 +75,10 @@ mod tests {
     fn a_panic_is_one_line_with_its_message_and_place() {
         let line = panic_line(&"bad\nreply", Some(std::panic::Location::caller()));
         assert!(line.starts_with("totp-enroll: internal error"), "{line}");
-        assert!(line.contains("bad reply at totp-enroll/src/main.rs:"), "{line}");
+        assert!(
+            line.contains("bad reply at totp-enroll/src/main.rs:"),
+            "{line}"
+        );
         assert!(!line.contains('\n'));
         let owned: Box<dyn std::any::Any + Send> = Box::new(String::from("owned"));
         assert!(panic_line(owned.as_ref(), None).ends_with(": owned"));
