@@ -9,9 +9,9 @@
 //!
 //! It also packs the module's relative relocations (`-z pack-relative-relocs`, DT_RELR): about
 //! 1800 of them, otherwise a 42 kB table that the loader reads at every transaction, become a
-//! 0.5 kB bitmap (README "Performance"). Only when a probe program built that way runs here:
-//! the linker must know the option and the C library must load such objects (glibc 2.36 and
-//! later); otherwise, or when cross-compiling, the table stays as it is.
+//! 0.5 kB bitmap (README "Performance"). Only when a probe program built that way runs here
+//! and finds glibc 2.36 or later (which loads such objects): the system's linker must know the
+//! option without a warning; otherwise, or when cross-compiling, the table stays as it is.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -47,14 +47,30 @@ fn packs_relative_relocations() -> bool {
     };
     let source = out.join("relr_probe.c");
     let program = out.join("relr_probe");
-    // A pointer in writable data: the program has a relative relocation to pack.
-    let text = "static const char *p = \"x\";\nint main(void) { return p[0] == 'x' ? 0 : 1; }\n";
+    // A pointer in writable data: the program has a relative relocation to pack. It also
+    // checks the C library it runs on: rustc may link with another linker (rust-lld) than the
+    // C compiler's, which packs whatever the system's ld does with the option.
+    let text = "#include <gnu/libc-version.h>\n#include <stdio.h>\n\
+        static const char *p = \"x\";\n\
+        int main(void) {\n\
+          unsigned major = 0, minor = 0;\n\
+          if (sscanf(gnu_get_libc_version(), \"%u.%u\", &major, &minor) != 2) return 1;\n\
+          if (major < 2 || (major == 2 && minor < 36)) return 1;\n\
+          return p[0] == 'x' ? 0 : 1;\n\
+        }\n";
     if std::fs::write(&source, text).is_err() {
         return false;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let built = Command::new(cc)
-        .args(["-fPIE", "-pie", "-Wl,-z,pack-relative-relocs", "-o"])
+        .args([
+            "-fPIE",
+            "-pie",
+            // An ld that does not know the option only warns.
+            "-Wl,--fatal-warnings",
+            "-Wl,-z,pack-relative-relocs",
+            "-o",
+        ])
         .arg(&program)
         .arg(&source)
         .output()

@@ -571,7 +571,6 @@ fn slot_error(e: SlotError) -> FileFormatError {
     })
 }
 
-/// A TOML error message without the quoted source line (which could hold the secret).
 /// The document's `version`, if it is one this build reads.
 fn version_of(document: &toml::de::DeTable<'_>, text: &str) -> Result<i64, FileFormatError> {
     let value = document.get("version").ok_or(FileFormatError::NoVersion)?;
@@ -589,6 +588,7 @@ fn version_of(document: &toml::de::DeTable<'_>, text: &str) -> Result<i64, FileF
     })
 }
 
+/// A TOML error message without the quoted source line (which could hold the secret).
 fn syntax(e: &dyn std::fmt::Display) -> FileFormatError {
     let msg = e.to_string();
     let first = msg.lines().next().unwrap_or("syntax error").trim();

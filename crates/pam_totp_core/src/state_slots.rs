@@ -135,13 +135,14 @@ pub fn read(
     Err(SlotError::NoValidSlot)
 }
 
-/// The sequence number a slot's first line states, before its checksum is checked.
+/// The sequence number a slot's first line states, before its checksum is checked: read as
+/// [`decode`] reads it (the field up to the next space).
 fn claimed_seq(slot: &[u8]) -> Option<u64> {
     let rest = slot
         .strip_prefix(SLOT_PREFIX.as_bytes())?
         .strip_prefix(b"seq=")?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(rest.get(..digits)?).ok()?.parse().ok()
+    let end = rest.iter().position(|b| *b == b' ' || *b == b'\n')?;
+    std::str::from_utf8(rest.get(..end)?).ok()?.parse().ok()
 }
 
 /// What follows `settings_len` bytes of settings: padding and the delimiter line, ending on a
@@ -472,6 +473,21 @@ mod tests {
                 "sector {sector}: {got:?}"
             );
         }
+    }
+
+    /// The slot read first is the one whose number `decode` reads as the higher, whatever
+    /// way it is written (`+9` parses as 9 there too).
+    #[test]
+    fn the_higher_number_wins_however_it_is_written() {
+        let older = state(Some(3), &[]);
+        let newer = state(Some(9), &[]);
+        let a = encode(&older, 3, PAGE).unwrap();
+        let text = state_text(&newer, 9).replacen("seq=9", "seq=+9", 1);
+        let mut b = format!("{text} sum={}\n", checksum(&text)).into_bytes();
+        let len = b.len();
+        push_padding(&mut b, PAGE - len);
+        let (got, layout) = read_all(&file("version = 2\n", &a, &b)).unwrap();
+        assert_eq!((got, layout.current, layout.seq), (newer, 1, 9));
     }
 
     /// Slots are sized without computing a checksum: the line's length must be the same.

@@ -395,7 +395,9 @@ pub fn read_token(
             "missing: a token entry names its parameters entry",
         )
     })?;
-    let params = match seen.get(&params_dn) {
+    // A token enrolled again meanwhile (a new `oathSecretTime`) has its parameters read again.
+    let stamp = entry.values(attr::SECRET_TIME).first().cloned();
+    let params = match seen.get(&params_dn, stamp.as_deref()) {
         Some(params) => params.clone(),
         None => {
             let params = conn.read(&params_dn, PARAMS_ATTRS)?.ok_or_else(|| {
@@ -405,7 +407,11 @@ pub fn read_token(
                     named_by: shown_dn(token_dn),
                 }
             })?;
-            seen.0.push((params_dn, params.clone()));
+            seen.0.push(SeenParams {
+                dn: params_dn,
+                stamp,
+                entry: params.clone(),
+            });
             params
         }
     };
@@ -413,15 +419,25 @@ pub fn read_token(
 }
 
 /// The parameters entries (algorithm, digits, period) already read in one login, by the DN
-/// the token entry names: a login reads them when it opens the user's entries, before the
-/// prompt, and not again when it reads the state to check the code (only the state values
-/// must be fresh for the compare-and-swap).
+/// the token entry names and the token's `oathSecretTime`: a login reads them when it opens
+/// the user's entries, before the prompt, and not again when it reads the state to check the
+/// code (only the state values must be fresh for the compare-and-swap).
 #[derive(Debug, Clone, Default)]
-pub struct ParamsSeen(Vec<(String, Entry)>);
+pub struct ParamsSeen(Vec<SeenParams>);
+
+#[derive(Debug, Clone)]
+struct SeenParams {
+    dn: String,
+    stamp: Option<Vec<u8>>,
+    entry: Entry,
+}
 
 impl ParamsSeen {
-    fn get(&self, dn: &str) -> Option<&Entry> {
-        self.0.iter().find(|(named, _)| named == dn).map(|(_, e)| e)
+    fn get(&self, dn: &str, stamp: Option<&[u8]>) -> Option<&Entry> {
+        self.0
+            .iter()
+            .find(|seen| seen.dn == dn && seen.stamp.as_deref() == stamp)
+            .map(|seen| &seen.entry)
     }
 }
 

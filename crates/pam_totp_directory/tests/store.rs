@@ -124,6 +124,30 @@ fn a_login_reads_the_parameters_entry_once() {
     );
 }
 
+/// A token enrolled again while the user types (a new `oathSecretTime`): the state read after
+/// the answer comes with its parameters read again, not the ones read before the prompt.
+#[test]
+fn a_token_enrolled_again_meanwhile_has_its_parameters_read_again() {
+    needs_root!();
+    needs_slapd!();
+    let slapd = Slapd::start();
+    with_alice(&slapd);
+    let files = config(&slapd, Via::Ldaps);
+    let params = params_dn("totp-sha1-6");
+    let mut store = LdapStore::new(&files.path);
+    let f = found(&mut store, "alice");
+    let opened = store.open(f).unwrap_or_else(|e| panic!("open: {e}"));
+    slapd.modify_ldif(&format!(
+        "dn: {}\nchangetype: modify\nadd: oathSecretTime\noathSecretTime: 20261201000000Z\n",
+        token_dn("alice-phone")
+    ));
+    slapd.modify_ldif(&format!(
+        "dn: {params}\nchangetype: modify\nreplace: oathOTPLength\noathOTPLength: 8\n"
+    ));
+    let record = store.lock(opened).unwrap_or_else(|e| panic!("lock: {e}"));
+    assert_eq!(record.content().first_token().digits, 8);
+}
+
 #[test]
 fn a_code_moves_the_watermark_and_a_stale_save_loses() {
     needs_root!();
