@@ -406,11 +406,15 @@ impl SecretDir {
             path: self.path.clone(),
             source,
         });
-        // Only the settings (the TOML text before the state slots) hold the key: the slots
-        // and their padding, most of a version-2 file's 12 kB, hold none. Wipe the settings and
-        // free the rest as it is (wiping all of it, byte by byte, cost more than the parse).
-        let settings = state_slots::split(&buf).map_or(buf.len(), |(part, _, _)| part.len());
-        if let Some(part) = buf.get_mut(..settings) {
+        // The key is in the settings, before the state slots; the slots, most of a version-2
+        // file's 12 kB, hold none. Wipe everything before slot 0 (all of a file without slots,
+        // or one that did not parse) and free the slots as they are: wiping all of it, byte
+        // by byte, cost more than the parse.
+        let before_slots = match &parsed {
+            Ok((_, Some(layout))) => layout.offset,
+            _ => buf.len(),
+        };
+        if let Some(part) = buf.get_mut(..before_slots) {
             part.zeroize();
         }
         drop(std::mem::take(&mut *buf));
