@@ -24,12 +24,7 @@ fn the_benchmark_measures_real_logins_of_both_modules() {
 fn the_module_needs_only_libpam_libc_and_the_loader() {
     // pam_totp/build.rs links the unwinder statically: libgcc_s.so.1 would otherwise be loaded
     // and unloaded with the module on every PAM transaction of sshd, sudo or su.
-    let out = Command::new(tool("readelf", "binutils"))
-        .arg("--dynamic")
-        .arg(module_path())
-        .output()
-        .expect("run readelf");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = dynamic_section();
     let needed: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("(NEEDED)"))
@@ -61,12 +56,7 @@ fn the_module_packs_its_relative_relocations_where_glibc_loads_them() {
         .and_then(|v| v.split_once('.'))
         .map(|(a, b)| (a.parse::<u32>().unwrap(), b.parse::<u32>().unwrap()))
         .unwrap_or_else(|| panic!("getconf GNU_LIBC_VERSION said {version:?}"));
-    let out = Command::new(tool("readelf", "binutils"))
-        .arg("--dynamic")
-        .arg(module_path())
-        .output()
-        .expect("run readelf");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = dynamic_section();
     let packed = text.contains("(RELR)");
     assert_eq!(
         packed,
@@ -74,5 +64,18 @@ fn the_module_packs_its_relative_relocations_where_glibc_loads_them() {
         "glibc {major}.{minor}, DT_RELR {packed}:\n{text}"
     );
     // Packed or not, the module keeps full RELRO.
-    assert!(text.contains("BIND_NOW") && text.contains("NOW"), "{text}");
+    assert!(
+        text.contains("BIND_NOW") && text.contains("Flags: NOW"),
+        "{text}"
+    );
+}
+
+/// The module's dynamic section as `readelf --dynamic` shows it.
+fn dynamic_section() -> String {
+    let out = Command::new(tool("readelf", "binutils"))
+        .arg("--dynamic")
+        .arg(module_path())
+        .output()
+        .expect("run readelf");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
